@@ -1,0 +1,147 @@
+import {
+  AckOutcome,
+  AgentState,
+  AgentStatusSchema,
+  ControlAckSchema,
+  Module,
+  TOPICS,
+  create,
+  type ControlCommand,
+} from "@mevlab/proto";
+import { describe, publishMessage, publishMessages, subscribeMessages, type Bus, type Subscription } from "@mevlab/kernel-helpers";
+import { arbOpportunity, mevOpportunity, rng } from "./simulate";
+import { DedupeWindow, applyCommand, initialRuntime, type AgentRuntime } from "./state";
+
+export interface AgentOptions {
+  module: "arbitrage" | "mev";
+  agentId: string;
+  bus: Bus;
+  /** Simulated opportunities per second while running (before throttling). 0 = none. */
+  rate?: number;
+  startStopped?: boolean;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+const HEARTBEAT_MS = 1_000;
+export const AGENT_VERSION = "0.1.0";
+
+/** A reference agent: obeys the control contract and simulates a market. It never trades. */
+export class Agent {
+  readonly runtime: AgentRuntime;
+  private readonly seen = new DedupeWindow();
+  private readonly module: Module;
+  private readonly startedAt = Date.now();
+  private readonly random: () => number;
+  private sub?: Subscription;
+  private timers: NodeJS.Timeout[] = [];
+  private slot = 358_000_000n;
+  private emitted = 0;
+  private credit = 0;
+  /** Counted inside the agent, for the fault tests: how many commands it applied. */
+  appliedCount = 0;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.runtime = initialRuntime(opts.startStopped ?? false);
+    this.module = opts.module === "mev" ? Module.mev : Module.arbitrage;
+    this.random = rng(opts.seed ?? Date.now());
+  }
+
+  async start(): Promise<void> {
+    this.sub = await subscribeMessages(
+      this.opts.bus,
+      TOPICS.controlCommands,
+      { group: `agent-${this.opts.agentId}`, onBadRecord: (r, e) => this.log(`bad command at ${r.offset}: ${describe(e)}`) },
+      (cmd, record) => (record.key === this.opts.module ? this.onCommand(cmd) : undefined),
+    );
+    await this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
+    const rate = this.opts.rate ?? 0;
+    if (rate > 0) {
+      const tickMs = 100;
+      this.timers.push(setInterval(() => void this.simulate((rate * tickMs) / 1000), tickMs));
+    }
+    this.log(`agent ${this.opts.agentId} (${this.opts.module}) on the ${this.opts.bus.kind} bus`);
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.sub?.close();
+  }
+
+  private async onCommand(cmd: ControlCommand): Promise<void> {
+    const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
+    if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
+    const ack = create(ControlAckSchema, {
+      schemaVersion: 1,
+      ts: BigInt(Date.now()),
+      module: this.module,
+      requestId: cmd.requestId,
+      agentId: this.opts.agentId,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      policyVersion: this.runtime.policyVersion,
+      state: this.runtime.state,
+      throttlePct: this.runtime.throttlePct,
+      action: cmd.action,
+    });
+    try {
+      await publishMessage(this.opts.bus, TOPICS.controlAcks, this.opts.module, ack);
+    } catch (err) {
+      this.log(`ack for ${cmd.requestId} not sent: ${describe(err)}`);
+    }
+    await this.heartbeat();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const status = create(AgentStatusSchema, {
+      schemaVersion: 1,
+      ts: BigInt(Date.now()),
+      agentId: this.opts.agentId,
+      module: this.module,
+      state: this.runtime.state,
+      throttlePct: this.runtime.throttlePct,
+      policyVersion: this.runtime.policyVersion,
+      startedAt: BigInt(this.startedAt),
+      commandsApplied: this.runtime.commandsApplied,
+      version: AGENT_VERSION,
+    });
+    try {
+      await publishMessage(this.opts.bus, TOPICS.agentStatus, this.opts.agentId, status);
+    } catch (err) {
+      this.log(`heartbeat not sent: ${describe(err)}`);
+    }
+  }
+
+  private async simulate(expected: number): Promise<void> {
+    const rt = this.runtime;
+    if (rt.state !== AgentState.running && rt.state !== AgentState.throttled) return;
+    this.credit += expected * (1 - rt.throttlePct / 100);
+    const n = Math.floor(this.credit);
+    if (n === 0) return;
+    this.credit -= n;
+    this.slot += 1n;
+    try {
+      if (this.opts.module === "arbitrage") {
+        const items = Array.from({ length: n }, () => {
+          const m = arbOpportunity(this.random, this.opts.agentId, this.slot, this.emitted++, rt);
+          return { key: m.slot.toString(), message: m };
+        });
+        await publishMessages(this.opts.bus, TOPICS.arbOpportunities, items);
+      } else {
+        const items = Array.from({ length: n }, () => {
+          const m = mevOpportunity(this.random, this.opts.agentId, this.slot, this.emitted++, rt);
+          return { key: m.slot.toString(), message: m };
+        });
+        await publishMessages(this.opts.bus, TOPICS.mevOpportunities, items);
+      }
+    } catch (err) {
+      this.log(`opportunities not sent: ${describe(err)}`);
+    }
+  }
+
+  private log(line: string): void {
+    (this.opts.log ?? ((l: string) => process.stderr.write(l + "\n")))(line);
+  }
+}

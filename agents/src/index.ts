@@ -1,0 +1,3 @@
+export * from "./agent";
+export * from "./state";
+export * from "./simulate";

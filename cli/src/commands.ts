@@ -1,0 +1,149 @@
+import { join, resolve } from "node:path";
+import { BusError, KafkaBus, LocalBus, agentBus, kafkaBrokersFromEnv, type Bus } from "@mevlab/kernel-helpers";
+import { startControlPlane, TokenService, loadOrCreateSecret, UserStore, type ControlPlane } from "@mevlab/control-plane";
+import { Agent } from "@mevlab/agents";
+import { intOption, parseArgs } from "./args";
+import { startKafka } from "./kafka/broker";
+
+export const DEFAULT_PORT = 8765;
+
+export function dataDirOf(v: string | boolean | undefined): string {
+  return resolve(typeof v === "string" ? v : (process.env.MEVLAB_DATA_DIR ?? ".mevlab"));
+}
+
+const say = (line: string): void => void process.stdout.write(line + "\n");
+const warn = (line: string): void => void process.stderr.write(line + "\n");
+
+/** The bus of the control plane: Kafka when KAFKA_BROKERS is set, else in-process. */
+export async function controlPlaneBus(): Promise<Bus> {
+  const brokers = kafkaBrokersFromEnv();
+  if (!brokers) return new LocalBus();
+  const bus = new KafkaBus({ brokers, clientId: "mevlab-control-plane", log: warn });
+  await bus.connect();
+  return bus;
+}
+
+export async function runControlPlane(argv: readonly string[]): Promise<ControlPlane> {
+  const o = parseArgs(argv, { port: "string", "data-dir": "string", host: "string", "cors-origin": "string" });
+  const bus = await controlPlaneBus();
+  const cp = await startControlPlane({
+    dataDir: dataDirOf(o["data-dir"]),
+    bus,
+    port: intOption(o.port, "port", DEFAULT_PORT),
+    host: typeof o.host === "string" ? o.host : "127.0.0.1",
+    corsOrigins: typeof o["cors-origin"] === "string" ? o["cors-origin"].split(",") : corsFromEnv(),
+    bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
+    log: warn,
+  });
+  say(`control plane listening on ${cp.url} (bus: ${bus.kind})`);
+  onShutdown(async () => {
+    await cp.close();
+    await bus.close();
+  });
+  return cp;
+}
+
+function corsFromEnv(): string[] {
+  return (process.env.MEVLAB_CORS_ORIGINS ?? "").split(",").filter(Boolean);
+}
+
+export async function runAgent(argv: readonly string[]): Promise<Agent> {
+  const o = parseArgs(argv, {
+    module: "string",
+    "agent-id": "string",
+    rate: "string",
+    "control-plane": "string",
+    "data-dir": "string",
+    "start-stopped": "boolean",
+    seed: "string",
+  });
+  const module = o.module;
+  if (module !== "arbitrage" && module !== "mev") throw new Error("--module must be arbitrage or mev");
+  const agentId = typeof o["agent-id"] === "string" ? o["agent-id"] : `${module}-1`;
+  const url = typeof o["control-plane"] === "string" ? o["control-plane"] : (process.env.MEVLAB_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`);
+  const bus = await agentBusFor(agentId, url, dataDirOf(o["data-dir"]));
+  const agent = new Agent({
+    module,
+    agentId,
+    bus,
+    rate: intOption(o.rate, "rate", 5),
+    startStopped: o["start-stopped"] === true,
+    seed: o.seed === undefined ? undefined : intOption(o.seed, "seed", 0),
+    log: warn,
+  });
+  await startWithRetry(() => agent.start(), `agent ${agentId}`);
+  say(`agent ${agentId} ready`);
+  onShutdown(async () => {
+    await agent.stop();
+    await bus.close();
+  });
+  return agent;
+}
+
+function agentBusFor(agentId: string, url: string, dataDir: string): Promise<Bus> {
+  return agentBus({
+    clientId: `mevlab-agent-${agentId}`,
+    controlPlaneUrl: url,
+    // Embedded default: the link needs an agent token, from the environment or minted from the data
+    // dir's key (same machine, same operator).
+    token: async () =>
+      process.env.MEVLAB_AGENT_TOKEN ??
+      new TokenService(loadOrCreateSecret(join(dataDir, "secrets", "jwt.key"))).issue(agentId, "agent", 30 * 24 * 3600),
+    onLinkState: (up, reason) => warn(`agent ${agentId}: bus link ${up ? "up" : `down (${reason ?? ""})`}`),
+    log: warn,
+  });
+}
+
+/** Retries a start that fails on a retriable bus error (the control plane is still starting). */
+async function startWithRetry(start: () => Promise<void>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!(err instanceof BusError) || !err.retriable || Date.now() > deadline) throw err;
+      warn(`${what}: ${err.message}; retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+export async function runKafka(argv: readonly string[]): Promise<void> {
+  const o = parseArgs(argv, { port: "string", dir: "string" });
+  const broker = await startKafka({
+    port: o.port === undefined ? undefined : intOption(o.port, "port", 9092),
+    dir: typeof o.dir === "string" ? resolve(o.dir) : undefined,
+    log: warn,
+  });
+  say(`KAFKA_BROKERS=${broker.brokers}`);
+  onShutdown(() => broker.stop());
+}
+
+export async function runUser(argv: readonly string[]): Promise<void> {
+  const [verb, name, ...rest] = argv;
+  if (verb !== "add" || !name) throw new Error("usage: mevlab user add NAME [--role admin|viewer] [--data-dir D] (password from MEVLAB_PASSWORD)");
+  const o = parseArgs(rest, { role: "string", "data-dir": "string" });
+  const role = o.role ?? "viewer";
+  if (role !== "admin" && role !== "viewer") throw new Error("--role must be admin or viewer");
+  const password = process.env.MEVLAB_PASSWORD;
+  if (!password) throw new Error("set MEVLAB_PASSWORD to the new user's password");
+  await new UserStore(join(dataDirOf(o["data-dir"]), "users.json")).add(name, password, role);
+  say(`user ${name} (${role}) added`);
+}
+
+const shutdownHooks: (() => Promise<void>)[] = [];
+let shuttingDown = false;
+
+export function onShutdown(hook: () => Promise<void>): void {
+  if (shutdownHooks.length === 0) {
+    const handler = (signal: NodeJS.Signals): void => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      warn(`${signal}: shutting down`);
+      void Promise.allSettled(shutdownHooks.reverse().map((h) => h())).then(() => process.exit(0));
+    };
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+  }
+  shutdownHooks.push(hook);
+}

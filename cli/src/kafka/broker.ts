@@ -1,0 +1,166 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+
+export const KAFKA_VERSION = "4.1.0";
+const POM = resolve(__dirname, "..", "..", "..", "kafka", "pom.xml");
+
+export interface KafkaBroker {
+  brokers: string;
+  port: number;
+  dir: string;
+  /** Stops the broker (SIGTERM, then SIGKILL after 20 s). Its data stays in `dir` for a restart. */
+  stop(): Promise<void>;
+  /** Kills the broker at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  restart(): Promise<void>;
+}
+
+export interface KafkaOptions {
+  /** Data and config folder; a fresh temporary one by default. */
+  dir?: string;
+  port?: number;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+/** Jars of the Kafka broker from Maven Central, resolved once into the cache. */
+export function kafkaJars(log: (line: string) => void = () => undefined): string {
+  const cache = process.env.MEVLAB_CACHE_DIR ?? join(homedir(), ".cache", "mevlab");
+  const dir = join(cache, `kafka-${KAFKA_VERSION}`);
+  if (existsSync(join(dir, ".complete"))) return dir;
+  mkdirSync(cache, { recursive: true });
+  const tmp = mkdtempSync(join(cache, "kafka-download-"));
+  log(`downloading Kafka ${KAFKA_VERSION} jars from Maven Central into ${dir} (once)`);
+  const res = spawnSync(
+    "mvn",
+    ["-q", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${tmp}`, "-DincludeScope=runtime"],
+    { encoding: "utf8" },
+  );
+  if (res.status !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`cannot resolve Kafka jars with Maven (exit ${res.status}): ${res.stderr || res.stdout || res.error}`);
+  }
+  if (!readdirSync(tmp).some((f) => f.startsWith("kafka_2.13-"))) throw new Error(`Maven did not produce kafka_2.13 in ${tmp}`);
+  writeFileSync(join(tmp, ".complete"), KAFKA_VERSION);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return dir;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function properties(dir: string, port: number, controllerPort: number): string {
+  return [
+    "process.roles=broker,controller",
+    "node.id=1",
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    "controller.listener.names=CONTROLLER",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    `log.dirs=${join(dir, "data")}`,
+    "offsets.topic.replication.factor=1",
+    "offsets.topic.num.partitions=4",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "group.initial.rebalance.delay.ms=0",
+    "auto.create.topics.enable=false",
+    "num.partitions=1",
+    "",
+  ].join("\n");
+}
+
+/** Kafka's textual cluster id: 16 random bytes, base64url without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/**
+ * Starts a real single-node KRaft broker from Maven Central jars on a free loopback port and waits
+ * until it answers metadata requests.
+ */
+export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+  const log = opts.log ?? (() => undefined);
+  const jars = kafkaJars(log);
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "mevlab-kafka-"));
+  mkdirSync(dir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const controllerPort = await freePort();
+  const config = join(dir, "server.properties");
+  writeFileSync(config, properties(dir, port, controllerPort));
+  const classpath = join(jars, "*");
+  if (!existsSync(join(dir, "data", "meta.properties"))) {
+    const fmt = spawnSync(
+      "java",
+      ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config, "--standalone"],
+      { encoding: "utf8" },
+    );
+    if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
+  }
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const out = createWriteStream(join(dir, "broker.log"), { flags: "a" });
+    child = spawn("java", ["-Xms128m", "-Xmx768m", "-cp", classpath, "kafka.Kafka", config], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    await waitReady(`127.0.0.1:${port}`, child, opts.readyTimeoutMs ?? 90_000, dir);
+    log(`kafka ${KAFKA_VERSION} ready on 127.0.0.1:${port} (data in ${dir})`);
+  };
+  const exit = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((res) => c.once("exit", () => res()));
+    c.kill(signal);
+    const timer = setTimeout(() => c.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  await launch();
+  return {
+    brokers: `127.0.0.1:${port}`,
+    port,
+    dir,
+    stop: () => exit("SIGTERM", 20_000),
+    kill: () => exit("SIGKILL", 0),
+    restart: launch,
+  };
+}
+
+async function waitReady(brokers: string, child: ChildProcess, timeoutMs: number, dir: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const kafka = new Kafka({ clientId: "mevlab-ready", brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`kafka exited with ${child.exitCode}; see ${join(dir, "broker.log")}`);
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      await admin.disconnect();
+      return;
+    } catch {
+      await admin.disconnect().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  child.kill("SIGKILL");
+  throw new Error(`kafka not ready after ${timeoutMs} ms; see ${join(dir, "broker.log")}`);
+}

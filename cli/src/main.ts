@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { runAgent, runControlPlane, runKafka, runUser } from "./commands";
+import { runUp } from "./up";
+
+const USAGE = `usage: mevlab <command> [options]
+
+  up              control plane (embedded bus) + both reference agents + JupyterLab
+                  [--port 8765] [--lab-port 8888] [--data-dir .mevlab] [--rate 5] [--no-lab]
+  control-plane   the control plane alone; Kafka when KAFKA_BROKERS is set
+                  [--port 8765] [--data-dir .mevlab] [--cors-origin URL[,URL]]
+  agent           a reference agent: --module arbitrage|mev [--agent-id ID] [--rate N]
+                  [--control-plane URL] [--data-dir D] [--start-stopped]
+  kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
+  user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "up":
+      return runUp(rest);
+    case "control-plane":
+      return void (await runControlPlane(rest));
+    case "agent":
+      return void (await runAgent(rest));
+    case "kafka":
+      return runKafka(rest);
+    case "user":
+      return runUser(rest);
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new Error(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`mevlab: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

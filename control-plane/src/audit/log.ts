@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface AuditEntry {
+  user: string;
+  role: string;
+  action: string;
+  target: string;
+  outcome: "accepted" | "denied";
+  reason?: string;
+  request_id?: string;
+  ip?: string;
+}
+
+/**
+ * Append-only audit log, one JSON line per mutation (accepted or denied). Each line carries the hash
+ * of the previous one, so an edit or a deletion breaks the chain.
+ */
+export class AuditLog {
+  private prev: string;
+
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.prev = existsSync(path) ? lastHash(readFileSync(path, "utf8")) : "0".repeat(64);
+  }
+
+  write(entry: AuditEntry): void {
+    const body = { ts: new Date().toISOString(), ...entry, prev: this.prev };
+    const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex");
+    // Synchronous on purpose: the record is on disk before the command is published.
+    appendFileSync(this.path, JSON.stringify({ ...body, hash }) + "\n", { mode: 0o600 });
+    this.prev = hash;
+  }
+}
+
+function lastHash(text: string): string {
+  const lines = text.trimEnd().split("\n").filter(Boolean);
+  if (lines.length === 0) return "0".repeat(64);
+  return (JSON.parse(lines[lines.length - 1]) as { hash: string }).hash;
+}
+
+/** Checks the chain; returns the index of the first broken line, or -1. */
+export function verifyAuditChain(text: string): number {
+  let prev = "0".repeat(64);
+  const lines = text.trimEnd().split("\n").filter(Boolean);
+  for (let i = 0; i < lines.length; i++) {
+    const { hash, ...body } = JSON.parse(lines[i]) as { hash: string; prev: string };
+    if (body.prev !== prev) return i;
+    if (createHash("sha256").update(JSON.stringify(body)).digest("hex") !== hash) return i;
+    prev = hash;
+  }
+  return -1;
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+
+export type Role = "admin" | "viewer" | "agent";
+
+export interface Principal {
+  sub: string;
+  role: Role;
+  /** Expiry, unix seconds. */
+  exp: number;
+}
+
+const ISSUER = "mevlab";
+
+/** HS256 signing key, created once per data dir with mode 0600. */
+export function loadOrCreateSecret(path: string): Uint8Array {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
+  }
+  chmodSync(path, 0o600);
+  return Buffer.from(readFileSync(path, "utf8").trim(), "hex");
+}
+
+export class TokenService {
+  constructor(private readonly secret: Uint8Array) {}
+
+  async issue(sub: string, role: Role, ttlSeconds: number): Promise<string> {
+    return new SignJWT({ role })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(sub)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.secret);
+  }
+
+  /** Verifies a token; the error message says why it is refused. */
+  async verify(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, algorithms: ["HS256"] });
+      const role = payload.role;
+      if (role !== "admin" && role !== "viewer" && role !== "agent") throw new Error("token has no valid role");
+      return { sub: payload.sub ?? "", role, exp: payload.exp ?? 0 };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new Error("token expired: log in again");
+      throw new Error("invalid token");
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { LINK_PROTOCOL, LinkSession, REALTIME_PROTOCOL, type Bus } from "@mevlab/kernel-helpers";
+import { wsToken } from "../auth/guard";
+import type { Principal, TokenService } from "../auth/tokens";
+import type { RealtimeHub } from "./hub";
+
+interface Endpoint {
+  protocol: string;
+  roles: readonly Principal["role"][];
+  serve(ws: WebSocket, who: Principal): void;
+}
+
+/**
+ * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response) and closes
+ * each socket when its token expires.
+ */
+export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub; bus: Bus }) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    handleProtocols: (protocols) => {
+      for (const p of [REALTIME_PROTOCOL, LINK_PROTOCOL]) if (protocols.has(p)) return p;
+      return false;
+    },
+  });
+  const endpoints: Record<string, Endpoint> = {
+    "/api/realtime/ws": {
+      protocol: REALTIME_PROTOCOL,
+      roles: ["admin", "viewer"],
+      serve: (ws, who) => serveRealtime(ws, who, deps.hub),
+    },
+    "/api/bus/ws": {
+      protocol: LINK_PROTOCOL,
+      roles: ["agent"],
+      serve: (ws) => serveLink(ws, deps.bus),
+    },
+  };
+
+  const refuse = (socket: Duplex, status: number, message: string): void => {
+    const body = JSON.stringify({ ok: false, error: { code: status === 401 ? "unauthenticated" : "forbidden", message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Forbidden"}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
+
+  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const endpoint = endpoints[path];
+    if (!endpoint) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
+    const token = wsToken(req.headers["sec-websocket-protocol"], req.url);
+    if (!token) return refuse(socket, 401, "missing token: offer the sub-protocol bearer.<token> or add ?token=");
+    deps.tokens.verify(token).then(
+      (who) => {
+        if (!endpoint.roles.includes(who.role)) return refuse(socket, 403, `role '${who.role}' may not open ${path}`);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const stop = atTime(who.exp * 1000, () => ws.close(4001, "token expired"));
+          ws.on("close", stop);
+          endpoint.serve(ws, who);
+        });
+      },
+      (err: Error) => refuse(socket, 401, err.message),
+    );
+  };
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Runs `fn` at an absolute time, however far away (setTimeout alone overflows after ~24.8 days). */
+function atTime(when: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const ms = when - Date.now();
+    timer = ms > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(ms, 0));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
+  const client = hub.attach(
+    {
+      send: (data) => ws.send(data),
+      bufferedAmount: () => ws.bufferedAmount,
+      close: (code, reason) => ws.close(code, reason),
+    },
+    { user: who.sub, role: who.role, expiresAt: who.exp * 1000 },
+  );
+  ws.on("message", (data: Buffer, isBinary: boolean) =>
+    client.handleMessage(isBinary ? new Uint8Array(data) : data.toString("utf8")),
+  );
+  ws.on("close", () => hub.detach(client));
+}
+
+function serveLink(ws: WebSocket, bus: Bus): void {
+  const session = new LinkSession(bus, (data) => ws.send(data));
+  ws.on("message", (data: Buffer) => void session.handleMessage(new Uint8Array(data)));
+  ws.on("close", () => void session.close());
+}

@@ -1,0 +1,43 @@
+/** A record on the bus: the same shape for Kafka, the in-process bus and the WS link. */
+export interface BusRecord {
+  topic: string;
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+  /** Position in its topic (per partition on Kafka), as a decimal string. */
+  offset: string;
+  timestamp: number;
+}
+
+export interface OutgoingRecord {
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface SubscribeOptions {
+  topics: readonly string[];
+  /** Consumer group: each group sees each record once; different groups each see every record. */
+  group: string;
+  /** Start at the oldest retained record when the group has no committed position. */
+  fromBeginning?: boolean;
+}
+
+/**
+ * Handles one record. The bus waits for the returned promise before it delivers the next record of
+ * the same subscription and before it commits the record's offset: the effect comes first.
+ */
+export type RecordHandler = (record: BusRecord) => Promise<void>;
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: "kafka" | "local" | "link";
+  /** Resolves once every record is durably accepted (all in-sync replicas on Kafka). */
+  publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  /** Resolves once the subscription is live: records published after it resolves are delivered. */
+  subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription>;
+  close(): Promise<void>;
+}

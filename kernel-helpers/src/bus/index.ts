@@ -1,0 +1,6 @@
+export * from "./bus";
+export * from "./local";
+export * from "./kafka";
+export * from "./link";
+export * from "./typed";
+export * from "./from-env";

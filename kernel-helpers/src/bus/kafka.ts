@@ -1,0 +1,184 @@
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type Producer } from "kafkajs";
+import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
+import { BusError, describe } from "../errors";
+import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
+
+export interface KafkaBusOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /** Topics to create when missing (single-node development: replication factor 1). */
+  topics?: readonly TopicSpec[];
+  replicationFactor?: number;
+  /** Where kafkajs' own log lines go; errors only, by default to stderr. */
+  log?: (line: string) => void;
+}
+
+/** The bus on Apache Kafka: idempotent producer with acks from all in-sync replicas. */
+export class KafkaBus implements Bus {
+  readonly kind = "kafka";
+  private readonly kafka: Kafka;
+  private producer?: Producer;
+  private connecting?: Promise<Producer>;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaBusOptions) {
+    const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+    const config: KafkaConfig = {
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.ERROR,
+      logCreator: () => (entry: LogEntry) => log(`kafkajs ${entry.namespace}: ${entry.log.message}`),
+      retry: { initialRetryTime: 100, retries: 8 },
+    };
+    this.kafka = new Kafka(config);
+  }
+
+  /** Connects the producer and creates the contract's topics where missing. */
+  async connect(): Promise<void> {
+    await this.ensureTopics(this.options.topics ?? ALL_TOPICS);
+    await this.getProducer();
+  }
+
+  async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    const producer = await this.getProducer();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((r) => ({
+          key: r.key,
+          value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+          headers: r.headers,
+        })),
+      });
+    } catch (err) {
+      throw new BusError(`publish to ${topic} failed: ${describe(err)}`, {
+        retriable: isRetriable(err),
+        topic,
+        cause: err,
+      });
+    }
+  }
+
+  async subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: options.group,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    const firstFetch = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+      await consumer.run({
+        // kafkajs resolves a message's offset only after this handler returns: the effect comes first.
+        eachMessage: async ({ topic, message }) => {
+          const record: BusRecord = {
+            topic,
+            key: message.key?.toString("utf8") ?? "",
+            value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
+            headers: headersOf(message.headers),
+            offset: message.offset,
+            timestamp: Number(message.timestamp),
+          };
+          await handler(record);
+        },
+      });
+      // Offsets are resolved before the first fetch: from then on no new record is missed.
+      await firstFetch;
+    } catch (err) {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => undefined);
+      throw new BusError(`subscribe to ${options.topics.join(", ")} failed: ${describe(err)}`, {
+        retriable: isRetriable(err),
+        cause: err,
+      });
+    }
+    return {
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const consumers = [...this.consumers];
+    this.consumers.clear();
+    await Promise.allSettled(consumers.map((c) => c.disconnect()));
+    if (this.producer) await this.producer.disconnect();
+    this.producer = undefined;
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: this.options.replicationFactor ?? 1,
+          configEntries: [
+            { name: "cleanup.policy", value: t.compacted ? "compact" : "delete" },
+            { name: "retention.ms", value: String(t.retentionMs) },
+          ],
+        })),
+      });
+    } catch (err) {
+      throw new BusError(`cannot create topics on ${this.options.brokers.join(",")}: ${describe(err)}`, {
+        retriable: true,
+        cause: err,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      try {
+        await producer.connect();
+      } catch (err) {
+        this.connecting = undefined;
+        throw new BusError(`cannot connect to Kafka at ${this.options.brokers.join(",")}: ${describe(err)}`, {
+          retriable: true,
+          cause: err,
+        });
+      }
+      this.producer = producer;
+      return producer;
+    })();
+    return this.connecting;
+  }
+}
+
+function headersOf(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
+  }
+  return out;
+}
+
+function isRetriable(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { retriable?: unknown }).retriable === true;
+}

@@ -1,0 +1,129 @@
+import { BusError } from "../errors";
+import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
+
+const DEFAULT_RETAIN = 10_000;
+
+interface Member {
+  handler: RecordHandler;
+  queue: BusRecord[];
+  draining: boolean;
+  closed: boolean;
+}
+
+interface Group {
+  /** Next offset to deliver, per topic. */
+  positions: Map<string, number>;
+  members: Member[];
+}
+
+/**
+ * The in-process bus of the embedded default. Keeps the last `retain` records of each topic so
+ * that a group subscribing from the beginning (a restarting agent recovering its policy) sees them.
+ * Within a group a record goes to one member, chosen by key, so order per key is kept.
+ */
+export class LocalBus implements Bus {
+  readonly kind = "local";
+  private readonly logs = new Map<string, { base: number; records: BusRecord[] }>();
+  private readonly groups = new Map<string, Group>();
+  private closed = false;
+
+  constructor(private readonly retain = DEFAULT_RETAIN) {}
+
+  async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    if (this.closed) throw new BusError("bus is closed", { retriable: false, topic });
+    const log = this.log(topic);
+    for (const r of records) {
+      const offset = log.base + log.records.length;
+      const record: BusRecord = {
+        topic,
+        key: r.key,
+        value: r.value,
+        headers: r.headers ?? {},
+        offset: String(offset),
+        timestamp: Date.now(),
+      };
+      log.records.push(record);
+      if (log.records.length > this.retain) {
+        log.records.shift();
+        log.base += 1;
+      }
+      this.dispatch(record, offset);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+    if (this.closed) throw new BusError("bus is closed", { retriable: false });
+    let group = this.groups.get(options.group);
+    const member: Member = { handler, queue: [], draining: false, closed: false };
+    if (!group) {
+      group = { positions: new Map(), members: [] };
+      this.groups.set(options.group, group);
+    }
+    group.members.push(member);
+    for (const topic of options.topics) {
+      const log = this.log(topic);
+      const end = log.base + log.records.length;
+      // A group that comes back resumes where it stopped, like a committed offset on Kafka.
+      const start = Math.max(group.positions.get(topic) ?? (options.fromBeginning ? log.base : end), log.base);
+      group.positions.set(topic, end);
+      for (const record of log.records.slice(start - log.base)) this.deliver(group, record);
+    }
+    const g = group;
+    return {
+      close: async () => {
+        member.closed = true;
+        g.members = g.members.filter((m) => m !== member);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const g of this.groups.values()) for (const m of g.members) m.closed = true;
+    this.groups.clear();
+  }
+
+  private log(topic: string): { base: number; records: BusRecord[] } {
+    let log = this.logs.get(topic);
+    if (!log) {
+      log = { base: 0, records: [] };
+      this.logs.set(topic, log);
+    }
+    return log;
+  }
+
+  private dispatch(record: BusRecord, offset: number): void {
+    for (const group of this.groups.values()) {
+      const pos = group.positions.get(record.topic);
+      if (pos === undefined || group.members.length === 0) continue;
+      group.positions.set(record.topic, offset + 1);
+      this.deliver(group, record);
+    }
+  }
+
+  private deliver(group: Group, record: BusRecord): void {
+    const member = group.members[hashKey(record.key) % group.members.length];
+    member.queue.push(record);
+    if (!member.draining) void this.drain(member);
+  }
+
+  private async drain(member: Member): Promise<void> {
+    member.draining = true;
+    while (member.queue.length > 0 && !member.closed) {
+      const record = member.queue.shift() as BusRecord;
+      try {
+        await member.handler(record);
+      } catch (err) {
+        // A handler that throws must not wedge the subscription; the failure is the handler's to report.
+        process.emitWarning(`mevlab local bus: handler for ${record.topic} failed: ${String(err)}`);
+      }
+    }
+    member.draining = false;
+  }
+}
+
+function hashKey(key: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

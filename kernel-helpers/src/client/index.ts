@@ -1,0 +1,3 @@
+export * from "./http";
+export * from "./realtime";
+export * from "./control-plane";

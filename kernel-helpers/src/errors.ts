@@ -1,0 +1,56 @@
+/** Base of every error mevlab's helper library throws; `cause` keeps the chain. */
+export class MevlabError extends Error {
+  override readonly name: string = "MevlabError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class BusError extends MevlabError {
+  override readonly name = "BusError";
+  readonly retriable: boolean;
+  readonly topic?: string;
+  constructor(message: string, options: { retriable: boolean; topic?: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.retriable = options.retriable;
+    this.topic = options.topic;
+  }
+}
+
+/** The control plane could not be reached at all (down, wrong URL, refused, DNS). */
+export class NetworkError extends MevlabError {
+  override readonly name = "NetworkError";
+  readonly url: string;
+  constructor(url: string, cause: unknown) {
+    super(
+      `cannot reach the mevlab control plane at ${url}: ${describe(cause)}. ` +
+        "Is it running (`mevlab up` or `mevlab control-plane`), and is the URL right?",
+      { cause },
+    );
+    this.url = url;
+  }
+}
+
+/** The control plane answered with an error status; `message` is its explanation. */
+export class ResponseError extends MevlabError {
+  override readonly name = "ResponseError";
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(`${status} ${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class TimeoutError extends MevlabError {
+  override readonly name = "TimeoutError";
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./bus";
+export * from "./client";
+export * from "./node";
+export * as contract from "@mevlab/proto";
