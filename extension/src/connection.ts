@@ -1,0 +1,90 @@
+import { Signal } from "@lumino/signaling";
+import { Stream, type AgentStatus, type Event } from "@mevlab/proto";
+import {
+  ControlPlaneClient,
+  type ActionName,
+  type ControlArgsJson,
+  type ModuleName,
+  type RealtimeConnection,
+  type Transport,
+  type WebSocketLike,
+} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+import type { CommandOutcome, IMevlabConnection, SessionInfo } from "./tokens";
+
+const browserTransport: Transport = {
+  fetch: (url, init) => window.fetch(url, init),
+  webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+};
+
+/** Holds the login, the realtime stream and the latest agent heartbeats. */
+export class MevlabConnection implements IMevlabConnection {
+  readonly sessionChanged: Signal<IMevlabConnection, SessionInfo | null> = new Signal(this);
+  readonly events: Signal<IMevlabConnection, Event[]> = new Signal(this);
+  private readonly _agents = new Map<string, AgentStatus>();
+  private client: ControlPlaneClient | null = null;
+  private live: RealtimeConnection | null = null;
+  private _session: SessionInfo | null = null;
+  notice = "";
+
+  constructor(private url: () => string) {}
+
+  get session(): SessionInfo | null {
+    return this._session;
+  }
+
+  get agents(): ReadonlyMap<string, AgentStatus> {
+    return this._agents;
+  }
+
+  async login(username: string, password: string): Promise<SessionInfo> {
+    this.logout();
+    const url = this.url();
+    const client = await ControlPlaneClient.login({ url, username, password, transport: browserTransport });
+    const live = await client.realtime({
+      streams: [Stream.control_ack, Stream.agent_status, Stream.arb_opportunity, Stream.mev_opportunity],
+    });
+    live.listen({ onEvents: (events) => this.onEvents(events) });
+    live.onClose((code, reason) => {
+      if (this.live === live) this.endSession(code === 4001 ? "session expired: log in again" : `stream closed: ${reason}`);
+    });
+    this.client = client;
+    this.live = live;
+    this.notice = "";
+    this._session = { url, user: username, role: client.role };
+    this.sessionChanged.emit(this._session);
+    return this._session;
+  }
+
+  logout(): void {
+    const client = this.client;
+    this.client = null;
+    this.live = null;
+    if (client) void client.close();
+    if (this._session) {
+      this._session = null;
+      this.sessionChanged.emit(null);
+    }
+  }
+
+  async command(module: ModuleName, action: ActionName, args: ControlArgsJson = {}): Promise<CommandOutcome> {
+    if (!this.client) return { module, action, error: "not logged in" };
+    try {
+      const r = await this.client.command(module, action, args);
+      return { module, action, requestId: r.requestId, ack: r.ack, latencyMs: r.latencyMs };
+    } catch (err) {
+      return { module, action, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private onEvents(events: Event[]): void {
+    for (const ev of events) {
+      if (ev.payload.case === "agentStatus") this._agents.set(ev.payload.value.agentId, ev.payload.value);
+    }
+    this.events.emit(events);
+  }
+
+  private endSession(reason: string): void {
+    this.notice = reason;
+    this.logout();
+  }
+}

@@ -1,0 +1,80 @@
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
+import { ILauncher } from "@jupyterlab/launcher";
+import { ISettingRegistry } from "@jupyterlab/settingregistry";
+import { MevlabConnection } from "./connection";
+import { MevlabPanel } from "./panel";
+import { IMevlabConnection } from "./tokens";
+
+const PLUGIN_ID = "@mevlab/extension:plugin";
+const OPEN = "mevlab:open";
+
+interface Settings {
+  controlPlaneUrl: string;
+  maxRows: number;
+}
+
+const defaults: Settings = { controlPlaneUrl: "http://127.0.0.1:8765", maxRows: 2000 };
+
+/** Core plugin: the settings and the connection that every mevlab panel shares. */
+const connectionPlugin: JupyterFrontEndPlugin<IMevlabConnection> = {
+  id: PLUGIN_ID,
+  description: "Connection to the mevlab control plane.",
+  autoStart: true,
+  requires: [ISettingRegistry],
+  provides: IMevlabConnection,
+  activate: async (_app: JupyterFrontEnd, registry: ISettingRegistry): Promise<IMevlabConnection> => {
+    const settings = await registry.load(PLUGIN_ID);
+    const conn = new MevlabConnection(() => read(settings).controlPlaneUrl);
+    settings.changed.connect(() => conn.logout());
+    return conn;
+  },
+};
+
+function read(settings: ISettingRegistry.ISettings): Settings {
+  const c = settings.composite as Partial<Settings>;
+  return { controlPlaneUrl: c.controlPlaneUrl ?? defaults.controlPlaneUrl, maxRows: c.maxRows ?? defaults.maxRows };
+}
+
+/** The control + live panel, opened from the launcher or the palette. */
+const panelPlugin: JupyterFrontEndPlugin<void> = {
+  id: "@mevlab/extension:control-panel",
+  description: "Control and live stream panel for the arbitrage and MEV agents.",
+  autoStart: true,
+  requires: [IMevlabConnection, ISettingRegistry],
+  optional: [ICommandPalette, ILauncher],
+  activate: async (
+    app: JupyterFrontEnd,
+    conn: IMevlabConnection,
+    registry: ISettingRegistry,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null,
+  ) => {
+    const settings = await registry.load(PLUGIN_ID);
+    const tracker = new WidgetTracker<MainAreaWidget<MevlabPanel>>({ namespace: "mevlab" });
+    app.commands.addCommand(OPEN, {
+      label: "mevlab: Control & Live",
+      caption: "Start, stop and kill the agents; watch opportunities live",
+      execute: () => {
+        const open = tracker.currentWidget;
+        if (open && !open.isDisposed) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const panel = new MevlabPanel(conn, () => read(settings).controlPlaneUrl, read(settings).maxRows);
+        settings.changed.connect(() => panel.setMaxRows(read(settings).maxRows));
+        const widget = new MainAreaWidget({ content: panel });
+        widget.id = "mevlab-main";
+        widget.title.label = "mevlab";
+        void tracker.add(widget);
+        app.shell.add(widget, "main");
+        app.shell.activateById(widget.id);
+        return widget;
+      },
+    });
+    palette?.addItem({ command: OPEN, category: "mevlab" });
+    launcher?.add({ command: OPEN, category: "mevlab", rank: 0 });
+  },
+};
+
+export default [connectionPlugin, panelPlugin];

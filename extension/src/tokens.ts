@@ -1,0 +1,43 @@
+import { Token } from "@lumino/coreutils";
+import type { ISignal } from "@lumino/signaling";
+import type { AgentStatus, ControlAck, Event } from "@mevlab/proto";
+import type {
+  ActionName,
+  ControlArgsJson,
+  ModuleName,
+} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+
+export interface SessionInfo {
+  url: string;
+  user: string;
+  role: "admin" | "viewer";
+}
+
+/** The outcome of a command as the panel shows it. */
+export interface CommandOutcome {
+  module: ModuleName;
+  action: ActionName;
+  requestId?: string;
+  ack?: ControlAck;
+  latencyMs?: number;
+  error?: string;
+}
+
+/** The connection to the control plane shared by every mevlab panel. */
+export interface IMevlabConnection {
+  readonly session: SessionInfo | null;
+  readonly sessionChanged: ISignal<IMevlabConnection, SessionInfo | null>;
+  /** Live events (acks, agent status, opportunities), in batches. */
+  readonly events: ISignal<IMevlabConnection, Event[]>;
+  readonly agents: ReadonlyMap<string, AgentStatus>;
+  /** Why the last session ended, when it ended on its own (expiry, control plane gone). */
+  readonly notice: string;
+  login(username: string, password: string): Promise<SessionInfo>;
+  logout(): void;
+  command(module: ModuleName, action: ActionName, args?: ControlArgsJson): Promise<CommandOutcome>;
+}
+
+export const IMevlabConnection = new Token<IMevlabConnection>(
+  "@mevlab/extension:IMevlabConnection",
+  "The logged-in connection to the mevlab control plane: commands and live events.",
+);
