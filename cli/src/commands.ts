@@ -134,13 +134,20 @@ export async function runUser(argv: readonly string[]): Promise<void> {
 const shutdownHooks: (() => Promise<void>)[] = [];
 let shuttingDown = false;
 
+/** Runs the shutdown hooks once, newest first, then exits with `code`. */
+export async function shutdown(code: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    for (const hook of shutdownHooks.reverse()) await hook().catch((err: unknown) => warn(`shutdown: ${String(err)}`));
+  }
+  process.exit(code);
+}
+
 export function onShutdown(hook: () => Promise<void>): void {
   if (shutdownHooks.length === 0) {
     const handler = (signal: NodeJS.Signals): void => {
-      if (shuttingDown) return;
-      shuttingDown = true;
       warn(`${signal}: shutting down`);
-      void Promise.allSettled(shutdownHooks.reverse().map((h) => h())).then(() => process.exit(0));
+      void shutdown(0);
     };
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);

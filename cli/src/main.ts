@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runAgent, runControlPlane, runKafka, runUser } from "./commands";
+import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
 import { runUp } from "./up";
 
 const USAGE = `usage: mevlab <command> [options]
@@ -39,5 +39,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`mevlab: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // Whatever was started before the failure (agents, the control plane) is stopped too.
+  void shutdown(1);
 });

@@ -34,12 +34,12 @@ export async function runUp(argv: readonly string[]): Promise<void> {
     await bus.close();
   });
   say(`control plane  ${cp.url}  (bus: ${bus.kind}, data: ${dataDir})`);
-  if (cp.users.count === 0) {
+  if (!cp.users.hasAdmin()) {
     const password = randomBytes(12).toString("base64url");
     await cp.users.add("admin", password, "admin");
     say(`demo admin     admin / ${password}   (shown once; stored as an argon2id hash in ${join(dataDir, "users.json")})`);
   } else {
-    say(`users          ${cp.users.count} in ${join(dataDir, "users.json")}`);
+    say(`users          ${cp.users.count} in ${join(dataDir, "users.json")} (log in with an existing admin)`);
   }
 
   for (const module of ["arbitrage", "mev"] as const) {
@@ -83,6 +83,8 @@ async function startLab(controlPlaneUrl: string, port: number, dataDir: string):
       `--IdentityProvider.token=${token}`,
       `--LabApp.user_settings_dir=${settingsDir}`,
       `--ServerApp.root_dir=${REPO_ROOT}`,
+      // Jupyter refuses root without this; CI and containers run as root.
+      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
     ],
     { env: { ...process.env, MEVLAB_URL: controlPlaneUrl }, stdio: ["ignore", "ignore", "pipe"] },
   );

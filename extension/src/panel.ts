@@ -7,6 +7,8 @@ import { ModuleCard } from "./control";
 import { OpportunityModel, createGrid } from "./live";
 import type { IMevlabConnection } from "./tokens";
 
+const GRID_REFRESH_MS = 1_000;
+
 /** Header with the session, the two module cards and the live opportunities table. */
 export class MevlabPanel extends Widget {
   private readonly header: HTMLElement;
@@ -16,7 +18,10 @@ export class MevlabPanel extends Widget {
   private readonly grid: DataGrid;
   private readonly countEl: HTMLElement;
   private frame = 0;
-  private dirty = false;
+  private gridTimer = 0;
+  private lastGridPaint = 0;
+  private cardsDirty = false;
+  private gridDirty = false;
 
   constructor(
     private readonly conn: IMevlabConnection,
@@ -76,12 +81,14 @@ export class MevlabPanel extends Widget {
     this.conn.sessionChanged.disconnect(this.renderSession, this);
     this.conn.events.disconnect(this.onEvents, this);
     cancelAnimationFrame(this.frame);
+    window.clearTimeout(this.gridTimer);
     super.dispose();
   }
 
   protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    if (this.dirty) this.schedule();
+    this.cardsDirty = true;
+    this.schedule();
   }
 
   private async toggleLogin(): Promise<void> {
@@ -112,22 +119,40 @@ export class MevlabPanel extends Widget {
   }
 
   private onEvents(_: IMevlabConnection, events: Event[]): void {
-    if (this.model.add(events)) this.dirty = true;
+    if (this.model.add(events)) this.gridDirty = true;
     if (events.some((e) => e.payload.case === "agentStatus" || e.payload.case === "controlAck")) {
-      this.dirty = true;
+      this.cardsDirty = true;
     }
-    if (this.dirty) this.schedule();
+    this.schedule();
   }
 
-  /** One render per animation frame, and none while the panel is hidden. */
+  /**
+   * Cards render once per animation frame; the grid at most every GRID_REFRESH_MS, because a full
+   * canvas repaint is costly where the browser has no GPU. Nothing renders while the panel is hidden.
+   */
   private schedule(): void {
-    if (this.frame || !this.isVisible) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.dirty = false;
-      this.model.refresh();
-      this.countEl.textContent = `(${this.model.size} shown)`;
-      for (const c of this.cards) c.render();
-    });
+    if (!this.isVisible) return;
+    if (this.cardsDirty && !this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.cardsDirty = false;
+        for (const c of this.cards) c.render();
+      });
+    }
+    if (this.gridDirty && !this.gridTimer) {
+      const wait = Math.max(0, this.lastGridPaint + GRID_REFRESH_MS - performance.now());
+      this.gridTimer = window.setTimeout(() => {
+        this.gridTimer = 0;
+        requestAnimationFrame(() => this.paintGrid());
+      }, wait);
+    }
+  }
+
+  private paintGrid(): void {
+    if (!this.isVisible) return;
+    this.gridDirty = false;
+    this.lastGridPaint = performance.now();
+    this.model.refresh();
+    this.countEl.textContent = `(${this.model.size} shown)`;
   }
 }

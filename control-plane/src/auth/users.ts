@@ -28,6 +28,10 @@ export class UserStore {
     return this.users.length;
   }
 
+  hasAdmin(): boolean {
+    return this.users.some((u) => u.role === "admin");
+  }
+
   has(username: string): boolean {
     return this.users.some((u) => u.username === username);
   }

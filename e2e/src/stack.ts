@@ -1,0 +1,157 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
+
+export const ROOT = resolve(__dirname, "..", "..", "..");
+export const CLI = join(ROOT, "cli", "dist", "src", "main.js");
+export const VENV_BIN = join(ROOT, ".venv", "bin");
+
+/** A running mevlab: control plane + both reference agents (+ JupyterLab when asked). */
+export interface Stack {
+  bus: "local" | "kafka";
+  url: string;
+  admin: { username: string; password: string };
+  viewer: { username: string; password: string };
+  labUrl?: string;
+  dataDir: string;
+  kafka?: KafkaBroker;
+  stop(): Promise<void>;
+}
+
+const VIEWER = { username: "viewer", password: "viewer-password-1" };
+
+/** Runs a mevlab sub-command to completion; throws with its output when it fails. */
+export function mevlab(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const res = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
+  if (res.status !== 0) throw new Error(`mevlab ${args.join(" ")} failed (${res.status}): ${res.stderr}${res.stdout}`);
+  return res.stdout;
+}
+
+/** Starts a long-running mevlab sub-command and resolves once a stdout line matches `ready`. */
+export function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<{ child: ChildProcess; lines: string[] }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`mevlab ${args.join(" ")} not ready in ${timeoutMs} ms:\n${lines.join("\n")}\n${stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mevlab ${args.join(" ")} exited (${code}):\n${lines.join("\n")}\n${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      lines.push(line);
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolvePromise({ child, lines });
+      }
+    });
+  });
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * The embedded default through `mevlab up`: in-process bus, agents over the WS link, JupyterLab
+ * when `lab` is set. The demo admin's password is read from what `up` prints.
+ */
+export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {}): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
+  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], { MEVLAB_PASSWORD: VIEWER.password });
+  const port = await freePort();
+  const labPort = await freePort();
+  const args = ["up", "--data-dir", dataDir, "--port", String(port), "--lab-port", String(labPort), "--rate", String(opts.rate ?? 20)];
+  if (!opts.lab) args.push("--no-lab");
+  const { child, lines } = await startProcess(args, { KAFKA_BROKERS: "" }, opts.lab ? /^mevlab is up/ : /^JupyterLab\s+not started/, 120_000);
+  const url = `http://127.0.0.1:${port}`;
+  const labLine = lines.find((l) => l.startsWith("JupyterLab"));
+  // `up` creates the demo admin (there is only a viewer so far) and prints its password once.
+  const demo = lines.map((l) => /^demo admin\s+(\S+) \/ (\S+)/.exec(l)).find(Boolean);
+  if (!demo) throw new Error(`mevlab up printed no demo admin login:\n${lines.join("\n")}`);
+  return {
+    bus: "local",
+    url,
+    admin: { username: demo[1], password: demo[2] },
+    viewer: VIEWER,
+    labUrl: opts.lab ? labLine?.split(/\s+/)[1] : undefined,
+    dataDir,
+    stop: () => stopProcess(child),
+  };
+}
+
+/**
+ * The scale-out path: a real Kafka broker, `mevlab control-plane` and one `mevlab agent` per module,
+ * each its own process talking to the broker.
+ */
+export async function kafkaStack(opts: { rate?: number; kafka?: KafkaBroker } = {}): Promise<Stack> {
+  const kafka = opts.kafka ?? (await startKafka());
+  const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
+  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], { MEVLAB_PASSWORD: VIEWER.password });
+  const admin = { username: "admin", password: "admin-password-1" };
+  const env = { KAFKA_BROKERS: kafka.brokers, MEVLAB_BOOTSTRAP_ADMIN: `${admin.username}:${admin.password}` };
+  const port = await freePort();
+  const cp = await startProcess(["control-plane", "--port", String(port), "--data-dir", dataDir], env, /^control plane listening/);
+  const agents = await Promise.all(
+    (["arbitrage", "mev"] as const).map((m) =>
+      startProcess(["agent", "--module", m, "--agent-id", `${m}-1`, "--rate", String(opts.rate ?? 20)], env, /^agent .* ready/),
+    ),
+  );
+  return {
+    bus: "kafka",
+    url: `http://127.0.0.1:${port}`,
+    admin,
+    viewer: VIEWER,
+    dataDir,
+    kafka,
+    stop: async () => {
+      await Promise.all(agents.map((a) => stopProcess(a.child)));
+      await stopProcess(cp.child);
+      if (!opts.kafka) await kafka.stop();
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}

@@ -1,0 +1,66 @@
+// The extension in real JupyterLab and Debian's Chromium: log in, press Stop on MEV, see the state
+// change and the ack latency. Screenshots go to test-results/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ROOT, embeddedStack, type Stack } from "../src/stack";
+
+const RESULTS = join(ROOT, "test-results");
+const CHROMIUM = process.env.MEVLAB_CHROMIUM ?? "/usr/bin/chromium";
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  stack = await embeddedStack({ lab: true, rate: 10 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("the mevlab extension is loaded and opens from the launcher", async () => {
+  await page.goto(stack.labUrl!, { waitUntil: "domcontentloaded" });
+  const card = page.locator('.jp-LauncherCard[title^="Start, stop and kill"], .jp-LauncherCard:has-text("mevlab: Control & Live")');
+  await card.first().waitFor({ timeout: 60_000 });
+  await card.first().click();
+  await page.locator(".mevlab-panel").waitFor();
+  assert.match((await page.locator(".mevlab-session").textContent()) ?? "", /Not logged in/);
+});
+
+test("an admin logs in and sees both agents running", async () => {
+  await page.locator(".mevlab-login-button").click();
+  await page.locator(".mevlab-login input[name=username]").fill(stack.admin.username);
+  await page.locator(".mevlab-login input[name=password]").fill(stack.admin.password);
+  await page.locator(".jp-Dialog-button.jp-mod-accept").click();
+  await page.locator(".mevlab-session", { hasText: `${stack.admin.username} (admin)` }).waitFor();
+  await page.locator('.mevlab-state[data-module="mev"]', { hasText: "mev-1: running" }).waitFor();
+  await page.locator('.mevlab-state[data-module="arbitrage"]', { hasText: "arbitrage-1: running" }).waitFor();
+});
+
+test("Stop on MEV stops the MEV agent, shows the ack latency, and leaves arbitrage running", async () => {
+  await page.locator('button[data-action="stop"][data-module="mev"]').click();
+  const ack = page.locator('.mevlab-ack[data-module="mev"]');
+  await ack.filter({ hasText: /stop: applied in [0-9.]+ ms by mev-1/ }).waitFor();
+  await page.locator('.mevlab-state[data-module="mev"]', { hasText: "mev-1: stopped" }).waitFor();
+  const latency = Number(/in ([0-9.]+) ms/.exec((await ack.textContent()) ?? "")?.[1]);
+  assert.ok(latency > 0 && latency < 5_000, `ack latency ${latency} ms`);
+  assert.match((await page.locator('.mevlab-state[data-module="arbitrage"]').textContent()) ?? "", /arbitrage-1: running/);
+  await page.screenshot({ path: join(RESULTS, "ui-control-stop-mev.png") });
+});
+
+test("the live table fills with opportunities from the agents", async () => {
+  await page.locator(".mevlab-caption", { hasText: /\(([1-9][0-9]*) shown\)/ }).waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(RESULTS, "ui-live-table.png") });
+});
