@@ -8,7 +8,14 @@ import {
   create,
   type ControlCommand,
 } from "@mevlab/proto";
-import { describe, publishMessage, publishMessages, subscribeMessages, type Bus, type Subscription } from "@mevlab/kernel-helpers";
+import {
+  describe,
+  publishMessage,
+  publishMessages,
+  subscribeMessages,
+  type Bus,
+  type Subscription,
+} from "@mevlab/kernel-helpers";
 import { arbOpportunity, mevOpportunity, rng } from "./simulate";
 import { DedupeWindow, applyCommand, initialRuntime, type AgentRuntime } from "./state";
 
@@ -51,7 +58,10 @@ export class Agent {
     this.sub = await subscribeMessages(
       this.opts.bus,
       TOPICS.controlCommands,
-      { group: `agent-${this.opts.agentId}`, onBadRecord: (r, e) => this.log(`bad command at ${r.offset}: ${describe(e)}`) },
+      {
+        group: `agent-${this.opts.agentId}`,
+        onBadRecord: (r, e) => this.log(`bad command at ${r.offset}: ${describe(e)}`),
+      },
       (cmd, record) => (record.key === this.opts.module ? this.onCommand(cmd) : undefined),
     );
     await this.heartbeat();

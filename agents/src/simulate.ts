@@ -1,4 +1,10 @@
-import { create, ArbOpportunitySchema, MevOpportunitySchema, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
+import {
+  create,
+  ArbOpportunitySchema,
+  MevOpportunitySchema,
+  type ArbOpportunity,
+  type MevOpportunity,
+} from "@mevlab/proto";
 import type { AgentRuntime } from "./state";
 
 const DEXES = ["Raydium", "Orca", "Meteora", "PumpSwap"] as const;
@@ -40,11 +46,23 @@ function profit(r: () => number, tipLamports: bigint) {
   const gross = BigInt(Math.round(200_000 + r() * 5_000_000));
   const fees = 5_000n + BigInt(Math.round(r() * 10_000));
   const net = gross - fees - tipLamports;
-  return { grossLamports: gross, feesLamports: fees, tipLamports, netLamports: net, netSol: Number(net) / LAMPORTS_PER_SOL };
+  return {
+    grossLamports: gross,
+    feesLamports: fees,
+    tipLamports,
+    netLamports: net,
+    netSol: Number(net) / LAMPORTS_PER_SOL,
+  };
 }
 
 /** A simulated opportunity: nothing here touches a chain. */
-export function arbOpportunity(r: () => number, agentId: string, slot: bigint, n: number, rt: AgentRuntime): ArbOpportunity {
+export function arbOpportunity(
+  r: () => number,
+  agentId: string,
+  slot: bigint,
+  n: number,
+  rt: AgentRuntime,
+): ArbOpportunity {
   const t = tip(r, rt);
   const p = profit(r, t.lamports);
   const amountIn = BigInt(Math.round((0.5 + r() * 20) * LAMPORTS_PER_SOL));
@@ -60,7 +78,14 @@ export function arbOpportunity(r: () => number, agentId: string, slot: bigint, n
     txSignature: base58(r, 88),
     route: [
       { dex: pick(r, DEXES), pool: base58(r, 44), inMint: SOL, outMint: USDC, amountIn, amountOut: mid },
-      { dex: pick(r, DEXES), pool: base58(r, 44), inMint: USDC, outMint: SOL, amountIn: mid, amountOut: amountIn + p.grossLamports },
+      {
+        dex: pick(r, DEXES),
+        pool: base58(r, 44),
+        inMint: USDC,
+        outMint: SOL,
+        amountIn: mid,
+        amountOut: amountIn + p.grossLamports,
+      },
     ],
     profit: p,
     decisionMeta: {
@@ -73,7 +98,13 @@ export function arbOpportunity(r: () => number, agentId: string, slot: bigint, n
   });
 }
 
-export function mevOpportunity(r: () => number, agentId: string, slot: bigint, n: number, rt: AgentRuntime): MevOpportunity {
+export function mevOpportunity(
+  r: () => number,
+  agentId: string,
+  slot: bigint,
+  n: number,
+  rt: AgentRuntime,
+): MevOpportunity {
   const t = tip(r, rt);
   const p = profit(r, t.lamports);
   const pLand = 0.3 + r() * 0.6;
@@ -100,6 +131,8 @@ export function mevOpportunity(r: () => number, agentId: string, slot: bigint, n
       policyVersion: rt.policyVersion,
       accepted,
     },
-    outcome: accepted ? { bundleId: `b-${slot}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports } : undefined,
+    outcome: accepted
+      ? { bundleId: `b-${slot}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
+      : undefined,
   });
 }

@@ -1,9 +1,4 @@
-import {
-  AckOutcome,
-  Action,
-  AgentState,
-  type ControlCommand,
-} from "@mevlab/proto";
+import { AckOutcome, Action, AgentState, type ControlCommand } from "@mevlab/proto";
 
 /** What an agent is doing; changed only by `applyCommand`. */
 export interface AgentRuntime {
@@ -92,7 +87,8 @@ export function applyCommand(
       if (args?.evMin !== undefined) next.evMin = args.evMin;
       if (args && args.tipLadder.length > 0) next.tipLadder = [...args.tipLadder];
       if (args?.kill) next.state = AgentState.killed;
-      else if (next.state === AgentState.running || next.state === AgentState.throttled) next.state = running(next.throttlePct);
+      else if (next.state === AgentState.running || next.state === AgentState.throttled)
+        next.state = running(next.throttlePct);
       next.policyVersion += 1n;
       break;
     case Action.retry_bundle:

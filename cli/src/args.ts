@@ -9,7 +9,12 @@ export function parseArgs(
     if (!a.startsWith("--")) throw new Error(`unexpected argument '${a}'`);
     const [name, inline] = a.slice(2).split("=", 2);
     const kind = spec[name];
-    if (!kind) throw new Error(`unknown option --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(" ")}`);
+    if (!kind)
+      throw new Error(
+        `unknown option --${name}; known: ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(" ")}`,
+      );
     if (kind === "boolean") out[name] = true;
     else {
       const v = inline ?? argv[++i];

@@ -1,6 +1,12 @@
 import { join, resolve } from "node:path";
 import { BusError, KafkaBus, LocalBus, agentBus, kafkaBrokersFromEnv, type Bus } from "@mevlab/kernel-helpers";
-import { startControlPlane, TokenService, loadOrCreateSecret, UserStore, type ControlPlane } from "@mevlab/control-plane";
+import {
+  startControlPlane,
+  TokenService,
+  loadOrCreateSecret,
+  UserStore,
+  type ControlPlane,
+} from "@mevlab/control-plane";
 import { Agent } from "@mevlab/agents";
 import { intOption, parseArgs } from "./args";
 import { startKafka } from "./kafka/broker";
@@ -60,7 +66,10 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
   const module = o.module;
   if (module !== "arbitrage" && module !== "mev") throw new Error("--module must be arbitrage or mev");
   const agentId = typeof o["agent-id"] === "string" ? o["agent-id"] : `${module}-1`;
-  const url = typeof o["control-plane"] === "string" ? o["control-plane"] : (process.env.MEVLAB_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`);
+  const url =
+    typeof o["control-plane"] === "string"
+      ? o["control-plane"]
+      : (process.env.MEVLAB_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`);
   const bus = await agentBusFor(agentId, url, dataDirOf(o["data-dir"]));
   const agent = new Agent({
     module,
@@ -121,7 +130,8 @@ export async function runKafka(argv: readonly string[]): Promise<void> {
 
 export async function runUser(argv: readonly string[]): Promise<void> {
   const [verb, name, ...rest] = argv;
-  if (verb !== "add" || !name) throw new Error("usage: mevlab user add NAME [--role admin|viewer] [--data-dir D] (password from MEVLAB_PASSWORD)");
+  if (verb !== "add" || !name)
+    throw new Error("usage: mevlab user add NAME [--role admin|viewer] [--data-dir D] (password from MEVLAB_PASSWORD)");
   const o = parseArgs(rest, { role: "string", "data-dir": "string" });
   const role = o.role ?? "viewer";
   if (role !== "admin" && role !== "viewer") throw new Error("--role must be admin or viewer");

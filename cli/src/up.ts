@@ -16,7 +16,13 @@ const say = (line: string): void => void process.stdout.write(line + "\n");
  * both reference agents, and JupyterLab with the extension pointed at the control plane.
  */
 export async function runUp(argv: readonly string[]): Promise<void> {
-  const o = parseArgs(argv, { port: "string", "lab-port": "string", "data-dir": "string", "no-lab": "boolean", rate: "string" });
+  const o = parseArgs(argv, {
+    port: "string",
+    "lab-port": "string",
+    "data-dir": "string",
+    "no-lab": "boolean",
+    rate: "string",
+  });
   const dataDir = dataDirOf(o["data-dir"]);
   const labPort = intOption(o["lab-port"], "lab-port", 8888);
   const bus = await controlPlaneBus();
@@ -37,7 +43,9 @@ export async function runUp(argv: readonly string[]): Promise<void> {
   if (!cp.users.hasAdmin()) {
     const password = randomBytes(12).toString("base64url");
     await cp.users.add("admin", password, "admin");
-    say(`demo admin     admin / ${password}   (shown once; stored as an argon2id hash in ${join(dataDir, "users.json")})`);
+    say(
+      `demo admin     admin / ${password}   (shown once; stored as an argon2id hash in ${join(dataDir, "users.json")})`,
+    );
   } else {
     say(`users          ${cp.users.count} in ${join(dataDir, "users.json")} (log in with an existing admin)`);
   }
@@ -47,7 +55,18 @@ export async function runUp(argv: readonly string[]): Promise<void> {
     const token = await cp.mintAgentToken(agentId);
     const child = spawn(
       process.execPath,
-      [MAIN, "agent", "--module", module, "--agent-id", agentId, "--control-plane", cp.url, "--rate", String(intOption(o.rate, "rate", 5))],
+      [
+        MAIN,
+        "agent",
+        "--module",
+        module,
+        "--agent-id",
+        agentId,
+        "--control-plane",
+        cp.url,
+        "--rate",
+        String(intOption(o.rate, "rate", 5)),
+      ],
       { env: { ...process.env, MEVLAB_AGENT_TOKEN: token }, stdio: ["ignore", "ignore", "inherit"] },
     );
     children.push(child);
@@ -64,9 +83,14 @@ export async function runUp(argv: readonly string[]): Promise<void> {
   say("mevlab is up. Open the JupyterLab URL, then the mevlab panel from the Launcher. Ctrl-C stops everything.");
 }
 
-async function startLab(controlPlaneUrl: string, port: number, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+async function startLab(
+  controlPlaneUrl: string,
+  port: number,
+  dataDir: string,
+): Promise<{ url: string; child: ChildProcess }> {
   const jupyter = process.env.MEVLAB_JUPYTER ?? join(REPO_ROOT, ".venv", "bin", "jupyter");
-  if (!existsSync(jupyter)) throw new Error(`JupyterLab not found at ${jupyter}: run ./bin/mevlab up, which sets it up`);
+  if (!existsSync(jupyter))
+    throw new Error(`JupyterLab not found at ${jupyter}: run ./bin/mevlab up, which sets it up`);
   const settingsDir = join(dataDir, "lab", "user-settings");
   const pluginDir = join(settingsDir, "@mevlab", "extension");
   mkdirSync(pluginDir, { recursive: true });

@@ -57,7 +57,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ ok: false, error: { code: "not_found", message: `no endpoint ${req.method} ${req.url}` } });
+    void reply
+      .code(404)
+      .send({ ok: false, error: { code: "not_found", message: `no endpoint ${req.method} ${req.url}` } });
   });
   await app.register(cors, {
     origin: [...(opts.corsOrigins ?? [])],

@@ -81,12 +81,29 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
  */
 export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
-  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], { MEVLAB_PASSWORD: VIEWER.password });
+  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], {
+    MEVLAB_PASSWORD: VIEWER.password,
+  });
   const port = await freePort();
   const labPort = await freePort();
-  const args = ["up", "--data-dir", dataDir, "--port", String(port), "--lab-port", String(labPort), "--rate", String(opts.rate ?? 20)];
+  const args = [
+    "up",
+    "--data-dir",
+    dataDir,
+    "--port",
+    String(port),
+    "--lab-port",
+    String(labPort),
+    "--rate",
+    String(opts.rate ?? 20),
+  ];
   if (!opts.lab) args.push("--no-lab");
-  const { child, lines } = await startProcess(args, { KAFKA_BROKERS: "" }, opts.lab ? /^mevlab is up/ : /^JupyterLab\s+not started/, 120_000);
+  const { child, lines } = await startProcess(
+    args,
+    { KAFKA_BROKERS: "" },
+    opts.lab ? /^mevlab is up/ : /^JupyterLab\s+not started/,
+    120_000,
+  );
   const url = `http://127.0.0.1:${port}`;
   const labLine = lines.find((l) => l.startsWith("JupyterLab"));
   // `up` creates the demo admin (there is only a viewer so far) and prints its password once.
@@ -110,14 +127,24 @@ export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {})
 export async function kafkaStack(opts: { rate?: number; kafka?: KafkaBroker } = {}): Promise<Stack> {
   const kafka = opts.kafka ?? (await startKafka());
   const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
-  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], { MEVLAB_PASSWORD: VIEWER.password });
+  mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], {
+    MEVLAB_PASSWORD: VIEWER.password,
+  });
   const admin = { username: "admin", password: "admin-password-1" };
   const env = { KAFKA_BROKERS: kafka.brokers, MEVLAB_BOOTSTRAP_ADMIN: `${admin.username}:${admin.password}` };
   const port = await freePort();
-  const cp = await startProcess(["control-plane", "--port", String(port), "--data-dir", dataDir], env, /^control plane listening/);
+  const cp = await startProcess(
+    ["control-plane", "--port", String(port), "--data-dir", dataDir],
+    env,
+    /^control plane listening/,
+  );
   const agents = await Promise.all(
     (["arbitrage", "mev"] as const).map((m) =>
-      startProcess(["agent", "--module", m, "--agent-id", `${m}-1`, "--rate", String(opts.rate ?? 20)], env, /^agent .* ready/),
+      startProcess(
+        ["agent", "--module", m, "--agent-id", `${m}-1`, "--rate", String(opts.rate ?? 20)],
+        env,
+        /^agent .* ready/,
+      ),
     ),
   );
   return {
@@ -135,7 +162,11 @@ export async function kafkaStack(opts: { rate?: number; kafka?: KafkaBroker } = 
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

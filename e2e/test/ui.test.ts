@@ -20,7 +20,13 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-dev-shm-usage",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 });
@@ -32,7 +38,9 @@ after(async () => {
 
 test("the mevlab extension is loaded and opens from the launcher", async () => {
   await page.goto(stack.labUrl!, { waitUntil: "domcontentloaded" });
-  const card = page.locator('.jp-LauncherCard[title^="Start, stop and kill"], .jp-LauncherCard:has-text("mevlab: Control & Live")');
+  const card = page.locator(
+    '.jp-LauncherCard[title^="Start, stop and kill"], .jp-LauncherCard:has-text("mevlab: Control & Live")',
+  );
   await card.first().waitFor({ timeout: 60_000 });
   await card.first().click();
   await page.locator(".mevlab-panel").waitFor();
@@ -56,7 +64,10 @@ test("Stop on MEV stops the MEV agent, shows the ack latency, and leaves arbitra
   await page.locator('.mevlab-state[data-module="mev"]', { hasText: "mev-1: stopped" }).waitFor();
   const latency = Number(/in ([0-9.]+) ms/.exec((await ack.textContent()) ?? "")?.[1]);
   assert.ok(latency > 0 && latency < 5_000, `ack latency ${latency} ms`);
-  assert.match((await page.locator('.mevlab-state[data-module="arbitrage"]').textContent()) ?? "", /arbitrage-1: running/);
+  assert.match(
+    (await page.locator('.mevlab-state[data-module="arbitrage"]').textContent()) ?? "",
+    /arbitrage-1: running/,
+  );
   await page.screenshot({ path: join(RESULTS, "ui-control-stop-mev.png") });
 });
 

@@ -45,7 +45,8 @@ export class MevlabConnection implements IMevlabConnection {
     });
     live.listen({ onEvents: (events) => this.onEvents(events) });
     live.onClose((code, reason) => {
-      if (this.live === live) this.endSession(code === 4001 ? "session expired: log in again" : `stream closed: ${reason}`);
+      if (this.live === live)
+        this.endSession(code === 4001 ? "session expired: log in again" : `stream closed: ${reason}`);
     });
     this.client = client;
     this.live = live;

@@ -42,7 +42,10 @@ function label(text: string, control: HTMLElement): HTMLLabelElement {
 }
 
 /** Asks for credentials; undefined when cancelled. */
-export async function askCredentials(url: string, message = ""): Promise<{ username: string; password: string } | undefined> {
+export async function askCredentials(
+  url: string,
+  message = "",
+): Promise<{ username: string; password: string } | undefined> {
   const result = await showDialog({
     title: "Log in to mevlab",
     body: new LoginBody(url, message),

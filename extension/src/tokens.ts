@@ -1,11 +1,7 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
 import type { AgentStatus, ControlAck, Event } from "@mevlab/proto";
-import type {
-  ActionName,
-  ControlArgsJson,
-  ModuleName,
-} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+import type { ActionName, ControlArgsJson, ModuleName } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
 
 export interface SessionInfo {
   url: string;

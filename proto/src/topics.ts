@@ -1,10 +1,5 @@
 import type { DescMessage } from "@bufbuild/protobuf";
-import {
-  AgentStatusSchema,
-  ControlAckSchema,
-  ControlCommandSchema,
-  PolicySchema,
-} from "./gen/mevlab/v1/control_pb";
+import { AgentStatusSchema, ControlAckSchema, ControlCommandSchema, PolicySchema } from "./gen/mevlab/v1/control_pb";
 import {
   ArbOpportunitySchema,
   BundleOutcomeSchema,

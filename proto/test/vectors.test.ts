@@ -16,12 +16,7 @@ const schemas = new Map<string, DescMessage>(SAMPLES.map((s) => [s.schema.name, 
 
 test("every topic message and every frame has a committed golden vector", () => {
   const files = new Set(readdirSync(VECTORS_DIR));
-  const required = [
-    ...Object.values(TOPICS).map((t) => t.schema.name),
-    "ClientFrame",
-    "ServerFrame",
-    "LinkFrame",
-  ];
+  const required = [...Object.values(TOPICS).map((t) => t.schema.name), "ClientFrame", "ServerFrame", "LinkFrame"];
   for (const name of required) {
     assert.ok(files.has(`${name}.bin`), `missing vectors/${name}.bin`);
     assert.ok(files.has(`${name}.json`), `missing vectors/${name}.json`);

@@ -1,6 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -44,9 +53,12 @@ export function kafkaJars(log: (line: string) => void = () => undefined): string
   );
   if (res.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`cannot resolve Kafka jars with Maven (exit ${res.status}): ${res.stderr || res.stdout || res.error}`);
+    throw new Error(
+      `cannot resolve Kafka jars with Maven (exit ${res.status}): ${res.stderr || res.stdout || res.error}`,
+    );
   }
-  if (!readdirSync(tmp).some((f) => f.startsWith("kafka_2.13-"))) throw new Error(`Maven did not produce kafka_2.13 in ${tmp}`);
+  if (!readdirSync(tmp).some((f) => f.startsWith("kafka_2.13-")))
+    throw new Error(`Maven did not produce kafka_2.13 in ${tmp}`);
   writeFileSync(join(tmp, ".complete"), KAFKA_VERSION);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
@@ -147,7 +159,12 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
 
 async function waitReady(brokers: string, child: ChildProcess, timeoutMs: number, dir: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const kafka = new Kafka({ clientId: "mevlab-ready", brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: "mevlab-ready",
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`kafka exited with ${child.exitCode}; see ${join(dir, "broker.log")}`);
     const admin = kafka.admin();

@@ -32,7 +32,8 @@ export async function authorizeMutation(
     audit.write({ user: who.sub, role: who.role, action, target: req.url, outcome: "denied", reason, ip: req.ip });
     return new HttpError(status, code, reason);
   };
-  if (!roles.includes(who.role)) throw deny(403, "forbidden", `role '${who.role}' may not ${action}: needs ${roles.join(" or ")}`);
+  if (!roles.includes(who.role))
+    throw deny(403, "forbidden", `role '${who.role}' may not ${action}: needs ${roles.join(" or ")}`);
   if (req.headers["x-requested-with"] !== "mevlab") {
     throw deny(403, "csrf", "missing header X-Requested-With: mevlab (required on every mutation)");
   }

@@ -59,9 +59,9 @@ export class UserStore {
   }
 }
 
-/** `user:password` from MEVLAB_BOOTSTRAP_ADMIN; creates that admin when the store has no users. */
+/** `user:password` from MEVLAB_BOOTSTRAP_ADMIN; creates that admin while the store has no admin. */
 export async function bootstrapAdmin(store: UserStore, spec: string | undefined): Promise<string | undefined> {
-  if (!spec || store.count > 0) return undefined;
+  if (!spec || store.hasAdmin()) return undefined;
   const i = spec.indexOf(":");
   if (i <= 0) throw new Error("MEVLAB_BOOTSTRAP_ADMIN must be user:password");
   const username = spec.slice(0, i);

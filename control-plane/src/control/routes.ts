@@ -40,8 +40,14 @@ export function controlRoutes(app: FastifyInstance, deps: { bus: Bus; tokens: To
       await publishMessage(deps.bus, TOPICS.controlCommands, target.moduleName, command);
     } catch (err) {
       req.log.error({ err }, "publish failed");
-      throw new HttpError(503, "bus_unavailable", `command not sent: the bus is unavailable (${(err as Error).message})`);
+      throw new HttpError(
+        503,
+        "bus_unavailable",
+        `command not sent: the bus is unavailable (${(err as Error).message})`,
+      );
     }
-    return reply.code(202).send({ ok: true, request_id: command.requestId, module: target.moduleName, action: target.actionName });
+    return reply
+      .code(202)
+      .send({ ok: true, request_id: command.requestId, module: target.moduleName, action: target.actionName });
   });
 }

@@ -23,11 +23,19 @@ export function parseTarget(spec: string): { module: Module; moduleName: string;
   const actionName = spec.slice(i + 1);
   const module = MODULES[moduleName];
   if (module === undefined) {
-    throw new HttpError(404, "unknown_module", `unknown module '${moduleName}': expected one of ${Object.keys(MODULES).join(", ")}`);
+    throw new HttpError(
+      404,
+      "unknown_module",
+      `unknown module '${moduleName}': expected one of ${Object.keys(MODULES).join(", ")}`,
+    );
   }
   const action = ACTIONS[actionName];
   if (action === undefined) {
-    throw new HttpError(404, "unknown_action", `unknown action '${actionName}': expected one of ${Object.keys(ACTIONS).join(", ")}`);
+    throw new HttpError(
+      404,
+      "unknown_action",
+      `unknown action '${actionName}': expected one of ${Object.keys(ACTIONS).join(", ")}`,
+    );
   }
   return { module, moduleName, action, actionName };
 }
@@ -68,7 +76,8 @@ export function parseControlBody(body: unknown, action: Action): ControlArgs {
 
 function parseLadder(v: unknown): number[] {
   if (!Array.isArray(v)) throw badRequest("tip_ladder must be an array of numbers");
-  if (v.length === 0 || v.length > MAX_RUNGS) throw badRequest(`tip_ladder must have 1-${MAX_RUNGS} rungs, got ${v.length}`);
+  if (v.length === 0 || v.length > MAX_RUNGS)
+    throw badRequest(`tip_ladder must have 1-${MAX_RUNGS} rungs, got ${v.length}`);
   let prev = 0;
   for (const [i, q] of v.entries()) {
     if (typeof q !== "number" || !Number.isFinite(q) || q <= 0 || q >= 1) {

@@ -71,9 +71,15 @@ export class HubClient {
   handleMessage(data: string | Uint8Array): void {
     let frame;
     try {
-      frame = typeof data === "string" ? fromWireJson(ClientFrameSchema, JSON.parse(data)) : fromBinary(ClientFrameSchema, data);
+      frame =
+        typeof data === "string"
+          ? fromWireJson(ClientFrameSchema, JSON.parse(data))
+          : fromBinary(ClientFrameSchema, data);
     } catch (err) {
-      this.sendFrame({ case: "error", value: { code: "bad_frame", message: `cannot parse client frame: ${(err as Error).message}` } });
+      this.sendFrame({
+        case: "error",
+        value: { code: "bad_frame", message: `cannot parse client frame: ${(err as Error).message}` },
+      });
       return;
     }
     if (frame.frame.case !== "subscribe") {
@@ -88,7 +94,12 @@ export class HubClient {
     // The hello confirms the subscription: events published from now on reach this client.
     this.sendFrame({
       case: "hello",
-      value: { serverVersion: "0.1.0", user: this.hello.user, role: this.hello.role, expiresAt: BigInt(this.hello.expiresAt) },
+      value: {
+        serverVersion: "0.1.0",
+        user: this.hello.user,
+        role: this.hello.role,
+        expiresAt: BigInt(this.hello.expiresAt),
+      },
     });
   }
 
@@ -116,7 +127,13 @@ export class HubClient {
     for (const [stream, gap] of this.lost) {
       this.sendFrame({
         case: "gap",
-        value: { stream, fromSeq: gap.from, toSeq: gap.to, lost: gap.count, reason: "client too slow: its queue was full" },
+        value: {
+          stream,
+          fromSeq: gap.from,
+          toSeq: gap.to,
+          lost: gap.count,
+          reason: "client too slow: its queue was full",
+        },
       });
     }
     this.lost.clear();

@@ -39,7 +39,10 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
   };
 
   const refuse = (socket: Duplex, status: number, message: string): void => {
-    const body = JSON.stringify({ ok: false, error: { code: status === 401 ? "unauthenticated" : "forbidden", message } });
+    const body = JSON.stringify({
+      ok: false,
+      error: { code: status === 401 ? "unauthenticated" : "forbidden", message },
+    });
     socket.end(
       `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Forbidden"}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -38,14 +38,17 @@ export function subscribeMessages<S extends DescMessage>(
   options: { group: string; fromBeginning?: boolean; onBadRecord?: (record: BusRecord, err: unknown) => void },
   handler: (message: MessageShape<S>, record: BusRecord) => Promise<void> | void,
 ): Promise<Subscription> {
-  return bus.subscribe({ topics: [topic.name], group: options.group, fromBeginning: options.fromBeginning }, async (record) => {
-    let message: MessageShape<S>;
-    try {
-      message = decode(topic.schema, record.value);
-    } catch (err) {
-      options.onBadRecord?.(record, err);
-      return;
-    }
-    await handler(message, record);
-  });
+  return bus.subscribe(
+    { topics: [topic.name], group: options.group, fromBeginning: options.fromBeginning },
+    async (record) => {
+      let message: MessageShape<S>;
+      try {
+        message = decode(topic.schema, record.value);
+      } catch (err) {
+        options.onBadRecord?.(record, err);
+        return;
+      }
+      await handler(message, record);
+    },
+  );
 }

@@ -1,13 +1,4 @@
-import {
-  AckOutcome,
-  Action,
-  Format,
-  Module,
-  Stream,
-  type ControlAck,
-  type Event,
-  type Hello,
-} from "@mevlab/proto";
+import { AckOutcome, Action, Format, Module, Stream, type ControlAck, type Event, type Hello } from "@mevlab/proto";
 import { MevlabError, NetworkError, TimeoutError } from "../errors";
 import { requestJson, type FetchLike } from "./http";
 import { REALTIME_PROTOCOL, RealtimeSession, type RealtimeListener, type SubscribeRequest } from "./realtime";

@@ -48,7 +48,11 @@ export class RealtimeSession {
       schemaVersion: 1,
       frame: {
         case: "subscribe",
-        value: { streams: request.streams ?? [], modules: request.modules ?? [], format: request.format ?? Format.ndjson },
+        value: {
+          streams: request.streams ?? [],
+          modules: request.modules ?? [],
+          format: request.format ?? Format.ndjson,
+        },
       },
     });
     if (request.format === Format.protobuf) this.send(toBinary(ClientFrameSchema, frame));

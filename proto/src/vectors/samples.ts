@@ -112,8 +112,7 @@ export const SAMPLES: readonly Sample[] = [
       id: "arb-358412907-0",
       agentId: "arbitrage-1",
       slot: 358_412_907n,
-      txSignature:
-        "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW",
+      txSignature: "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW",
       route: [
         {
           dex: "Raydium",
@@ -152,8 +151,7 @@ export const SAMPLES: readonly Sample[] = [
       agentId: "mev-1",
       slot: 358_412_907n,
       attacker: "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
-      victimTx:
-        "3nQ8kq7b4pxjH9mF2TtQK7Hc1pM5xWQf8Fv4g9LkqJ2cY6dR1sZ3hN8aB5eW7uV2tX4yC9mK1nP6qL3rS8jD4fG",
+      victimTx: "3nQ8kq7b4pxjH9mF2TtQK7Hc1pM5xWQf8Fv4g9LkqJ2cY6dR1sZ3hN8aB5eW7uV2tX4yC9mK1nP6qL3rS8jD4fG",
       dex: "PumpSwap",
       pool: "9wFFyRfZBsuAha4YcuxcXLKwMxJR43S7fPfQLusDBzvT",
       victimAmountIn: BIG_LAMPORTS,

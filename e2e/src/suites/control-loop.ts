@@ -1,0 +1,109 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { AckOutcome, AgentState, Stream, type Event } from "@mevlab/proto";
+import {
+  ControlPlaneClient,
+  RealtimeConnection,
+  ResponseError,
+  nodeTransport,
+  type AgentView,
+} from "@mevlab/kernel-helpers";
+import { waitFor, type Stack } from "../stack";
+
+/**
+ * The control loop end to end, written once and run against each bus: a command from the control
+ * plane reaches a running agent process, and its ack comes back on the WebSocket.
+ */
+export function controlLoopSuite(name: string, start: () => Promise<Stack>): void {
+  describe(`control loop on the ${name} bus`, () => {
+    let stack: Stack;
+    let admin: ControlPlaneClient;
+
+    const agent = async (id: string): Promise<AgentView | undefined> =>
+      (await admin.agents()).agents.find((a) => a.agent_id === id);
+
+    before(async () => {
+      stack = await start();
+      admin = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
+      await waitFor(
+        "both agents' heartbeats",
+        async () => {
+          const ids = (await admin.agents()).agents.map((a) => a.agent_id);
+          return ids.includes("mev-1") && ids.includes("arbitrage-1") ? true : undefined;
+        },
+        30_000,
+      );
+    });
+
+    after(async () => {
+      await admin?.close();
+      await stack?.stop();
+    });
+
+    test("throttle on mev is applied by the mev agent and acked on the WS", async () => {
+      const r = await admin.command("mev", "throttle", { throttle_pct: 40 });
+      assert.equal(r.ack.outcome, AckOutcome.applied, r.ack.reason);
+      assert.equal(r.ack.agentId, "mev-1");
+      assert.equal(r.ack.state, AgentState.throttled);
+      assert.equal(r.ack.throttlePct, 40);
+      assert.ok(r.latencyMs > 0 && r.latencyMs < 5_000, `latency ${r.latencyMs}`);
+    });
+
+    test("stop on mev stops only mev: arbitrage keeps running", async () => {
+      const r = await admin.command("mev", "stop");
+      assert.equal(r.ack.outcome, AckOutcome.applied);
+      assert.equal(r.ack.state, AgentState.stopped);
+      await waitFor("mev-1 reported stopped", async () =>
+        (await agent("mev-1"))?.state === "stopped" ? true : undefined,
+      );
+      assert.equal((await agent("arbitrage-1"))?.state, "running");
+      const start = await admin.command("mev", "start");
+      assert.equal(start.ack.state, AgentState.throttled, "start resumes with the throttle it had");
+    });
+
+    test("kill on arbitrage is acked by the arbitrage agent only", async () => {
+      const r = await admin.command("arbitrage", "kill");
+      assert.equal(r.ack.agentId, "arbitrage-1");
+      assert.equal(r.ack.state, AgentState.killed);
+      await waitFor("arbitrage-1 reported killed", async () =>
+        (await agent("arbitrage-1"))?.state === "killed" ? true : undefined,
+      );
+      assert.notEqual((await agent("mev-1"))?.state, "killed");
+      await admin.command("arbitrage", "start");
+    });
+
+    test("opportunities stream live on the WS while agents run", async () => {
+      const live = await RealtimeConnection.open(stack.url, admin.token, nodeTransport.webSocket, {
+        streams: [Stream.arb_opportunity, Stream.mev_opportunity],
+      });
+      assert.equal(live.hello.role, "admin");
+      const seen: Event[] = [];
+      live.listen({ onEvents: (evs) => void seen.push(...evs) });
+      await waitFor("opportunities of both modules", () =>
+        seen.some((e) => e.payload.case === "arbOpportunity") && seen.some((e) => e.payload.case === "mevOpportunity")
+          ? true
+          : undefined,
+      );
+      live.close();
+      const arb = seen.find((e) => e.payload.case === "arbOpportunity");
+      assert.ok(arb && arb.payload.case === "arbOpportunity" && arb.payload.value.slot > 0n);
+      const seqs = seen.filter((e) => e.stream === Stream.arb_opportunity).map((e) => e.seq);
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1n, "per-stream sequence numbers");
+    });
+
+    test("a viewer sees the stream but may not send a command", async () => {
+      const viewer = await ControlPlaneClient.login({ url: stack.url, ...stack.viewer, transport: nodeTransport });
+      try {
+        assert.equal(viewer.role, "viewer");
+        await viewer.realtime();
+        await assert.rejects(
+          viewer.control("mev", "stop"),
+          (err: unknown) => err instanceof ResponseError && err.status === 403,
+        );
+        assert.ok((await viewer.agents()).agents.length >= 2);
+      } finally {
+        await viewer.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,25 @@
+// Runs every compiled test file with node's test runner, one file at a time: the end-to-end files
+// start servers, a Kafka broker, JupyterLab and Chromium, which a 2-core machine runs best in turn.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const packages = ["proto", "kernel-helpers", "agents", "control-plane", "e2e"];
+const files = packages.flatMap((p) => {
+  const dir = join(root, p, "dist", "test");
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".test.js"))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
+});
+if (files.length === 0) {
+  console.error("no compiled tests found: run `npm run build:ts` first");
+  process.exit(1);
+}
+const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], {
+  stdio: "inherit",
+});
+process.exit(res.status ?? 1);

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Sets up everything mevlab needs on this machine, idempotently: npm workspaces, the project venv
+# with JupyterLab, the TypeScript build, the prebuilt extension installed from the mevlab wheel, the
+# tslab kernel; with --browser also Debian's Chromium for the UI tests. Re-runs skip what is current.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+browser=0
+for a in "$@"; do
+  case "$a" in
+    --browser) browser=1 ;;
+    *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+step() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup.sh: '$1' is required: $2" >&2; exit 1; }; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+need node "install Node.js 20 or newer"
+need npm "install npm"
+need python3 "install Python 3.10 or newer"
+need java "install a Java 17 runtime (Kafka's broker for tests and 'mevlab kafka')"
+need mvn "install Maven (it fetches Kafka's jars from Maven Central)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "setup.sh: Node.js >= 20 needed" >&2; exit 1; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "setup.sh: please install $* (sudo apt-get install $*)" >&2; exit 1; fi
+  step "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+
+# npm 11 runs no dependency install scripts: none is needed (zeromq ships prebuilt binaries, buf's
+# binary comes as an optional dependency; onnxruntime-node's download would fail here anyway).
+export ONNXRUNTIME_NODE_INSTALL=skip
+stamp="node_modules/.mevlab-setup"
+want="$(hash_of package-lock.json)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+venv_stamp=".venv/.mevlab-setup"
+want="$(hash_of requirements-dev.txt)"
+if [ "$(cat "$venv_stamp" 2>/dev/null)" != "$want" ]; then
+  step "Python venv (.venv) with JupyterLab"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  echo "$want" > "$venv_stamp"
+fi
+
+step "build TypeScript"
+npx tsc -b proto kernel-helpers control-plane agents cli e2e
+step "build the JupyterLab extension and the mevlab wheel"
+bash scripts/build-extension.sh
+rm -rf build/wheel
+.venv/bin/python -m build --wheel --no-isolation --outdir build/wheel . >/dev/null
+.venv/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/mevlab-*.whl
+step "tslab kernel in the venv"
+node node_modules/tslab/bin/tslab install --python=.venv/bin/python --sys-prefix --binary="$root/node_modules/.bin/tslab" >/dev/null
+step "ready"
