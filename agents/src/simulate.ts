@@ -56,6 +56,21 @@ function profit(r: () => number, tipLamports: bigint) {
 }
 
 /** A simulated opportunity: nothing here touches a chain. */
+/** Tip, profit and the agent's decision on it under its current policy. */
+function economics(r: () => number, rt: AgentRuntime, pLandRange: [number, number]) {
+  const t = tip(r, rt);
+  const p = profit(r, t.lamports);
+  const pLand = pLandRange[0] + r() * (pLandRange[1] - pLandRange[0]);
+  const decisionMeta = {
+    pLandEst: pLand,
+    evSol: p.netSol * pLand,
+    tipPolicy: { ladder: rt.tipLadder, quantile: t.quantile, tipLamports: t.lamports },
+    policyVersion: rt.policyVersion,
+    accepted: p.netSol * pLand >= rt.evMin,
+  };
+  return { tip: t, profit: p, pLand, decisionMeta };
+}
+
 export function arbOpportunity(
   r: () => number,
   agentId: string,
@@ -63,11 +78,9 @@ export function arbOpportunity(
   n: number,
   rt: AgentRuntime,
 ): ArbOpportunity {
-  const t = tip(r, rt);
-  const p = profit(r, t.lamports);
+  const { profit: p, decisionMeta } = economics(r, rt, [0.4, 0.95]);
   const amountIn = BigInt(Math.round((0.5 + r() * 20) * LAMPORTS_PER_SOL));
   const mid = (amountIn * 155n) / 1000n;
-  const pLand = 0.4 + r() * 0.55;
   return create(ArbOpportunitySchema, {
     schemaVersion: 1,
     version: "sota-1",
@@ -88,13 +101,7 @@ export function arbOpportunity(
       },
     ],
     profit: p,
-    decisionMeta: {
-      pLandEst: pLand,
-      evSol: p.netSol * pLand,
-      tipPolicy: { ladder: rt.tipLadder, quantile: t.quantile, tipLamports: t.lamports },
-      policyVersion: rt.policyVersion,
-      accepted: p.netSol * pLand >= rt.evMin,
-    },
+    decisionMeta,
   });
 }
 
@@ -105,10 +112,8 @@ export function mevOpportunity(
   n: number,
   rt: AgentRuntime,
 ): MevOpportunity {
-  const t = tip(r, rt);
-  const p = profit(r, t.lamports);
-  const pLand = 0.3 + r() * 0.6;
-  const accepted = p.netSol * pLand >= rt.evMin;
+  const { tip: t, profit: p, pLand, decisionMeta } = economics(r, rt, [0.3, 0.9]);
+  const accepted = decisionMeta.accepted;
   const landed = accepted && r() < pLand;
   return create(MevOpportunitySchema, {
     schemaVersion: 1,
@@ -124,13 +129,7 @@ export function mevOpportunity(
     victimAmountIn: BigInt(Math.round((1 + r() * 50) * LAMPORTS_PER_SOL)),
     frontrunAmountIn: BigInt(Math.round((0.5 + r() * 10) * LAMPORTS_PER_SOL)),
     profit: p,
-    decisionMeta: {
-      pLandEst: pLand,
-      evSol: p.netSol * pLand,
-      tipPolicy: { ladder: rt.tipLadder, quantile: t.quantile, tipLamports: t.lamports },
-      policyVersion: rt.policyVersion,
-      accepted,
-    },
+    decisionMeta,
     outcome: accepted
       ? { bundleId: `b-${slot}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
       : undefined,
