@@ -16,7 +16,7 @@ let page: Page;
 
 before(async () => {
   mkdirSync(RESULTS, { recursive: true });
-  stack = await embeddedStack({ lab: true, rate: 10 });
+  stack = await embeddedStack({ lab: true, rate: 3 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
