@@ -6,6 +6,7 @@ import {
   Module,
   TOPICS,
   create,
+  decode,
   type ControlCommand,
 } from "@mevlab/proto";
 import {
@@ -17,7 +18,8 @@ import {
   type Subscription,
 } from "@mevlab/kernel-helpers";
 import { arbOpportunity, mevOpportunity, rng } from "./simulate";
-import { DedupeWindow, applyCommand, initialRuntime, type AgentRuntime } from "./state";
+import { StateFile } from "./persist";
+import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, type AgentRuntime } from "./state";
 
 export interface AgentOptions {
   module: "arbitrage" | "mev";
@@ -27,6 +29,10 @@ export interface AgentOptions {
   rate?: number;
   startStopped?: boolean;
   seed?: number;
+  /** Where the runtime and dedupe window survive a restart; none keeps them in memory only. */
+  stateFile?: string;
+  /** Stop new work when the agent has not heard its own heartbeat back from the bus for this long. */
+  busSilenceStopMs?: number;
   log?: (line: string) => void;
 }
 
@@ -36,11 +42,14 @@ export const AGENT_VERSION = "0.1.0";
 /** A reference agent: obeys the control contract and simulates a market. It never trades. */
 export class Agent {
   readonly runtime: AgentRuntime;
-  private readonly seen = new DedupeWindow();
+  private readonly seen: DedupeWindow;
+  private readonly store?: StateFile;
+  private lastHeard = Date.now();
   private readonly module: Module;
   private readonly startedAt = Date.now();
   private readonly random: () => number;
   private sub?: Subscription;
+  private readonly subs: Subscription[] = [];
   private timers: NodeJS.Timeout[] = [];
   private slot = 358_000_000n;
   private emitted = 0;
@@ -49,12 +58,17 @@ export class Agent {
   appliedCount = 0;
 
   constructor(private readonly opts: AgentOptions) {
-    this.runtime = initialRuntime(opts.startStopped ?? false);
+    this.store = opts.stateFile ? new StateFile(opts.stateFile) : undefined;
+    const saved = this.store?.load();
+    this.runtime = saved?.runtime ?? initialRuntime(opts.startStopped ?? false);
+    this.seen = new DedupeWindow(10_000, saved?.seen ?? []);
     this.module = opts.module === "mev" ? Module.mev : Module.arbitrage;
     this.random = rng(opts.seed ?? Date.now());
   }
 
   async start(): Promise<void> {
+    await this.recoverPolicy();
+    if (this.opts.busSilenceStopMs !== undefined) this.subs.push(await this.listenToOwnHeartbeat());
     this.sub = await subscribeMessages(
       this.opts.bus,
       TOPICS.controlCommands,
@@ -78,11 +92,41 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.sub?.close();
+    for (const s of this.subs.splice(0)) await s.close();
+  }
+
+  /** The latest promoted policy of this module, from the compacted topic, before anything else. */
+  private async recoverPolicy(): Promise<void> {
+    const records = await this.opts.bus.snapshot(TOPICS.policies.name);
+    const mine = records.filter((r) => r.key === this.opts.module);
+    if (mine.length === 0) return;
+    const policy = decode(TOPICS.policies.schema, mine[mine.length - 1].value);
+    if (policy.version >= this.runtime.policyVersion) {
+      adoptPolicy(this.runtime, policy);
+      this.log(`agent ${this.opts.agentId}: recovered policy v${policy.version}`);
+    }
+  }
+
+  private listenToOwnHeartbeat(): Promise<Subscription> {
+    return this.opts.bus.subscribe(
+      { topics: [TOPICS.agentStatus.name], group: `agent-${this.opts.agentId}-heartbeat-${Date.now()}` },
+      async (record) => {
+        if (record.key === this.opts.agentId) this.lastHeard = Date.now();
+      },
+    );
+  }
+
+  /** False while the bus has been silent for longer than the configured limit. */
+  private busHeard(): boolean {
+    const limit = this.opts.busSilenceStopMs;
+    return limit === undefined || Date.now() - this.lastHeard <= limit;
   }
 
   private async onCommand(cmd: ControlCommand): Promise<void> {
     const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
     if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
+    // On disk before the ack: once acked, a replay of this request is answered `duplicate`.
+    if (decision.outcome !== AckOutcome.duplicate) this.store?.save(this.runtime, this.seen.toArray());
     const ack = create(ControlAckSchema, {
       schemaVersion: 1,
       ts: BigInt(Date.now()),
@@ -113,6 +157,7 @@ export class Agent {
       state: this.runtime.state,
       throttlePct: this.runtime.throttlePct,
       policyVersion: this.runtime.policyVersion,
+      modelId: this.runtime.modelId,
       startedAt: BigInt(this.startedAt),
       commandsApplied: this.runtime.commandsApplied,
       version: AGENT_VERSION,
@@ -127,6 +172,7 @@ export class Agent {
   private async simulate(expected: number): Promise<void> {
     const rt = this.runtime;
     if (rt.state !== AgentState.running && rt.state !== AgentState.throttled) return;
+    if (!this.busHeard()) return;
     this.credit += expected * (1 - rt.throttlePct / 100);
     const n = Math.floor(this.credit);
     if (n === 0) return;

@@ -1,3 +1,4 @@
 export * from "./agent";
 export * from "./state";
 export * from "./simulate";
+export * from "./persist";

@@ -1,4 +1,4 @@
-import { AckOutcome, Action, AgentState, type ControlCommand } from "@mevlab/proto";
+import { AckOutcome, Action, AgentState, type ControlArgs, type ControlCommand, type Policy } from "@mevlab/proto";
 
 /** What an agent is doing; changed only by `applyCommand`. */
 export interface AgentRuntime {
@@ -7,6 +7,7 @@ export interface AgentRuntime {
   evMin: number;
   tipLadder: number[];
   policyVersion: bigint;
+  modelId: string;
   commandsApplied: bigint;
 }
 
@@ -22,14 +23,58 @@ export function initialRuntime(startStopped: boolean): AgentRuntime {
     evMin: 0.0005,
     tipLadder: [0.5, 0.7, 0.85, 0.95],
     policyVersion: 0n,
+    modelId: "",
     commandsApplied: 0n,
   };
+}
+
+/** Runs a promoted policy: its thresholds, ladder, throttle and kill switch, and its version. */
+export function adoptPolicy(rt: AgentRuntime, p: Policy): void {
+  rt.evMin = p.evMin;
+  rt.tipLadder = [...p.tipLadder];
+  rt.throttlePct = p.throttlePct;
+  rt.policyVersion = p.version;
+  rt.modelId = p.modelId;
+  if (p.kill) rt.state = AgentState.killed;
+  else if (rt.state === AgentState.running || rt.state === AgentState.throttled) {
+    rt.state = p.throttlePct > 0 ? AgentState.throttled : AgentState.running;
+  }
+}
+
+/** Why the arguments are unusable, naming the field; undefined when they are fine. */
+export function invalidArgs(args: ControlArgs | undefined): string | undefined {
+  if (!args) return undefined;
+  const p = args.policy;
+  const throttle = p ? p.throttlePct : args.throttlePct;
+  const evMin = p ? p.evMin : args.evMin;
+  const ladder = p ? p.tipLadder : args.tipLadder;
+  if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 0 || throttle > 100)) {
+    return `throttle_pct must be an integer 0-100, got ${throttle}`;
+  }
+  if (evMin !== undefined && (!Number.isFinite(evMin) || evMin < 0))
+    return `ev_min must be finite and >= 0, got ${evMin}`;
+  if (ladder.length > 16) return `tip_ladder has ${ladder.length} rungs, at most 16`;
+  for (let i = 0; i < ladder.length; i++) {
+    if (!(ladder[i] > 0 && ladder[i] < 1)) return `tip_ladder[${i}] must be inside (0, 1)`;
+    if (i > 0 && ladder[i] <= ladder[i - 1]) return "tip_ladder must be strictly increasing";
+  }
+  return undefined;
 }
 
 /** Bounded set of request ids already seen, oldest forgotten first. */
 export class DedupeWindow {
   private readonly ids = new Set<string>();
-  constructor(private readonly capacity = 10_000) {}
+  constructor(
+    private readonly capacity = 10_000,
+    ids: readonly string[] = [],
+  ) {
+    for (const id of ids.slice(-capacity)) this.ids.add(id);
+  }
+
+  /** Oldest first, as the constructor takes them back. */
+  toArray(): string[] {
+    return [...this.ids];
+  }
 
   /** True the first time an id is seen. */
   add(id: string): boolean {
@@ -60,11 +105,10 @@ export function applyCommand(
     return { outcome: AckOutcome.expired, reason: `not_after passed ${BigInt(now) - cmd.notAfter} ms ago` };
   }
   const args = cmd.args;
+  const invalid = invalidArgs(args);
+  if (invalid) return { outcome: AckOutcome.rejected, reason: invalid };
   const next: AgentRuntime = { ...rt };
   const throttle = args?.throttlePct;
-  if (throttle !== undefined && (throttle < 0 || throttle > 100)) {
-    return { outcome: AckOutcome.rejected, reason: `throttle_pct must be 0-100, got ${throttle}` };
-  }
   const running = (pct: number) => (pct > 0 ? AgentState.throttled : AgentState.running);
   switch (cmd.action) {
     case Action.start:
@@ -83,6 +127,16 @@ export function applyCommand(
       if (next.state === AgentState.running || next.state === AgentState.throttled) next.state = running(throttle);
       break;
     case Action.policy:
+      if (args?.policy) {
+        if (args.policy.version < rt.policyVersion) {
+          return {
+            outcome: AckOutcome.rejected,
+            reason: `policy v${args.policy.version} is older than the running v${rt.policyVersion}`,
+          };
+        }
+        adoptPolicy(next, args.policy);
+        break;
+      }
       if (throttle !== undefined) next.throttlePct = throttle;
       if (args?.evMin !== undefined) next.evMin = args.evMin;
       if (args && args.tipLadder.length > 0) next.tipLadder = [...args.tipLadder];

@@ -62,6 +62,8 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     "data-dir": "string",
     "start-stopped": "boolean",
     seed: "string",
+    "state-file": "string",
+    "bus-silence-stop": "string",
   });
   const module = o.module;
   if (module !== "arbitrage" && module !== "mev") throw new Error("--module must be arbitrage or mev");
@@ -70,7 +72,9 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     typeof o["control-plane"] === "string"
       ? o["control-plane"]
       : (process.env.MEVLAB_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`);
-  const bus = await agentBusFor(agentId, url, dataDirOf(o["data-dir"]));
+  const dataDir = dataDirOf(o["data-dir"]);
+  const bus = await agentBusFor(agentId, url, dataDir);
+  const silence = o["bus-silence-stop"];
   const agent = new Agent({
     module,
     agentId,
@@ -78,6 +82,9 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     rate: intOption(o.rate, "rate", 5),
     startStopped: o["start-stopped"] === true,
     seed: o.seed === undefined ? undefined : intOption(o.seed, "seed", 0),
+    stateFile:
+      typeof o["state-file"] === "string" ? resolve(o["state-file"]) : join(dataDir, "agents", `${agentId}.json`),
+    busSilenceStopMs: silence === undefined ? undefined : intOption(silence, "bus-silence-stop", 0) * 1000,
     log: warn,
   });
   await startWithRetry(() => agent.start(), `agent ${agentId}`);

@@ -5,11 +5,12 @@ import { runUp } from "./up";
 const USAGE = `usage: mevlab <command> [options]
 
   up              control plane (embedded bus) + both reference agents + JupyterLab
-                  [--port 8765] [--lab-port 8888] [--data-dir .mevlab] [--rate 5] [--no-lab]
+                  [--port 8765] [--lab-port 8888] [--data-dir .mevlab] [--rate 5] [--agents 1] [--no-lab]
   control-plane   the control plane alone; Kafka when KAFKA_BROKERS is set
                   [--port 8765] [--data-dir .mevlab] [--cors-origin URL[,URL]]
   agent           a reference agent: --module arbitrage|mev [--agent-id ID] [--rate N]
-                  [--control-plane URL] [--data-dir D] [--start-stopped]
+                  [--control-plane URL] [--data-dir D] [--start-stopped] [--state-file F]
+                  [--bus-silence-stop SECONDS]  (stop new work when the bus is silent that long)
   kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
   user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
 `;

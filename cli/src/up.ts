@@ -17,6 +17,7 @@ const say = (line: string): void => void process.stdout.write(line + "\n");
  */
 export async function runUp(argv: readonly string[]): Promise<void> {
   const o = parseArgs(argv, {
+    agents: "string",
     port: "string",
     "lab-port": "string",
     "data-dir": "string",
@@ -50,8 +51,11 @@ export async function runUp(argv: readonly string[]): Promise<void> {
     say(`users          ${cp.users.count} in ${join(dataDir, "users.json")} (log in with an existing admin)`);
   }
 
-  for (const module of ["arbitrage", "mev"] as const) {
-    const agentId = `${module}-1`;
+  const perModule = intOption(o.agents, "agents", 1);
+  const agentIds = (["arbitrage", "mev"] as const).flatMap((m) =>
+    Array.from({ length: perModule }, (_, i) => [m, `${m}-${i + 1}`] as const),
+  );
+  for (const [module, agentId] of agentIds) {
     const token = await cp.mintAgentToken(agentId);
     const child = spawn(
       process.execPath,
@@ -64,6 +68,8 @@ export async function runUp(argv: readonly string[]): Promise<void> {
         agentId,
         "--control-plane",
         cp.url,
+        "--data-dir",
+        dataDir,
         "--rate",
         String(intOption(o.rate, "rate", 5)),
       ],

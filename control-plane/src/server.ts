@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Fastify from "fastify";
 import cors from "@fastify/cors";
 import type { Bus, Subscription } from "@mevlab/kernel-helpers";
+import { Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import { agentRoutes } from "./agents/routes";
 import { AuditLog } from "./audit/log";
@@ -11,6 +12,10 @@ import { authRoutes } from "./auth/routes";
 import { TokenService, loadOrCreateSecret } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
 import { controlRoutes } from "./control/routes";
+import { RequestTracker } from "./control/requests";
+import { ControlService } from "./control/service";
+import { policyRoutes } from "./policy/routes";
+import { PolicyStore } from "./policy/store";
 import { HttpError, errorHandler } from "./http/errors";
 import { bridgeBusToHub } from "./realtime/bridge";
 import { RealtimeHub } from "./realtime/hub";
@@ -26,6 +31,8 @@ export interface ControlPlaneOptions {
   accessTtlSeconds?: number;
   /** `user:password`: creates this admin when there are no users yet. */
   bootstrapAdmin?: string;
+  /** How long a request waits for every expected agent's ack before it is final as `timeout`. */
+  requestTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -41,6 +48,13 @@ export interface ControlPlane {
 
 export const BODY_LIMIT = 64 * 1024;
 
+/** Stable per data dir, so a restarted control plane resumes its ack consumer where it stopped. */
+function instanceId(dataDir: string): string {
+  const file = join(dataDir, "instance-id");
+  if (!existsSync(file)) writeFileSync(file, randomUUID().slice(0, 8), { mode: 0o600, flag: "wx" });
+  return readFileSync(file, "utf8").trim();
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`control-plane: ${line}\n`));
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -52,6 +66,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const registry = new AgentRegistry();
   const hub = new RealtimeHub();
   const accessTtlSeconds = opts.accessTtlSeconds ?? 900;
+  const tracker = new RequestTracker({
+    file: join(opts.dataDir, "requests", "requests.jsonl"),
+    timeoutMs: opts.requestTimeoutMs ?? 5_000,
+    onChange: (request) =>
+      hub.publish(
+        Stream.control_request,
+        request.modules.length === 1 ? request.modules[0] : Module.MODULE_UNSPECIFIED,
+        {
+          case: "controlRequest",
+          value: request,
+        },
+      ),
+  });
+  const policies = new PolicyStore(join(opts.dataDir, "policies"));
+  const service = new ControlService({ bus: opts.bus, tracker, registry, policies, audit });
 
   const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
   app.removeContentTypeParser("text/plain");
@@ -67,16 +96,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     methods: ["GET", "POST"],
   });
   authRoutes(app, { users, tokens, accessTtlSeconds });
-  controlRoutes(app, { bus: opts.bus, tokens, audit });
+  controlRoutes(app, { tokens, audit, service, tracker });
+  policyRoutes(app, { tokens, audit, service, tracker, policies });
   agentRoutes(app, { tokens, registry });
-  app.server.on("upgrade", webSocketUpgrades({ tokens, hub, bus: opts.bus }));
+  const { handleUpgrade, closeSockets } = webSocketUpgrades({ tokens, hub, bus: opts.bus });
+  app.server.on("upgrade", handleUpgrade);
 
-  let bridge: Subscription | undefined;
+  let bridge: Subscription[] = [];
   try {
-    bridge = await bridgeBusToHub(opts.bus, hub, registry, randomUUID().slice(0, 8), log);
+    bridge = await bridgeBusToHub(opts.bus, hub, registry, (ack) => tracker.onAck(ack), instanceId(opts.dataDir), log);
     await app.listen({ port: opts.port ?? 8765, host: opts.host ?? "127.0.0.1" });
   } catch (err) {
-    await bridge?.close();
+    await Promise.all(bridge.map((b) => b.close()));
+    tracker.close();
     await app.close();
     throw err;
   }
@@ -90,7 +122,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     tokens,
     mintAgentToken: (agentId, ttl = 30 * 24 * 3600) => tokens.issue(agentId, "agent", ttl),
     close: async () => {
-      await bridge?.close();
+      await Promise.all(bridge.map((b) => b.close()));
+      tracker.close();
+      closeSockets();
       await app.close();
     },
   };

@@ -79,7 +79,9 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
  * The embedded default through `mevlab up`: in-process bus, agents over the WS link, JupyterLab
  * when `lab` is set. The demo admin's password is read from what `up` prints.
  */
-export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {}): Promise<Stack> {
+export async function embeddedStack(
+  opts: { lab?: boolean; rate?: number; agentsPerModule?: number } = {},
+): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
   mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], {
     MEVLAB_PASSWORD: VIEWER.password,
@@ -96,6 +98,8 @@ export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {})
     String(labPort),
     "--rate",
     String(opts.rate ?? 20),
+    "--agents",
+    String(opts.agentsPerModule ?? 1),
   ];
   if (!opts.lab) args.push("--no-lab");
   const { child, lines } = await startProcess(
@@ -124,7 +128,9 @@ export async function embeddedStack(opts: { lab?: boolean; rate?: number } = {})
  * The scale-out path: a real Kafka broker, `mevlab control-plane` and one `mevlab agent` per module,
  * each its own process talking to the broker.
  */
-export async function kafkaStack(opts: { rate?: number; kafka?: KafkaBroker } = {}): Promise<Stack> {
+export async function kafkaStack(
+  opts: { rate?: number; kafka?: KafkaBroker; agentsPerModule?: number } = {},
+): Promise<Stack> {
   const kafka = opts.kafka ?? (await startKafka());
   const dataDir = mkdtempSync(join(tmpdir(), "mevlab-e2e-"));
   mevlab(["user", "add", VIEWER.username, "--role", "viewer", "--data-dir", dataDir], {
@@ -138,10 +144,13 @@ export async function kafkaStack(opts: { rate?: number; kafka?: KafkaBroker } = 
     env,
     /^control plane listening/,
   );
+  const ids = (["arbitrage", "mev"] as const).flatMap((m) =>
+    Array.from({ length: opts.agentsPerModule ?? 1 }, (_, i) => [m, `${m}-${i + 1}`] as const),
+  );
   const agents = await Promise.all(
-    (["arbitrage", "mev"] as const).map((m) =>
+    ids.map(([m, id]) =>
       startProcess(
-        ["agent", "--module", m, "--agent-id", `${m}-1`, "--rate", String(opts.rate ?? 20)],
+        ["agent", "--module", m, "--agent-id", id, "--rate", String(opts.rate ?? 20), "--data-dir", dataDir],
         env,
         /^agent .* ready/,
       ),

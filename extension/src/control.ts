@@ -1,5 +1,5 @@
 import { Widget } from "@lumino/widgets";
-import { AckOutcome, AgentState, Module, type AgentStatus } from "@mevlab/proto";
+import { AgentState, ControlRequest_State, Module, type AgentStatus } from "@mevlab/proto";
 import type { ActionName, ModuleName } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
 import type { CommandOutcome, IMevlabConnection } from "./tokens";
 
@@ -70,15 +70,16 @@ export class ModuleCard extends Widget {
   }
 
   private showOutcome(o: CommandOutcome): void {
-    if (o.error || !o.ack) {
-      this.ackEl.textContent = `${o.action}: ${o.error ?? "no ack"}`;
+    if (o.error || !o.request) {
+      this.ackEl.textContent = `${o.action}: ${o.error ?? "no answer"}`;
       this.ackEl.dataset.outcome = "error";
       return;
     }
-    const what = AckOutcome[o.ack.outcome] ?? "unknown";
+    const what = ControlRequest_State[o.request.state] ?? "unknown";
     const ms = (o.latencyMs ?? 0).toFixed(1);
-    const reason = o.ack.reason ? ` (${o.ack.reason})` : "";
-    this.ackEl.textContent = `${o.action}: ${what} in ${ms} ms by ${o.ack.agentId}${reason}`;
+    const by = o.request.outcomes.map((a) => a.agentId).join(", ") || "no agent";
+    const reason = o.request.reason ? ` (${o.request.reason})` : "";
+    this.ackEl.textContent = `${o.action}: ${what} in ${ms} ms by ${by}${reason}`;
     this.ackEl.dataset.outcome = what;
   }
 }

@@ -1,6 +1,6 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
-import type { AgentStatus, ControlAck, Event } from "@mevlab/proto";
+import type { AgentStatus, ControlAck, ControlRequest, Event } from "@mevlab/proto";
 import type { ActionName, ControlArgsJson, ModuleName } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
 
 export interface SessionInfo {
@@ -14,6 +14,7 @@ export interface CommandOutcome {
   module: ModuleName;
   action: ActionName;
   requestId?: string;
+  request?: ControlRequest;
   ack?: ControlAck;
   latencyMs?: number;
   error?: string;

@@ -22,6 +22,14 @@ export class AgentRegistry {
     this.agents.set(status.agentId, { status, seenAt: Date.now() });
   }
 
+  /** Ids of the agents of these modules that are heard from (not stale). */
+  live(modules: readonly Module[], now = Date.now()): string[] {
+    return [...this.agents.values()]
+      .filter(({ status, seenAt }) => modules.includes(status.module) && now - seenAt <= STALE_AFTER_MS)
+      .map(({ status }) => status.agentId)
+      .sort();
+  }
+
   list(now = Date.now()): AgentView[] {
     return [...this.agents.values()]
       .map(({ status, seenAt }) => ({

@@ -49,7 +49,7 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
     );
   };
 
-  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const endpoint = endpoints[path];
     if (!endpoint) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
@@ -67,6 +67,12 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
       (err: Error) => refuse(socket, 401, err.message),
     );
   };
+  /** Closing the HTTP server leaves upgraded sockets open: end them too. */
+  const closeSockets = (): void => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  };
+  return { handleUpgrade, closeSockets };
 }
 
 const MAX_TIMER_MS = 2_147_483_647;

@@ -1,44 +1,106 @@
-// POST → ack-on-WS latency of control commands, on the local bus and on a real Kafka broker, side
-// by side in one run. `npm run bench:control -- --json [--n 300]` prints one JSON line.
-import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
-import { AckOutcome } from "@mevlab/proto";
+// Control-loop latency on the local bus and on a real Kafka broker, side by side in one run:
+// POST → final request state on the WS (sequential, and with 10 concurrent senders), kill-all until
+// every agent acked, and the raw produce → consume time of one Kafka hop on the same broker (the floor).
+// `npm run bench:control -- --json [--n 1000]` prints one JSON object.
+import { randomUUID } from "node:crypto";
+import { ControlPlaneClient, KafkaBus, nodeTransport } from "@mevlab/kernel-helpers";
+import { ControlRequest_State, TOPICS } from "@mevlab/proto";
+import { startKafka, type KafkaBroker } from "@mevlab/cli";
 import { embeddedStack, kafkaStack, percentile, waitFor, type Stack } from "../stack";
 
-interface Summary {
-  rtt_ms: { p50: number; p99: number; mean: number; max: number };
+interface Pct {
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
   n: number;
 }
 
-async function measure(stack: Stack, n: number): Promise<Summary> {
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+function summarize(samples: number[]): Pct {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(s, 50)),
+    p99: round(percentile(s, 99)),
+    mean: round(s.reduce((a, b) => a + b, 0) / s.length),
+    max: round(s[s.length - 1]),
+    n: s.length,
+  };
+}
+
+async function applied(p: Promise<{ request: { state: ControlRequest_State; reason: string }; latencyMs: number }>) {
+  const r = await p;
+  if (r.request.state !== ControlRequest_State.applied) {
+    throw new Error(`request ${ControlRequest_State[r.request.state]}: ${r.request.reason}`);
+  }
+  return r.latencyMs;
+}
+
+async function measure(stack: Stack, n: number, killAlls: number) {
   const client = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   try {
     await waitFor(
-      "the mev agent",
-      async () => ((await client.agents()).agents.some((a) => a.agent_id === "mev-1") ? true : undefined),
+      "4 agents",
+      async () => ((await client.agents()).agents.filter((a) => !a.stale).length >= 4 ? true : undefined),
       30_000,
     );
-    const run = async (i: number): Promise<number> => {
-      const r = await client.command("mev", "throttle", { throttle_pct: i % 100 });
-      if (r.ack.outcome !== AckOutcome.applied)
-        throw new Error(`command ${i}: ${AckOutcome[r.ack.outcome]} ${r.ack.reason}`);
-      return r.latencyMs;
-    };
-    for (let i = 0; i < 20; i++) await run(i);
-    const samples: number[] = [];
-    for (let i = 0; i < n; i++) samples.push(await run(i));
-    samples.sort((a, b) => a - b);
-    const round = (x: number) => Math.round(x * 1000) / 1000;
-    return {
-      rtt_ms: {
-        p50: round(percentile(samples, 50)),
-        p99: round(percentile(samples, 99)),
-        mean: round(samples.reduce((a, b) => a + b, 0) / n),
-        max: round(samples[n - 1]),
-      },
-      n,
-    };
+    const throttle = (i: number) => applied(client.command("mev", "throttle", { throttle_pct: i % 100 }));
+    for (let i = 0; i < 30; i++) await throttle(i);
+    const seq: number[] = [];
+    for (let i = 0; i < n; i++) seq.push(await throttle(i));
+    const conc: number[] = [];
+    const perSender = Math.ceil(n / 10);
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, s) => {
+        const module = s % 2 ? "mev" : "arbitrage";
+        for (let i = 0; i < perSender; i++)
+          conc.push(await applied(client.command(module, "throttle", { throttle_pct: i % 100 })));
+      }),
+    );
+    const kill: number[] = [];
+    for (let i = 0; i < killAlls; i++) {
+      kill.push(await applied(client.killAll()));
+      await applied(client.command("arbitrage", "start"));
+      await applied(client.command("mev", "start"));
+    }
+    return { rtt_ms: summarize(seq), rtt_concurrent_ms: summarize(conc), kill_all_ms: summarize(kill) };
   } finally {
     await client.close();
+  }
+}
+
+/** One produce → consume hop through the broker with the same client library, nothing else. */
+async function rawHop(kafka: KafkaBroker, n: number): Promise<Pct> {
+  const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "bench-raw", topics: [] });
+  const topic = `bench-raw-${randomUUID().slice(0, 8)}`;
+  try {
+    await bus.ensureTopics([{ ...TOPICS.controlCommands, name: topic, partitions: 1 }]);
+    let resolveNext: ((t: number) => void) | undefined;
+    const sub = await bus.subscribe({ topics: [topic], group: `bench-${topic}` }, async () => {
+      resolveNext?.(performance.now());
+    });
+    const samples: number[] = [];
+    for (let i = 0; i < n + 30; i++) {
+      const got = new Promise<number>((r) => (resolveNext = r));
+      const t0 = performance.now();
+      await bus.publish(topic, [{ key: "mev", value: new Uint8Array([i & 255]) }]);
+      const t1 = await got;
+      if (i >= 30) samples.push(t1 - t0);
+    }
+    await sub.close();
+    return summarize(samples);
+  } finally {
+    await bus.close();
+  }
+}
+
+async function withStack<T>(start: () => Promise<Stack>, fn: (s: Stack) => Promise<T>): Promise<T> {
+  const stack = await start();
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.stop();
   }
 }
 
@@ -46,30 +108,40 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes("--json");
   const nIdx = args.indexOf("--n");
-  const n = nIdx >= 0 ? Number(args[nIdx + 1]) : 300;
+  const n = nIdx >= 0 ? Number(args[nIdx + 1]) : 1000;
   if (!Number.isInteger(n) || n < 10) throw new Error("--n must be an integer >= 10");
-  const result: Record<string, Summary> = {};
-  for (const [name, start] of [
-    ["local", () => embeddedStack({ rate: 0 })],
-    ["kafka", () => kafkaStack({ rate: 0 })],
-  ] as const) {
-    if (!json) process.stderr.write(`bench:control ${name}: ${n} sequential commands…\n`);
-    const stack = await start();
-    try {
-      result[name] = await measure(stack, n);
-    } finally {
-      await stack.stop();
-    }
-  }
-  if (json) {
-    process.stdout.write(JSON.stringify({ bench: "control", ...result }) + "\n");
-    return;
-  }
-  for (const [name, s] of Object.entries(result)) {
-    process.stdout.write(
-      `${name.padEnd(6)} POST→ack on WS  p50 ${s.rtt_ms.p50.toFixed(2)} ms  p99 ${s.rtt_ms.p99.toFixed(2)} ms  ` +
-        `mean ${s.rtt_ms.mean.toFixed(2)} ms  max ${s.rtt_ms.max.toFixed(2)} ms  (n=${s.n})\n`,
+  const killAlls = Math.max(20, Math.round(n / 10));
+  const say = (line: string) => void (json || process.stderr.write(line + "\n"));
+
+  say(`local bus: ${n} sequential, ${n} concurrent, ${killAlls} kill-all…`);
+  const local = await withStack(
+    () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
+    (s) => measure(s, n, killAlls),
+  );
+  const kafka = await startKafka();
+  try {
+    say(`Kafka: raw hop, then the same through the control plane…`);
+    const raw = await rawHop(kafka, n);
+    const viaKafka = await withStack(
+      () => kafkaStack({ rate: 0, kafka, agentsPerModule: 2 }),
+      (s) => measure(s, n, killAlls),
     );
+    const result = {
+      bench: "control",
+      kafka: { ...viaKafka, raw_hop_ms: raw },
+      local,
+      targets: {
+        kafka_rtt_p99_ms: 25,
+        kafka_rtt_p50_vs_two_raw_hops: round(viaKafka.rtt_ms.p50 / (2 * raw.p50)),
+        local_rtt_p50_ms: 1,
+        local_rtt_p99_ms: 5,
+        kill_all_p99_ms: 30,
+      },
+    };
+    if (json) process.stdout.write(JSON.stringify(result) + "\n");
+    else process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  } finally {
+    await kafka.stop();
   }
 }
 

@@ -1,6 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AckOutcome, AgentState, Stream, type Event } from "@mevlab/proto";
+import {
+  AckOutcome,
+  AgentState,
+  ControlRequest_State as State,
+  Stream,
+  type AgentOutcome,
+  type ControlRequest,
+  type Event,
+} from "@mevlab/proto";
 import {
   ControlPlaneClient,
   RealtimeConnection,
@@ -9,6 +17,12 @@ import {
   type AgentView,
 } from "@mevlab/kernel-helpers";
 import { waitFor, type Stack } from "../stack";
+
+function outcome(request: ControlRequest, agentId: string): AgentOutcome {
+  const o = request.outcomes.find((x) => x.agentId === agentId);
+  assert.ok(o, `no outcome from ${agentId} in ${request.requestId}`);
+  return o;
+}
 
 /**
  * The control loop end to end, written once and run against each bus: a command from the control
@@ -42,34 +56,84 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
 
     test("throttle on mev is applied by the mev agent and acked on the WS", async () => {
       const r = await admin.command("mev", "throttle", { throttle_pct: 40 });
-      assert.equal(r.ack.outcome, AckOutcome.applied, r.ack.reason);
-      assert.equal(r.ack.agentId, "mev-1");
-      assert.equal(r.ack.state, AgentState.throttled);
-      assert.equal(r.ack.throttlePct, 40);
+      assert.equal(r.request.state, State.applied, r.request.reason);
+      assert.deepEqual(r.request.expectedAgents, ["mev-1"]);
+      assert.equal(r.ack?.outcome, AckOutcome.applied);
+      assert.equal(r.ack?.agentId, "mev-1");
+      assert.equal(r.ack?.state, AgentState.throttled);
+      assert.equal(r.ack?.throttlePct, 40);
       assert.ok(r.latencyMs > 0 && r.latencyMs < 5_000, `latency ${r.latencyMs}`);
+      const record = await admin.request(r.requestId);
+      assert.equal(record.state, State.applied);
+      assert.equal(record.outcomes[0].agentId, "mev-1");
     });
 
     test("stop on mev stops only mev: arbitrage keeps running", async () => {
       const r = await admin.command("mev", "stop");
-      assert.equal(r.ack.outcome, AckOutcome.applied);
-      assert.equal(r.ack.state, AgentState.stopped);
+      assert.equal(r.request.state, State.applied);
+      assert.equal(outcome(r.request, "mev-1").state, AgentState.stopped);
       await waitFor("mev-1 reported stopped", async () =>
         (await agent("mev-1"))?.state === "stopped" ? true : undefined,
       );
       assert.equal((await agent("arbitrage-1"))?.state, "running");
       const start = await admin.command("mev", "start");
-      assert.equal(start.ack.state, AgentState.throttled, "start resumes with the throttle it had");
+      assert.equal(outcome(start.request, "mev-1").state, AgentState.throttled, "start resumes with its throttle");
     });
 
     test("kill on arbitrage is acked by the arbitrage agent only", async () => {
       const r = await admin.command("arbitrage", "kill");
-      assert.equal(r.ack.agentId, "arbitrage-1");
-      assert.equal(r.ack.state, AgentState.killed);
+      assert.deepEqual(
+        r.request.outcomes.map((o) => o.agentId),
+        ["arbitrage-1"],
+      );
+      assert.equal(outcome(r.request, "arbitrage-1").state, AgentState.killed);
       await waitFor("arbitrage-1 reported killed", async () =>
         (await agent("arbitrage-1"))?.state === "killed" ? true : undefined,
       );
       assert.notEqual((await agent("mev-1"))?.state, "killed");
       await admin.command("arbitrage", "start");
+    });
+
+    test("kill-all stops every module; each agent acks once under one request id", async () => {
+      const r = await admin.killAll();
+      assert.equal(r.request.state, State.applied, r.request.reason);
+      assert.deepEqual([...r.request.expectedAgents].sort(), ["arbitrage-1", "mev-1"]);
+      for (const id of ["arbitrage-1", "mev-1"]) assert.equal(outcome(r.request, id).state, AgentState.killed);
+      for (const m of ["arbitrage", "mev"] as const) await admin.command(m, "start");
+    });
+
+    test("a policy promotion makes a new version the agent runs; a rollback promotes the old content", async () => {
+      const before = await admin.policy("mev");
+      const up = await admin.updatePolicy({
+        module: "mev",
+        ev_min: 0.002,
+        tip_ladder: [0.6, 0.8, 0.9],
+        reason: "test",
+      });
+      assert.equal(up.request.state, State.applied, up.request.reason);
+      assert.equal(BigInt(up.version), before.current.version + 1n);
+      assert.equal(outcome(up.request, "mev-1").policyVersion, BigInt(up.version));
+      const after = await admin.policy("mev");
+      assert.equal(after.current.evMin, 0.002);
+      assert.equal(after.current.parentVersion, before.current.version);
+      const back = await admin.rollbackPolicy("mev", Number(before.current.version), "undo test");
+      assert.equal(back.request.state, State.applied);
+      const rolled = await admin.policy("mev");
+      assert.equal(rolled.current.version, BigInt(up.version) + 1n, "a rollback is a new version");
+      assert.equal(rolled.current.evMin, before.current.evMin);
+      assert.deepEqual(rolled.current.tipLadder, before.current.tipLadder);
+      await waitFor("mev-1 heartbeat with the rolled-back version", async () =>
+        (await agent("mev-1"))?.policy_version === rolled.current.version.toString() ? true : undefined,
+      );
+    });
+
+    test("retry_bundle goes to the mev agent; the arbitrage agent never sees it", async () => {
+      const r = await admin.retryBundle("b-358412907-3", 140_000n);
+      assert.equal(r.request.state, State.applied, r.request.reason);
+      assert.deepEqual(
+        r.request.outcomes.map((o) => o.agentId),
+        ["mev-1"],
+      );
     });
 
     test("opportunities stream live on the WS while agents run", async () => {

@@ -39,5 +39,7 @@ export interface Bus {
   publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   /** Resolves once the subscription is live: records published after it resolves are delivered. */
   subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription>;
+  /** Every record of `topic` retained now, oldest first (for a compacted topic: the latest per key). */
+  snapshot(topic: string): Promise<BusRecord[]>;
   close(): Promise<void>;
 }

@@ -1,4 +1,13 @@
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type Producer } from "kafkajs";
+import { randomUUID } from "node:crypto";
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type KafkaConfig,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
@@ -81,15 +90,7 @@ export class KafkaBus implements Bus {
       await consumer.run({
         // kafkajs resolves a message's offset only after this handler returns: the effect comes first.
         eachMessage: async ({ topic, message }) => {
-          const record: BusRecord = {
-            topic,
-            key: message.key?.toString("utf8") ?? "",
-            value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
-            headers: headersOf(message.headers),
-            offset: message.offset,
-            timestamp: Number(message.timestamp),
-          };
-          await handler(record);
+          await handler(toRecord(topic, message));
         },
       });
       // Offsets are resolved before the first fetch: from then on no new record is missed.
@@ -108,6 +109,53 @@ export class KafkaBus implements Bus {
         await consumer.disconnect();
       },
     };
+  }
+
+  /** Reads a topic from its start to the high watermark seen when called, with a throw-away group. */
+  async snapshot(topic: string): Promise<BusRecord[]> {
+    const admin = this.kafka.admin();
+    let ends: Map<number, bigint>;
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+    } catch (err) {
+      throw new BusError(`snapshot of ${topic} failed: ${describe(err)}`, {
+        retriable: isRetriable(err),
+        topic,
+        cause: err,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    if (ends.size === 0) return [];
+    const records: BusRecord[] = [];
+    const consumer = this.kafka.consumer({ groupId: `snapshot-${topic}-${randomUUID()}`, maxWaitTimeInMs: 50 });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("timed out after 30 s")), 30_000);
+        consumer
+          .run({
+            eachMessage: async ({ partition, message }) => {
+              records.push(toRecord(topic, message));
+              const end = ends.get(partition);
+              if (end !== undefined && BigInt(message.offset) + 1n >= end) ends.delete(partition);
+              if (ends.size === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } catch (err) {
+      throw new BusError(`snapshot of ${topic} failed: ${describe(err)}`, { retriable: true, topic, cause: err });
+    } finally {
+      await consumer.disconnect();
+    }
+    return records.sort((a, b) => a.timestamp - b.timestamp);
   }
 
   async close(): Promise<void> {
@@ -169,6 +217,17 @@ export class KafkaBus implements Bus {
     })();
     return this.connecting;
   }
+}
+
+function toRecord(topic: string, message: KafkaMessage): BusRecord {
+  return {
+    topic,
+    key: message.key?.toString("utf8") ?? "",
+    value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
+    headers: headersOf(message.headers),
+    offset: message.offset,
+    timestamp: Number(message.timestamp),
+  };
 }
 
 function headersOf(headers: Record<string, unknown> | undefined): Record<string, string> {

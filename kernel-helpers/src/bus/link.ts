@@ -93,6 +93,16 @@ export class LinkSession {
         }
         return;
       }
+      case "snapshot": {
+        const { id, topic } = f.value;
+        try {
+          const records = (await this.bus.snapshot(topic)).map(toWire);
+          this.send(encodeLinkFrame({ case: "done", value: { id, records } }));
+        } catch (err) {
+          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
+        }
+        return;
+      }
       case "handled": {
         const entry = this.subs.get(f.value.subscription);
         const waiting = entry?.waiting;
@@ -149,7 +159,7 @@ export class LinkBus implements Bus {
   private ws?: WebSocket;
   private open?: Promise<WebSocket>;
   private nextId = 1n;
-  private readonly pending = new Map<bigint, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<bigint, { resolve: (records: BusRecord[]) => void; reject: (e: Error) => void }>();
   private readonly subs = new Map<bigint, ClientSub>();
   private closed = false;
   private backoff: number;
@@ -181,15 +191,20 @@ export class LinkBus implements Bus {
     };
   }
 
+  async snapshot(topic: string): Promise<BusRecord[]> {
+    const id = this.nextId++;
+    return this.request(id, { case: "snapshot", value: { id, topic } }, topic);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.ws?.close(1000, "bus closed");
     this.failPending(new BusError("bus closed", { retriable: false }));
   }
 
-  private async request(id: bigint, frame: FrameInit, topic?: string): Promise<void> {
+  private async request(id: bigint, frame: FrameInit, topic?: string): Promise<BusRecord[]> {
     const ws = await this.connect();
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<BusRecord[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       ws.send(encodeLinkFrame(frame), (err) => {
         if (!err) return;
@@ -249,7 +264,7 @@ export class LinkBus implements Bus {
       const p = this.pending.get(frame.value.id);
       this.pending.delete(frame.value.id);
       if (frame.value.error) p?.reject(new BusError(frame.value.error, { retriable: false }));
-      else p?.resolve();
+      else p?.resolve(frame.value.records.map(fromWire));
     } else if (frame.case === "delivery") {
       const sub = this.subs.get(frame.value.subscription);
       const record = frame.value.record;

@@ -77,6 +77,10 @@ export class LocalBus implements Bus {
     };
   }
 
+  async snapshot(topic: string): Promise<BusRecord[]> {
+    return [...this.log(topic).records];
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const g of this.groups.values()) for (const m of g.members) m.closed = true;

@@ -1,4 +1,20 @@
-import { AckOutcome, Action, Format, Module, Stream, type ControlAck, type Event, type Hello } from "@mevlab/proto";
+import {
+  AckOutcome,
+  Action,
+  ControlRequestSchema,
+  ControlRequest_State,
+  Format,
+  Module,
+  PolicySchema,
+  Stream,
+  fromWireJson,
+  type ControlAck,
+  type ControlRequest,
+  type Event,
+  type Hello,
+  type JsonValue,
+  type Policy,
+} from "@mevlab/proto";
 import { MevlabError, NetworkError, TimeoutError } from "../errors";
 import { requestJson, type FetchLike } from "./http";
 import { REALTIME_PROTOCOL, RealtimeSession, type RealtimeListener, type SubscribeRequest } from "./realtime";
@@ -44,15 +60,35 @@ export interface LoginResponse {
 export interface ControlAccepted {
   ok: true;
   request_id: string;
-  module: ModuleName;
+  modules: ModuleName[];
   action: ActionName;
+  policy_version?: number;
 }
 
 export interface CommandResult {
   requestId: string;
-  ack: ControlAck;
-  /** From sending the POST to receiving the ack on the WebSocket, measured here. */
+  /** The final request record: every expected agent's outcome, or `timeout`. */
+  request: ControlRequest;
+  /** The first agent's ack (absent when no agent answered). */
+  ack?: ControlAck;
+  /** From sending the POST to the final request state on the WebSocket, measured here. */
   latencyMs: number;
+}
+
+export interface PolicyUpdate {
+  module: ModuleName;
+  throttle_pct?: number;
+  ev_min?: number;
+  tip_ladder?: number[];
+  kill?: boolean;
+  model_id?: string;
+  reason?: string;
+}
+
+export interface PolicyView {
+  module: ModuleName;
+  current: Policy;
+  history: Policy[];
 }
 
 export interface AgentView {
@@ -65,7 +101,7 @@ export interface AgentView {
   stale: boolean;
 }
 
-const RECENT_ACKS = 2_000;
+const RECENT = 2_000;
 
 /**
  * Typed client of the control plane for notebooks, services and the JupyterLab extension. It holds
@@ -74,7 +110,8 @@ const RECENT_ACKS = 2_000;
 export class ControlPlaneClient {
   private realtimeReady?: Promise<RealtimeConnection>;
   private readonly recentAcks = new Map<string, ControlAck>();
-  private readonly ackWaiters = new Map<string, (ack: ControlAck) => void>();
+  private readonly finished = new Map<string, ControlRequest>();
+  private readonly waiters = new Map<string, (request: ControlRequest) => void>();
 
   private constructor(
     readonly url: string,
@@ -113,33 +150,116 @@ export class ControlPlaneClient {
     );
   }
 
-  /** Sends a control command and waits for the first agent's ack on the WebSocket. */
-  async command(
+  /** Sends a control command and waits until its request is final (every expected agent acked). */
+  command(
     module: ModuleName,
     action: ActionName,
     args: ControlArgsJson = {},
     opts: { timeoutMs?: number } = {},
   ): Promise<CommandResult> {
-    await this.realtime();
-    const started = now();
-    const accepted = await this.control(module, action, args);
-    const ack = await this.waitForAck(accepted.request_id, opts.timeoutMs ?? 10_000);
-    return { requestId: accepted.request_id, ack, latencyMs: now() - started };
+    return this.tracked(() => this.control(module, action, args), opts.timeoutMs);
   }
 
-  waitForAck(requestId: string, timeoutMs: number): Promise<ControlAck> {
-    const seen = this.recentAcks.get(requestId);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<ControlAck>((resolve, reject) => {
+  /** Kills every module; resolves when every live agent has acked. */
+  killAll(opts: { timeoutMs?: number } = {}): Promise<CommandResult> {
+    return this.tracked(() => this.post("/api/control/kill-all", {}), opts.timeoutMs);
+  }
+
+  retryBundle(
+    bundleId: string,
+    tipLamports: bigint | number,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<CommandResult> {
+    const body = { bundle_id: bundleId, tip_lamports: tipLamports.toString() };
+    return this.tracked(() => this.post("/api/agents/bundle/retry", body), opts.timeoutMs);
+  }
+
+  /** Promotes a new policy version; resolves when the module's agents run it. */
+  updatePolicy(update: PolicyUpdate, opts: { timeoutMs?: number } = {}): Promise<CommandResult & { version: number }> {
+    return this.trackedPolicy(() => this.post("/api/policy/update", update), opts.timeoutMs);
+  }
+
+  rollbackPolicy(
+    module: ModuleName,
+    version: number,
+    reason = "",
+    opts: { timeoutMs?: number } = {},
+  ): Promise<CommandResult & { version: number }> {
+    return this.trackedPolicy(() => this.post(`/api/policy/${module}/rollback`, { version, reason }), opts.timeoutMs);
+  }
+
+  async policy(module: ModuleName): Promise<PolicyView> {
+    const res = await requestJson<{ module: ModuleName; current: JsonValue; history: JsonValue[] }>(
+      this.transport.fetch,
+      this.url,
+      `/api/policy/${module}`,
+      { token: this.token },
+    );
+    return {
+      module: res.module,
+      current: fromWireJson(PolicySchema, res.current),
+      history: res.history.map((p) => fromWireJson(PolicySchema, p)),
+    };
+  }
+
+  async request(requestId: string): Promise<ControlRequest> {
+    const json = await requestJson<JsonValue>(
+      this.transport.fetch,
+      this.url,
+      `/api/control/requests/${encodeURIComponent(requestId)}`,
+      { token: this.token },
+    );
+    return fromWireJson(ControlRequestSchema, json);
+  }
+
+  waitForRequest(requestId: string, timeoutMs: number): Promise<ControlRequest> {
+    const done = this.finished.get(requestId);
+    if (done) return Promise.resolve(done);
+    return new Promise<ControlRequest>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.ackWaiters.delete(requestId);
-        reject(new TimeoutError(`no ack for ${requestId} within ${timeoutMs} ms: is an agent of that module running?`));
+        this.waiters.delete(requestId);
+        reject(new TimeoutError(`request ${requestId} not final within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.ackWaiters.set(requestId, (ack) => {
+      this.waiters.set(requestId, (request) => {
         clearTimeout(timer);
-        resolve(ack);
+        resolve(request);
       });
     });
+  }
+
+  private post(path: string, body: unknown): Promise<ControlAccepted> {
+    return requestJson<ControlAccepted>(this.transport.fetch, this.url, path, {
+      method: "POST",
+      body: JSON.stringify(body),
+      token: this.token,
+    });
+  }
+
+  private async tracked(send: () => Promise<ControlAccepted>, timeoutMs = 15_000): Promise<CommandResult> {
+    return (await this.trackedAccepted(send, timeoutMs)).result;
+  }
+
+  private async trackedPolicy(
+    send: () => Promise<ControlAccepted>,
+    timeoutMs = 15_000,
+  ): Promise<CommandResult & { version: number }> {
+    const { accepted, result } = await this.trackedAccepted(send, timeoutMs);
+    return { ...result, version: accepted.policy_version ?? 0 };
+  }
+
+  private async trackedAccepted(
+    send: () => Promise<ControlAccepted>,
+    timeoutMs: number,
+  ): Promise<{ accepted: ControlAccepted; result: CommandResult }> {
+    await this.realtime();
+    const started = now();
+    const accepted = await send();
+    const request = await this.waitForRequest(accepted.request_id, timeoutMs);
+    const latencyMs = now() - started;
+    return {
+      accepted,
+      result: { requestId: accepted.request_id, request, ack: this.recentAcks.get(accepted.request_id), latencyMs },
+    };
   }
 
   agents(): Promise<{ agents: AgentView[] }> {
@@ -149,7 +269,7 @@ export class ControlPlaneClient {
   /** The shared realtime connection, subscribed to acks and status (and what `request` adds). */
   realtime(request?: SubscribeRequest): Promise<RealtimeConnection> {
     this.realtimeReady ??= RealtimeConnection.open(this.url, this.token, this.transport.webSocket, {
-      streams: request?.streams ?? [Stream.control_ack, Stream.agent_status],
+      streams: [...(request?.streams ?? [Stream.control_ack, Stream.agent_status]), Stream.control_request],
       modules: request?.modules,
       format: request?.format ?? Format.ndjson,
     }).then((conn) => {
@@ -170,20 +290,29 @@ export class ControlPlaneClient {
 
   private onEvents(events: Event[]): void {
     for (const ev of events) {
-      if (ev.payload.case !== "controlAck") continue;
-      const ack = ev.payload.value;
-      if (this.recentAcks.size >= RECENT_ACKS) {
-        const oldest = this.recentAcks.keys().next().value;
-        if (oldest !== undefined) this.recentAcks.delete(oldest);
-      }
-      if (!this.recentAcks.has(ack.requestId)) this.recentAcks.set(ack.requestId, ack);
-      const waiter = this.ackWaiters.get(ack.requestId);
-      if (waiter) {
-        this.ackWaiters.delete(ack.requestId);
-        waiter(ack);
+      if (ev.payload.case === "controlAck") {
+        const ack = ev.payload.value;
+        if (!this.recentAcks.has(ack.requestId)) remember(this.recentAcks, ack.requestId, ack);
+      } else if (ev.payload.case === "controlRequest") {
+        const request = ev.payload.value;
+        if (request.state === ControlRequest_State.pending) continue;
+        remember(this.finished, request.requestId, request);
+        const waiter = this.waiters.get(request.requestId);
+        if (waiter) {
+          this.waiters.delete(request.requestId);
+          waiter(request);
+        }
       }
     }
   }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= RECENT) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
 }
 
 /** One open realtime WebSocket. Resolves `open` once the server has confirmed the subscription. */
@@ -258,4 +387,4 @@ export function moduleName(m: Module): ModuleName | undefined {
 
 export const MODULE_NAMES: readonly ModuleName[] = ["arbitrage", "mev"];
 
-export { AckOutcome, Action };
+export { AckOutcome, Action, ControlRequest_State };

@@ -6,6 +6,8 @@ import {
   AgentStatusSchema,
   ControlAckSchema,
   ControlCommandSchema,
+  ControlRequestSchema,
+  ControlRequest_State,
   Module,
   PolicySchema,
 } from "../gen/mevlab/v1/control_pb";
@@ -68,6 +70,32 @@ export const SAMPLES: readonly Sample[] = [
       state: AgentState.throttled,
       throttlePct: 30,
       action: Action.throttle,
+    }),
+  ),
+  sample(
+    ControlRequestSchema,
+    create(ControlRequestSchema, {
+      schemaVersion: 1,
+      requestId: "0b7e5d1c-2f3a-4b6c-9d8e-7f6a5b4c3d2e",
+      modules: [Module.arbitrage, Module.mev],
+      action: Action.kill,
+      args: { kill: true },
+      issuer: "admin",
+      createdAt: TS,
+      notAfter: TS + 10_000n,
+      state: ControlRequest_State.applied,
+      expectedAgents: ["arbitrage-1", "mev-1"],
+      outcomes: [
+        { agentId: "mev-1", outcome: AckOutcome.applied, at: TS + 2n, state: AgentState.killed, policyVersion: 12n },
+        {
+          agentId: "arbitrage-1",
+          outcome: AckOutcome.applied,
+          at: TS + 3n,
+          state: AgentState.killed,
+          policyVersion: 7n,
+        },
+      ],
+      completedAt: TS + 3n,
     }),
   ),
   sample(

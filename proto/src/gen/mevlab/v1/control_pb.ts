@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/control.proto.
  */
 export const file_mevlab_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIsgBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQFCDwoNX3Rocm90dGxlX3BjdEIJCgdfZXZfbWluQgcKBV9raWxsQg8KDV90aXBfbGFtcG9ydHMi1wEKDkNvbnRyb2xDb21tYW5kEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSIQoGYWN0aW9uGAQgASgOMhEubWV2bGFiLnYxLkFjdGlvbhIkCgRhcmdzGAUgASgLMhYubWV2bGFiLnYxLkNvbnRyb2xBcmdzEhIKCnJlcXVlc3RfaWQYBiABKAkSDgoGaXNzdWVyGAcgASgJEhEKCW5vdF9hZnRlchgIIAEoBCKoAgoKQ29udHJvbEFjaxIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIKCgJ0cxgCIAEoBBIhCgZtb2R1bGUYAyABKA4yES5tZXZsYWIudjEuTW9kdWxlEhIKCnJlcXVlc3RfaWQYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLm1ldmxhYi52MS5BY2tPdXRjb21lEg4KBnJlYXNvbhgHIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgIIAEoBBIkCgVzdGF0ZRgJIAEoDjIVLm1ldmxhYi52MS5BZ2VudFN0YXRlEhQKDHRocm90dGxlX3BjdBgKIAEoDRIhCgZhY3Rpb24YCyABKA4yES5tZXZsYWIudjEuQWN0aW9uIosCCgtBZ2VudFN0YXR1cxIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIKCgJ0cxgCIAEoBBIQCghhZ2VudF9pZBgDIAEoCRIhCgZtb2R1bGUYBCABKA4yES5tZXZsYWIudjEuTW9kdWxlEiQKBXN0YXRlGAUgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAYgASgNEhYKDnBvbGljeV92ZXJzaW9uGAcgASgEEhAKCG1vZGVsX2lkGAggASgJEhIKCnN0YXJ0ZWRfYXQYCSABKAQSGAoQY29tbWFuZHNfYXBwbGllZBgKIAEoBBIPCgd2ZXJzaW9uGAsgASgJIvoBCgZQb2xpY3kSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SIQoGbW9kdWxlGAIgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIPCgd2ZXJzaW9uGAMgASgEEhYKDnBhcmVudF92ZXJzaW9uGAQgASgEEg4KBmV2X21pbhgFIAEoARISCgp0aXBfbGFkZGVyGAYgAygBEhQKDHRocm90dGxlX3BjdBgHIAEoDRIMCgRraWxsGAggASgIEhAKCG1vZGVsX2lkGAkgASgJEg4KBmF1dGhvchgKIAEoCRIOCgZyZWFzb24YCyABKAkSEgoKY3JlYXRlZF9hdBgMIAEoBCo4CgZNb2R1bGUSFgoSTU9EVUxFX1VOU1BFQ0lGSUVEEAASDQoJYXJiaXRyYWdlEAESBwoDbWV2EAIqeAoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEgkKBXN0YXJ0EAESCAoEc3RvcBACEgsKB3Jlc3RhcnQQAxIMCgh0aHJvdHRsZRAEEgoKBnBvbGljeRAFEggKBGtpbGwQBhIQCgxyZXRyeV9idW5kbGUQBypgCgpBY2tPdXRjb21lEhsKF0FDS19PVVRDT01FX1VOU1BFQ0lGSUVEEAASCwoHYXBwbGllZBABEg0KCWR1cGxpY2F0ZRACEgwKCHJlamVjdGVkEAMSCwoHZXhwaXJlZBAEKl4KCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABILCgdydW5uaW5nEAESCwoHc3RvcHBlZBACEg0KCXRocm90dGxlZBADEgoKBmtpbGxlZBAEYgZwcm90bzM");
+  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIusBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQESIQoGcG9saWN5GAcgASgLMhEubWV2bGFiLnYxLlBvbGljeUIPCg1fdGhyb3R0bGVfcGN0QgkKB19ldl9taW5CBwoFX2tpbGxCDwoNX3RpcF9sYW1wb3J0cyLXAQoOQ29udHJvbENvbW1hbmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSIQoGbW9kdWxlGAMgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZpc3N1ZXIYByABKAkSEQoJbm90X2FmdGVyGAggASgEIqgCCgpDb250cm9sQWNrEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEgoKcmVxdWVzdF9pZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAcgASgJEhYKDnBvbGljeV92ZXJzaW9uGAggASgEEiQKBXN0YXRlGAkgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAogASgNEiEKBmFjdGlvbhgLIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24iiwIKC0FnZW50U3RhdHVzEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEhAKCGFnZW50X2lkGAMgASgJEiEKBm1vZHVsZRgEIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSJAoFc3RhdGUYBSABKA4yFS5tZXZsYWIudjEuQWdlbnRTdGF0ZRIUCgx0aHJvdHRsZV9wY3QYBiABKA0SFgoOcG9saWN5X3ZlcnNpb24YByABKAQSEAoIbW9kZWxfaWQYCCABKAkSEgoKc3RhcnRlZF9hdBgJIAEoBBIYChBjb21tYW5kc19hcHBsaWVkGAogASgEEg8KB3ZlcnNpb24YCyABKAki+gEKBlBvbGljeRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIhCgZtb2R1bGUYAiABKA4yES5tZXZsYWIudjEuTW9kdWxlEg8KB3ZlcnNpb24YAyABKAQSFgoOcGFyZW50X3ZlcnNpb24YBCABKAQSDgoGZXZfbWluGAUgASgBEhIKCnRpcF9sYWRkZXIYBiADKAESFAoMdGhyb3R0bGVfcGN0GAcgASgNEgwKBGtpbGwYCCABKAgSEAoIbW9kZWxfaWQYCSABKAkSDgoGYXV0aG9yGAogASgJEg4KBnJlYXNvbhgLIAEoCRISCgpjcmVhdGVkX2F0GAwgASgEIqIBCgxBZ2VudE91dGNvbWUSEAoIYWdlbnRfaWQYASABKAkSJgoHb3V0Y29tZRgCIAEoDjIVLm1ldmxhYi52MS5BY2tPdXRjb21lEg4KBnJlYXNvbhgDIAEoCRIKCgJhdBgEIAEoBBIkCgVzdGF0ZRgFIAEoDjIVLm1ldmxhYi52MS5BZ2VudFN0YXRlEhYKDnBvbGljeV92ZXJzaW9uGAYgASgEIusDCg5Db250cm9sUmVxdWVzdBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRISCgpyZXF1ZXN0X2lkGAIgASgJEiIKB21vZHVsZXMYAyADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmFjdGlvbhgEIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24SJAoEYXJncxgFIAEoCzIWLm1ldmxhYi52MS5Db250cm9sQXJncxIOCgZpc3N1ZXIYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoBBIRCglub3RfYWZ0ZXIYCCABKAQSLgoFc3RhdGUYCSABKA4yHy5tZXZsYWIudjEuQ29udHJvbFJlcXVlc3QuU3RhdGUSFwoPZXhwZWN0ZWRfYWdlbnRzGAogAygJEikKCG91dGNvbWVzGAsgAygLMhcubWV2bGFiLnYxLkFnZW50T3V0Y29tZRIUCgxjb21wbGV0ZWRfYXQYDCABKAQSDgoGcmVhc29uGA0gASgJIm8KBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASCwoHcGVuZGluZxABEgsKB2FwcGxpZWQQAhINCglkdXBsaWNhdGUQAxIMCghyZWplY3RlZBAEEgsKB2V4cGlyZWQQBRILCgd0aW1lb3V0EAYqOAoGTW9kdWxlEhYKEk1PRFVMRV9VTlNQRUNJRklFRBAAEg0KCWFyYml0cmFnZRABEgcKA21ldhACKngKBkFjdGlvbhIWChJBQ1RJT05fVU5TUEVDSUZJRUQQABIJCgVzdGFydBABEggKBHN0b3AQAhILCgdyZXN0YXJ0EAMSDAoIdGhyb3R0bGUQBBIKCgZwb2xpY3kQBRIICgRraWxsEAYSEAoMcmV0cnlfYnVuZGxlEAcqYAoKQWNrT3V0Y29tZRIbChdBQ0tfT1VUQ09NRV9VTlNQRUNJRklFRBAAEgsKB2FwcGxpZWQQARINCglkdXBsaWNhdGUQAhIMCghyZWplY3RlZBADEgsKB2V4cGlyZWQQBCpeCgpBZ2VudFN0YXRlEhsKF0FHRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASCwoHcnVubmluZxABEgsKB3N0b3BwZWQQAhINCgl0aHJvdHRsZWQQAxIKCgZraWxsZWQQBGIGcHJvdG8z");
 
 /**
  * The blueprint's control body, kept field for field. Absent fields are not changed.
@@ -62,6 +62,13 @@ export type ControlArgs = Message<"mevlab.v1.ControlArgs"> & {
    * @generated from field: optional uint64 tip_lamports = 6;
    */
   tipLamports?: bigint | undefined;
+
+  /**
+   * policy only: the promoted version the agent must run
+   *
+   * @generated from field: mevlab.v1.Policy policy = 7;
+   */
+  policy?: Policy | undefined;
 };
 
 /**
@@ -342,6 +349,190 @@ export type Policy = Message<"mevlab.v1.Policy"> & {
  */
 export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_control, 4);
+
+/**
+ * @generated from message mevlab.v1.AgentOutcome
+ */
+export type AgentOutcome = Message<"mevlab.v1.AgentOutcome"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: mevlab.v1.AckOutcome outcome = 2;
+   */
+  outcome: AckOutcome;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: uint64 at = 4;
+   */
+  at: bigint;
+
+  /**
+   * @generated from field: mevlab.v1.AgentState state = 5;
+   */
+  state: AgentState;
+
+  /**
+   * @generated from field: uint64 policy_version = 6;
+   */
+  policyVersion: bigint;
+};
+
+/**
+ * Describes the message mevlab.v1.AgentOutcome.
+ * Use `create(AgentOutcomeSchema)` to create a new message.
+ */
+export const AgentOutcomeSchema: GenMessage<AgentOutcome> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_control, 5);
+
+/**
+ * The control plane's record of one command: what was asked, of whom, and what each agent answered.
+ * Served by GET /api/control/requests/{request_id} and pushed on the WS at every change.
+ *
+ * @generated from message mevlab.v1.ControlRequest
+ */
+export type ControlRequest = Message<"mevlab.v1.ControlRequest"> & {
+  /**
+   * @generated from field: uint32 schema_version = 1;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * two for kill-all
+   *
+   * @generated from field: repeated mevlab.v1.Module modules = 3;
+   */
+  modules: Module[];
+
+  /**
+   * @generated from field: mevlab.v1.Action action = 4;
+   */
+  action: Action;
+
+  /**
+   * @generated from field: mevlab.v1.ControlArgs args = 5;
+   */
+  args?: ControlArgs | undefined;
+
+  /**
+   * @generated from field: string issuer = 6;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: uint64 created_at = 7;
+   */
+  createdAt: bigint;
+
+  /**
+   * @generated from field: uint64 not_after = 8;
+   */
+  notAfter: bigint;
+
+  /**
+   * @generated from field: mevlab.v1.ControlRequest.State state = 9;
+   */
+  state: ControlRequest_State;
+
+  /**
+   * live agents of the modules when it was sent
+   *
+   * @generated from field: repeated string expected_agents = 10;
+   */
+  expectedAgents: string[];
+
+  /**
+   * @generated from field: repeated mevlab.v1.AgentOutcome outcomes = 11;
+   */
+  outcomes: AgentOutcome[];
+
+  /**
+   * @generated from field: uint64 completed_at = 12;
+   */
+  completedAt: bigint;
+
+  /**
+   * @generated from field: string reason = 13;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message mevlab.v1.ControlRequest.
+ * Use `create(ControlRequestSchema)` to create a new message.
+ */
+export const ControlRequestSchema: GenMessage<ControlRequest> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_control, 6);
+
+/**
+ * Nested, so its values may share names with AckOutcome's.
+ *
+ * @generated from enum mevlab.v1.ControlRequest.State
+ */
+export enum ControlRequest_State {
+  /**
+   * @generated from enum value: STATE_UNSPECIFIED = 0;
+   */
+  STATE_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: pending = 1;
+   */
+  pending = 1,
+
+  /**
+   * every expected agent applied it (a duplicate counts as already applied)
+   *
+   * @generated from enum value: applied = 2;
+   */
+  applied = 2,
+
+  /**
+   * every agent had applied it before
+   *
+   * @generated from enum value: duplicate = 3;
+   */
+  duplicate = 3,
+
+  /**
+   * at least one agent refused it; `reason` says why
+   *
+   * @generated from enum value: rejected = 4;
+   */
+  rejected = 4,
+
+  /**
+   * at least one agent read it after not_after
+   *
+   * @generated from enum value: expired = 5;
+   */
+  expired = 5,
+
+  /**
+   * not every expected agent acked in time
+   *
+   * @generated from enum value: timeout = 6;
+   */
+  timeout = 6,
+}
+
+/**
+ * Describes the enum mevlab.v1.ControlRequest.State.
+ */
+export const ControlRequest_StateSchema: GenEnum<ControlRequest_State> = /*@__PURE__*/
+  enumDesc(file_mevlab_v1_control, 6, 0);
 
 /**
  * @generated from enum mevlab.v1.Module

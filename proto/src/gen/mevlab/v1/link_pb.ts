@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/link.proto.
  */
 export const file_mevlab_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("ChRtZXZsYWIvdjEvbGluay5wcm90bxIJbWV2bGFiLnYxIr0BCglCdXNSZWNvcmQSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMEjIKB2hlYWRlcnMYBCADKAsyIS5tZXZsYWIudjEuQnVzUmVjb3JkLkhlYWRlcnNFbnRyeRIOCgZvZmZzZXQYBSABKAQSEQoJdGltZXN0YW1wGAYgASgEGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKDUxpbmtTdWJzY3JpYmUSCgoCaWQYASABKAQSDgoGdG9waWNzGAIgAygJEg0KBWdyb3VwGAMgASgJEhYKDmZyb21fYmVnaW5uaW5nGAQgASgIIkAKC0xpbmtQdWJsaXNoEgoKAmlkGAEgASgEEiUKB3JlY29yZHMYAiADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkIiUKCExpbmtEb25lEgoKAmlkGAEgASgEEg0KBWVycm9yGAIgASgJIkoKDExpbmtEZWxpdmVyeRIUCgxzdWJzY3JpcHRpb24YASABKAQSJAoGcmVjb3JkGAIgASgLMhQubWV2bGFiLnYxLkJ1c1JlY29yZCIzCgtMaW5rSGFuZGxlZBIUCgxzdWJzY3JpcHRpb24YASABKAQSDgoGb2Zmc2V0GAIgASgEIoMCCglMaW5rRnJhbWUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SLQoJc3Vic2NyaWJlGAIgASgLMhgubWV2bGFiLnYxLkxpbmtTdWJzY3JpYmVIABIpCgdwdWJsaXNoGAMgASgLMhYubWV2bGFiLnYxLkxpbmtQdWJsaXNoSAASIwoEZG9uZRgEIAEoCzITLm1ldmxhYi52MS5MaW5rRG9uZUgAEisKCGRlbGl2ZXJ5GAUgASgLMhcubWV2bGFiLnYxLkxpbmtEZWxpdmVyeUgAEikKB2hhbmRsZWQYBiABKAsyFi5tZXZsYWIudjEuTGlua0hhbmRsZWRIAEIHCgVmcmFtZWIGcHJvdG8z");
+  fileDesc("ChRtZXZsYWIvdjEvbGluay5wcm90bxIJbWV2bGFiLnYxIr0BCglCdXNSZWNvcmQSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMEjIKB2hlYWRlcnMYBCADKAsyIS5tZXZsYWIudjEuQnVzUmVjb3JkLkhlYWRlcnNFbnRyeRIOCgZvZmZzZXQYBSABKAQSEQoJdGltZXN0YW1wGAYgASgEGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKDUxpbmtTdWJzY3JpYmUSCgoCaWQYASABKAQSDgoGdG9waWNzGAIgAygJEg0KBWdyb3VwGAMgASgJEhYKDmZyb21fYmVnaW5uaW5nGAQgASgIIkAKC0xpbmtQdWJsaXNoEgoKAmlkGAEgASgEEiUKB3JlY29yZHMYAiADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkIikKDExpbmtTbmFwc2hvdBIKCgJpZBgBIAEoBBINCgV0b3BpYxgCIAEoCSJMCghMaW5rRG9uZRIKCgJpZBgBIAEoBBINCgVlcnJvchgCIAEoCRIlCgdyZWNvcmRzGAMgAygLMhQubWV2bGFiLnYxLkJ1c1JlY29yZCJKCgxMaW5rRGVsaXZlcnkSFAoMc3Vic2NyaXB0aW9uGAEgASgEEiQKBnJlY29yZBgCIAEoCzIULm1ldmxhYi52MS5CdXNSZWNvcmQiMwoLTGlua0hhbmRsZWQSFAoMc3Vic2NyaXB0aW9uGAEgASgEEg4KBm9mZnNldBgCIAEoBCKwAgoJTGlua0ZyYW1lEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEi0KCXN1YnNjcmliZRgCIAEoCzIYLm1ldmxhYi52MS5MaW5rU3Vic2NyaWJlSAASKQoHcHVibGlzaBgDIAEoCzIWLm1ldmxhYi52MS5MaW5rUHVibGlzaEgAEiMKBGRvbmUYBCABKAsyEy5tZXZsYWIudjEuTGlua0RvbmVIABIrCghkZWxpdmVyeRgFIAEoCzIXLm1ldmxhYi52MS5MaW5rRGVsaXZlcnlIABIpCgdoYW5kbGVkGAYgASgLMhYubWV2bGFiLnYxLkxpbmtIYW5kbGVkSAASKwoIc25hcHNob3QYByABKAsyFy5tZXZsYWIudjEuTGlua1NuYXBzaG90SABCBwoFZnJhbWViBnByb3RvMw");
 
 /**
  * @generated from message mevlab.v1.BusRecord
@@ -112,7 +112,31 @@ export const LinkPublishSchema: GenMessage<LinkPublish> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_link, 2);
 
 /**
- * Confirms a subscribe or a publish, or says why it failed.
+ * Asks for every retained record of a topic (a compacted topic's latest value per key).
+ *
+ * @generated from message mevlab.v1.LinkSnapshot
+ */
+export type LinkSnapshot = Message<"mevlab.v1.LinkSnapshot"> & {
+  /**
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message mevlab.v1.LinkSnapshot.
+ * Use `create(LinkSnapshotSchema)` to create a new message.
+ */
+export const LinkSnapshotSchema: GenMessage<LinkSnapshot> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_link, 3);
+
+/**
+ * Confirms a subscribe, a publish or a snapshot (with its records), or says why it failed.
  *
  * @generated from message mevlab.v1.LinkDone
  */
@@ -126,6 +150,11 @@ export type LinkDone = Message<"mevlab.v1.LinkDone"> & {
    * @generated from field: string error = 2;
    */
   error: string;
+
+  /**
+   * @generated from field: repeated mevlab.v1.BusRecord records = 3;
+   */
+  records: BusRecord[];
 };
 
 /**
@@ -133,7 +162,7 @@ export type LinkDone = Message<"mevlab.v1.LinkDone"> & {
  * Use `create(LinkDoneSchema)` to create a new message.
  */
 export const LinkDoneSchema: GenMessage<LinkDone> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_link, 3);
+  messageDesc(file_mevlab_v1_link, 4);
 
 /**
  * @generated from message mevlab.v1.LinkDelivery
@@ -155,7 +184,7 @@ export type LinkDelivery = Message<"mevlab.v1.LinkDelivery"> & {
  * Use `create(LinkDeliverySchema)` to create a new message.
  */
 export const LinkDeliverySchema: GenMessage<LinkDelivery> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_link, 4);
+  messageDesc(file_mevlab_v1_link, 5);
 
 /**
  * Sent by the agent once it has handled a delivery, so the link never runs ahead of the handler.
@@ -179,7 +208,7 @@ export type LinkHandled = Message<"mevlab.v1.LinkHandled"> & {
  * Use `create(LinkHandledSchema)` to create a new message.
  */
 export const LinkHandledSchema: GenMessage<LinkHandled> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_link, 5);
+  messageDesc(file_mevlab_v1_link, 6);
 
 /**
  * @generated from message mevlab.v1.LinkFrame
@@ -223,6 +252,12 @@ export type LinkFrame = Message<"mevlab.v1.LinkFrame"> & {
      */
     value: LinkHandled;
     case: "handled";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.LinkSnapshot snapshot = 7;
+     */
+    value: LinkSnapshot;
+    case: "snapshot";
   } | { case: undefined; value?: undefined };
 };
 
@@ -231,5 +266,5 @@ export type LinkFrame = Message<"mevlab.v1.LinkFrame"> & {
  * Use `create(LinkFrameSchema)` to create a new message.
  */
 export const LinkFrameSchema: GenMessage<LinkFrame> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_link, 6);
+  messageDesc(file_mevlab_v1_link, 7);
 

@@ -1,0 +1,85 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Module, PolicySchema, create, fromWireJson, toWireJson, type JsonValue, type Policy } from "@mevlab/proto";
+
+/** What a promotion may change; absent fields are carried over from the current version. */
+export interface PolicyChanges {
+  evMin?: number;
+  tipLadder?: number[];
+  throttlePct?: number;
+  kill?: boolean;
+  modelId?: string;
+}
+
+/** Version 0 of every module: what a reference agent runs before any promotion. */
+export function defaultPolicy(module: Module): Policy {
+  return create(PolicySchema, {
+    schemaVersion: 1,
+    module,
+    version: 0n,
+    evMin: 0.0005,
+    tipLadder: [0.5, 0.7, 0.85, 0.95],
+    throttlePct: 0,
+    kill: false,
+    author: "mevlab",
+    reason: "default",
+  });
+}
+
+/** Every version of each module's policy, monotonic, each with its parent; one JSONL file per module. */
+export class PolicyStore {
+  private readonly history = new Map<Module, Policy[]>();
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const module of [Module.arbitrage, Module.mev]) {
+      const file = this.file(module);
+      const versions = existsSync(file)
+        ? readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => l.trim())
+            .map((l) => fromWireJson(PolicySchema, JSON.parse(l) as JsonValue))
+        : [];
+      this.history.set(module, versions.length ? versions : [defaultPolicy(module)]);
+    }
+  }
+
+  current(module: Module): Policy {
+    const h = this.history.get(module) ?? [];
+    return h[h.length - 1];
+  }
+
+  list(module: Module): Policy[] {
+    return [...(this.history.get(module) ?? [])];
+  }
+
+  find(module: Module, version: bigint): Policy | undefined {
+    return this.history.get(module)?.find((p) => p.version === version);
+  }
+
+  /** Creates the next version from the current one and the changes, and keeps it. */
+  next(module: Module, changes: PolicyChanges, author: string, reason: string): Policy {
+    const cur = this.current(module);
+    const policy = create(PolicySchema, {
+      schemaVersion: 1,
+      module,
+      version: cur.version + 1n,
+      parentVersion: cur.version,
+      evMin: changes.evMin ?? cur.evMin,
+      tipLadder: changes.tipLadder ?? cur.tipLadder,
+      throttlePct: changes.throttlePct ?? cur.throttlePct,
+      kill: changes.kill ?? cur.kill,
+      modelId: changes.modelId ?? cur.modelId,
+      author,
+      reason,
+      createdAt: BigInt(Date.now()),
+    });
+    this.history.get(module)?.push(policy);
+    appendFileSync(this.file(module), JSON.stringify(toWireJson(PolicySchema, policy)) + "\n", { mode: 0o600 });
+    return policy;
+  }
+
+  private file(module: Module): string {
+    return join(this.dir, `${Module[module]}.jsonl`);
+  }
+}
