@@ -101,7 +101,8 @@ export class Agent {
     const mine = records.filter((r) => r.key === this.opts.module);
     if (mine.length === 0) return;
     const policy = decode(TOPICS.policies.schema, mine[mine.length - 1].value);
-    if (policy.version >= this.runtime.policyVersion) {
+    // Only a version newer than the one it ran: later throttle commands stay in force.
+    if (policy.version > this.runtime.policyVersion) {
       adoptPolicy(this.runtime, policy);
       this.log(`agent ${this.opts.agentId}: recovered policy v${policy.version}`);
     }

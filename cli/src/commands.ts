@@ -39,6 +39,8 @@ export async function runControlPlane(argv: readonly string[]): Promise<ControlP
     host: typeof o.host === "string" ? o.host : "127.0.0.1",
     corsOrigins: typeof o["cors-origin"] === "string" ? o["cors-origin"].split(",") : corsFromEnv(),
     bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
+    commandTtlMs: envMs("MEVLAB_COMMAND_TTL_MS"),
+    requestTimeoutMs: envMs("MEVLAB_REQUEST_TIMEOUT_MS"),
     log: warn,
   });
   say(`control plane listening on ${cp.url} (bus: ${bus.kind})`);
@@ -47,6 +49,14 @@ export async function runControlPlane(argv: readonly string[]): Promise<ControlP
     await bus.close();
   });
   return cp;
+}
+
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer of milliseconds, got '${v}'`);
+  return n;
 }
 
 function corsFromEnv(): string[] {

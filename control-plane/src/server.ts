@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   bootstrapAdmin?: string;
   /** How long a request waits for every expected agent's ack before it is final as `timeout`. */
   requestTimeoutMs?: number;
+  /** How long after issue an agent may still apply a command (`not_after`). */
+  commandTtlMs?: number;
   log?: (line: string) => void;
 }
 
@@ -80,7 +82,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ),
   });
   const policies = new PolicyStore(join(opts.dataDir, "policies"));
-  const service = new ControlService({ bus: opts.bus, tracker, registry, policies, audit });
+  const service = new ControlService({
+    bus: opts.bus,
+    tracker,
+    registry,
+    policies,
+    audit,
+    commandTtlMs: opts.commandTtlMs,
+  });
 
   const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
   app.removeContentTypeParser("text/plain");

@@ -98,9 +98,12 @@ function properties(dir: string, port: number, controllerPort: number): string {
   ].join("\n");
 }
 
-/** Kafka's textual cluster id: 16 random bytes, base64url without padding. */
+/** Kafka's textual cluster id: 16 random bytes, base64url without padding, never starting with '-' (a CLI flag). */
 function clusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 /**

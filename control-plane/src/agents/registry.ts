@@ -1,18 +1,8 @@
 import { AgentState, Module, type AgentStatus } from "@mevlab/proto";
+import type { AgentView } from "@mevlab/kernel-helpers";
 
 /** Heartbeats are sent every second; an agent not heard for this long is shown as stale. */
 const STALE_AFTER_MS = 3_000;
-
-export interface AgentView {
-  agent_id: string;
-  module: string;
-  state: string;
-  throttle_pct: number;
-  policy_version: string;
-  model_id: string;
-  last_seen: number;
-  stale: boolean;
-}
 
 /** The latest heartbeat of every agent seen on `agent-status`. */
 export class AgentRegistry {
@@ -41,6 +31,7 @@ export class AgentRegistry {
         model_id: status.modelId,
         last_seen: seenAt,
         stale: now - seenAt > STALE_AFTER_MS,
+        commands_applied: status.commandsApplied.toString(),
       }))
       .sort((a, b) => a.agent_id.localeCompare(b.agent_id));
   }

@@ -39,11 +39,13 @@ export class ControlService {
       registry: AgentRegistry;
       policies: PolicyStore;
       audit: AuditLog;
+      commandTtlMs?: number;
     },
   ) {}
 
   async send(modules: Module[], action: Action, args: ControlArgs, who: Issuer): Promise<ControlRequest> {
     const ts = Date.now();
+    const ttl = this.deps.commandTtlMs ?? COMMAND_TTL_MS;
     const requestId = randomUUID();
     const request = this.deps.tracker.create({
       requestId,
@@ -52,7 +54,7 @@ export class ControlService {
       args,
       issuer: who.user,
       createdAt: BigInt(ts),
-      notAfter: BigInt(ts + COMMAND_TTL_MS),
+      notAfter: BigInt(ts + ttl),
       expectedAgents: this.deps.registry.live(modules),
     });
     this.deps.audit.write({
@@ -74,7 +76,7 @@ export class ControlService {
         args,
         requestId,
         issuer: who.user,
-        notAfter: BigInt(ts + COMMAND_TTL_MS),
+        notAfter: BigInt(ts + ttl),
       }),
     }));
     try {

@@ -91,14 +91,19 @@ export interface PolicyView {
   history: Policy[];
 }
 
+/** One agent as GET /api/agents lists it. */
 export interface AgentView {
   agent_id: string;
-  module: ModuleName;
+  module: string;
   state: string;
   throttle_pct: number;
   policy_version: string;
+  model_id: string;
   last_seen: number;
+  /** No heartbeat for longer than three intervals. */
   stale: boolean;
+  /** Counted inside the agent: commands it has applied since it first started. */
+  commands_applied: string;
 }
 
 const RECENT = 2_000;

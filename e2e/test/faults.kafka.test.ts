@@ -1,0 +1,233 @@
+// Fault tests against a real Kafka broker: the broker, an agent and the control plane each die in
+// turn, and no acknowledged command is lost or applied twice. Counts come from inside the agents
+// (their heartbeats carry how many commands they applied).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ControlPlaneClient,
+  KafkaBus,
+  ResponseError,
+  nodeTransport,
+  publishMessages,
+  type AgentView,
+} from "@mevlab/kernel-helpers";
+import { ControlRequest_State as State, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
+import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
+import { mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
+import type { ChildProcess } from "node:child_process";
+
+const ADMIN = { username: "admin", password: "admin-password-1" };
+let kafka: KafkaBroker;
+let dataDir: string;
+let port: number;
+let env: NodeJS.ProcessEnv;
+let cp: ChildProcess | undefined;
+const agents = new Map<string, ChildProcess>();
+
+async function startControlPlane(): Promise<void> {
+  cp = (
+    await startProcess(
+      ["control-plane", "--port", String(port), "--data-dir", dataDir],
+      env,
+      /^control plane listening/,
+    )
+  ).child;
+}
+
+async function startAgent(id: string, module = "mev"): Promise<void> {
+  const p = await startProcess(
+    ["agent", "--module", module, "--agent-id", id, "--rate", "0", "--data-dir", dataDir],
+    env,
+    /^agent .* ready/,
+    90_000,
+  );
+  agents.set(id, p.child);
+}
+
+async function login(): Promise<ControlPlaneClient> {
+  return ControlPlaneClient.login({ url: `http://127.0.0.1:${port}`, ...ADMIN, transport: nodeTransport });
+}
+
+async function agentView(client: ControlPlaneClient, id: string): Promise<AgentView | undefined> {
+  return (await client.agents()).agents.find((a) => a.agent_id === id);
+}
+
+before(async () => {
+  kafka = await startKafka();
+  dataDir = mkdtempSync(join(tmpdir(), "mevlab-faults-"));
+  port = await freePort();
+  env = {
+    KAFKA_BROKERS: kafka.brokers,
+    MEVLAB_BOOTSTRAP_ADMIN: `${ADMIN.username}:${ADMIN.password}`,
+    // Commands issued while the broker is down must still be applicable when it is back.
+    MEVLAB_COMMAND_TTL_MS: "120000",
+    MEVLAB_REQUEST_TIMEOUT_MS: "60000",
+  };
+  mevlab(["user", "add", "viewer", "--role", "viewer", "--data-dir", dataDir], { MEVLAB_PASSWORD: "viewer-password" });
+  await startControlPlane();
+  await startAgent("mev-1");
+});
+
+after(async () => {
+  for (const a of agents.values()) await stopProcess(a);
+  if (cp) await stopProcess(cp);
+  await kafka?.stop();
+});
+
+test("broker killed and restarted in a burst of 1,000 commands: 0 acknowledged lost, 0 applied twice", async () => {
+  const client = await login();
+  try {
+    await waitFor("mev-1 heartbeat", () => agentView(client, "mev-1"), 30_000);
+    const base = BigInt((await agentView(client, "mev-1"))!.commands_applied);
+    const accepted: string[] = [];
+    let refused = 0;
+    let sent = 0;
+    const total = 1000;
+    const worker = async (): Promise<void> => {
+      while (sent < total) {
+        const i = sent++;
+        if (i === 300) {
+          await kafka.kill();
+          setTimeout(() => void kafka.restart(), 1_000);
+        }
+        try {
+          accepted.push((await client.control("mev", "throttle", { throttle_pct: i % 101 })).request_id);
+        } catch (err) {
+          if (!(err instanceof ResponseError && err.status === 503)) throw err;
+          refused += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    const expected = base + BigInt(accepted.length);
+    const applied = await waitFor(
+      `mev-1 to apply all ${accepted.length} acknowledged commands`,
+      async () => {
+        const a = await agentView(client, "mev-1");
+        return a && BigInt(a.commands_applied) >= expected ? BigInt(a.commands_applied) : undefined;
+      },
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    const final = BigInt((await agentView(client, "mev-1"))!.commands_applied);
+    process.stdout.write(
+      `# broker fault: sent ${total}, acknowledged ${accepted.length}, refused ${refused}, applied ${final - base}\n`,
+    );
+    assert.ok(accepted.length > 0);
+    assert.equal(applied, expected, "every acknowledged command applied");
+    assert.equal(final, expected, "no command applied twice");
+  } finally {
+    await client.close();
+  }
+});
+
+test("agent killed and restarted: it recovers policy and dedupe window; replays are answered duplicate", async () => {
+  const client = await login();
+  try {
+    const promoted = await client.updatePolicy({ module: "mev", ev_min: 0.003, reason: "fault test" });
+    assert.equal(promoted.request.state, State.applied, promoted.request.reason);
+    const cmds: ControlCommand[] = [];
+    for (const pct of [11, 12, 13]) {
+      const r = await client.command("mev", "throttle", { throttle_pct: pct });
+      assert.equal(r.request.state, State.applied);
+    }
+    // Read back the commands just sent, to replay them byte for byte.
+    const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "fault-test", topics: [] });
+    try {
+      const all = await bus.snapshot(TOPICS.controlCommands.name);
+      cmds.push(...all.slice(-3).map((r) => decode(TOPICS.controlCommands.schema, r.value)));
+      agents.get("mev-1")?.kill("SIGKILL");
+      await startAgent("mev-1");
+      await waitFor(
+        "mev-1 back with the promoted policy",
+        async () => {
+          const a = await agentView(client, "mev-1");
+          return a && a.policy_version === String(promoted.version) && a.throttle_pct === 13 ? a : undefined;
+        },
+        60_000,
+      );
+      const applied = BigInt((await agentView(client, "mev-1"))!.commands_applied);
+      const ackOutcomes = await client.realtime().then(
+        (rt) =>
+          new Promise<string[]>((resolve) => {
+            const seen: string[] = [];
+            const stop = rt.listen({
+              onEvents: (evs) => {
+                for (const e of evs) {
+                  if (e.payload.case !== "controlAck") continue;
+                  const ack = e.payload.value;
+                  if (cmds.some((c) => c.requestId === ack.requestId)) {
+                    seen.push(String(ack.outcome));
+                    if (seen.length === cmds.length) {
+                      stop();
+                      resolve(seen);
+                    }
+                  }
+                }
+              },
+            });
+            void publishMessages(
+              bus,
+              TOPICS.controlCommands,
+              cmds.map((c) => ({ key: "mev", message: c })),
+            );
+          }),
+      );
+      assert.deepEqual(ackOutcomes, ["2", "2", "2"], "every replay answered duplicate (AckOutcome.duplicate = 2)");
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal(BigInt((await agentView(client, "mev-1"))!.commands_applied), applied, "replays not applied");
+    } finally {
+      await bus.close();
+    }
+    // A brand-new agent with no state of its own learns the policy from the compacted topic.
+    await startAgent("mev-2");
+    await waitFor(
+      "mev-2 running the promoted policy",
+      async () => {
+        const a = await agentView(client, "mev-2");
+        return a && a.policy_version === String(promoted.version) ? a : undefined;
+      },
+      60_000,
+    );
+    agents.get("mev-2")?.kill("SIGKILL");
+    agents.delete("mev-2");
+  } finally {
+    await client.close();
+  }
+});
+
+test("control plane restarted: a request pending at the time is resolved from the acks", async () => {
+  let client = await login();
+  const agent = agents.get("mev-1")!;
+  await waitFor("mev-2 gone stale", async () => ((await agentView(client, "mev-2"))?.stale ? true : undefined), 30_000);
+  agent.kill("SIGSTOP");
+  let requestId = "";
+  try {
+    requestId = (await client.control("mev", "throttle", { throttle_pct: 42 })).request_id;
+    assert.equal((await client.request(requestId)).state, State.pending);
+  } finally {
+    await client.close();
+  }
+  cp?.kill("SIGKILL");
+  agent.kill("SIGCONT");
+  await new Promise((r) => setTimeout(r, 1_000));
+  await startControlPlane();
+  client = await login();
+  try {
+    const request = await waitFor(
+      "the pending request to be resolved",
+      async () => {
+        const r = await client.request(requestId);
+        return r.state !== State.pending ? r : undefined;
+      },
+      60_000,
+    );
+    assert.equal(request.state, State.applied, request.reason);
+    assert.equal(request.outcomes[0].agentId, "mev-1");
+  } finally {
+    await client.close();
+  }
+});
