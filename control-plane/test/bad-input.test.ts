@@ -168,6 +168,175 @@ const CASES: Case[] = [
   },
 ];
 
+// Every action × every body field × each malformed value, then the other mutating endpoints.
+const ACTIONS = ["start", "stop", "restart", "throttle", "policy", "kill"];
+const BAD_VALUES: Record<string, [string, RegExp][]> = {
+  throttle_pct: [
+    ['"30"', /throttle_pct must be an integer 0-100/],
+    ["-1", /throttle_pct/],
+    ["101", /throttle_pct/],
+    ["1e400", /throttle_pct/],
+    ["null", /throttle_pct/],
+  ],
+  ev_min: [
+    ['"0.1"', /ev_min must be a finite number >= 0/],
+    ["-0.5", /ev_min/],
+    ["1e400", /ev_min/],
+    ["-1e400", /ev_min/],
+    ["true", /ev_min/],
+  ],
+  tip_ladder: [
+    ["0.5", /tip_ladder must be an array/],
+    ["[]", /tip_ladder must have 1-16 rungs/],
+    ["[0.7, 0.5]", /strictly increasing/],
+    ["[0.5, 0.5]", /strictly increasing/],
+    ["[0, 0.5]", /tip_ladder\[0\] must be a number inside \(0, 1\)/],
+    ['[0.5, "0.7"]', /tip_ladder\[1\]/],
+    ["[0.5, 1e400]", /tip_ladder\[1\]/],
+    [JSON.stringify(Array.from({ length: 17 }, (_, i) => (i + 1) / 20)), /1-16 rungs, got 17/],
+  ],
+  kill: [
+    ['"true"', /kill must be true or false/],
+    ["1", /kill must be true or false/],
+  ],
+};
+for (const action of ACTIONS) {
+  for (const [field, values] of Object.entries(BAD_VALUES)) {
+    for (const [value, message] of values) {
+      CASES.push({
+        name: `${action} with ${field} = ${value.length > 24 ? value.slice(0, 24) + "…" : value}`,
+        path: `/api/control/module/mev:${action}`,
+        body: `{"${field}": ${value}}`,
+        status: 400,
+        message,
+      });
+    }
+  }
+  CASES.push({
+    name: `${action} with NaN (not JSON)`,
+    path: `/api/control/module/arbitrage:${action}`,
+    body: '{"ev_min": NaN}',
+    status: 400,
+    message: /malformed JSON/,
+  });
+  CASES.push({
+    name: `${action} with an unknown field`,
+    path: `/api/control/module/arbitrage:${action}`,
+    body: '{"throttle_pct": 5, "slippage": 1}',
+    status: 400,
+    message: /unknown field 'slippage'/,
+  });
+}
+const OTHER: Case[] = [
+  {
+    name: "kill-all as viewer",
+    path: "/api/control/kill-all",
+    token: () => viewerToken,
+    status: 403,
+    message: /viewer/,
+  },
+  {
+    name: "kill-all without header",
+    path: "/api/control/kill-all",
+    headers: { "Content-Type": "application/json" },
+    status: 403,
+    message: /X-Requested-With/,
+  },
+  {
+    name: "kill-all with an unknown field",
+    path: "/api/control/kill-all",
+    body: '{"now": true}',
+    status: 400,
+    message: /unknown field 'now'/,
+  },
+  {
+    name: "bundle retry without bundle_id",
+    path: "/api/agents/bundle/retry",
+    body: '{"tip_lamports": 140000}',
+    status: 400,
+    message: /bundle_id must be/,
+  },
+  {
+    name: "bundle retry with float lamports",
+    path: "/api/agents/bundle/retry",
+    body: '{"bundle_id": "b1", "tip_lamports": 1.5}',
+    status: 400,
+    message: /tip_lamports must be a positive integer/,
+  },
+  {
+    name: "bundle retry with lamports past u64",
+    path: "/api/agents/bundle/retry",
+    body: '{"bundle_id": "b1", "tip_lamports": "18446744073709551616"}',
+    status: 400,
+    message: /tip_lamports/,
+  },
+  {
+    name: "bundle retry with negative lamports",
+    path: "/api/agents/bundle/retry",
+    body: '{"bundle_id": "b1", "tip_lamports": -5}',
+    status: 400,
+    message: /tip_lamports/,
+  },
+  {
+    name: "policy update without module",
+    path: "/api/policy/update",
+    body: '{"ev_min": 0.1}',
+    status: 400,
+    message: /unknown module undefined/,
+  },
+  {
+    name: "policy update with unknown module",
+    path: "/api/policy/update",
+    body: '{"module": "jito", "ev_min": 0.1}',
+    status: 400,
+    message: /unknown module 'jito'/,
+  },
+  {
+    name: "policy update with nothing to change",
+    path: "/api/policy/update",
+    body: '{"module": "mev"}',
+    status: 400,
+    message: /nothing to change/,
+  },
+  {
+    name: "policy update with an unsorted ladder",
+    path: "/api/policy/update",
+    body: '{"module": "mev", "tip_ladder": [0.9, 0.1]}',
+    status: 400,
+    message: /strictly increasing/,
+  },
+  {
+    name: "policy update as viewer",
+    path: "/api/policy/update",
+    body: '{"module": "mev", "ev_min": 0.1}',
+    token: () => viewerToken,
+    status: 403,
+    message: /viewer/,
+  },
+  {
+    name: "rollback to a version that does not exist",
+    path: "/api/policy/mev/rollback",
+    body: '{"version": 99}',
+    status: 404,
+    message: /no policy version 99/,
+  },
+  {
+    name: "rollback with a fractional version",
+    path: "/api/policy/mev/rollback",
+    body: '{"version": 1.5}',
+    status: 400,
+    message: /version must be a non-negative integer/,
+  },
+  {
+    name: "rollback of an unknown module",
+    path: "/api/policy/jito/rollback",
+    body: '{"version": 0}',
+    status: 404,
+    message: /unknown module 'jito'/,
+  },
+];
+CASES.push(...OTHER);
+
 for (const c of CASES) {
   test(`control endpoint: ${c.name} → ${c.status}, nothing published`, async () => {
     const before = published;
