@@ -13,13 +13,13 @@ import {
   describe,
   publishMessage,
   publishMessages,
-  subscribeMessages,
   type Bus,
+  type BusRecord,
   type Subscription,
 } from "@mevlab/kernel-helpers";
 import { arbOpportunity, mevOpportunity, rng } from "./simulate";
 import { StateFile } from "./persist";
-import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, type AgentRuntime } from "./state";
+import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, killsFirst, type AgentRuntime } from "./state";
 
 export interface AgentOptions {
   module: "arbitrage" | "mev";
@@ -69,14 +69,9 @@ export class Agent {
   async start(): Promise<void> {
     await this.recoverPolicy();
     if (this.opts.busSilenceStopMs !== undefined) this.subs.push(await this.listenToOwnHeartbeat());
-    this.sub = await subscribeMessages(
-      this.opts.bus,
-      TOPICS.controlCommands,
-      {
-        group: `agent-${this.opts.agentId}`,
-        onBadRecord: (r, e) => this.log(`bad command at ${r.offset}: ${describe(e)}`),
-      },
-      (cmd, record) => (record.key === this.opts.module ? this.onCommand(cmd) : undefined),
+    this.sub = await this.opts.bus.subscribeBatches(
+      { topics: [TOPICS.controlCommands.name], group: `agent-${this.opts.agentId}` },
+      (records) => this.onCommands(records),
     );
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
@@ -121,6 +116,20 @@ export class Agent {
   private busHeard(): boolean {
     const limit = this.opts.busSilenceStopMs;
     return limit === undefined || Date.now() - this.lastHeard <= limit;
+  }
+
+  /** Everything already delivered is looked at together, so that a kill goes first. */
+  private async onCommands(records: BusRecord[]): Promise<void> {
+    const commands: ControlCommand[] = [];
+    for (const r of records) {
+      if (r.key !== this.opts.module) continue;
+      try {
+        commands.push(decode(TOPICS.controlCommands.schema, r.value));
+      } catch (err) {
+        this.log(`bad command at ${r.offset}: ${describe(err)}`);
+      }
+    }
+    for (const cmd of killsFirst(commands)) await this.onCommand(cmd);
   }
 
   private async onCommand(cmd: ControlCommand): Promise<void> {

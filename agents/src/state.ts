@@ -157,3 +157,8 @@ export function applyCommand(
   Object.assign(rt, next);
   return { outcome: AckOutcome.applied, reason: "" };
 }
+
+/** The order an agent applies a batch in: kills first (a kill overtakes what is queued behind it), then the rest as sent. */
+export function killsFirst<T extends { action: Action }>(commands: readonly T[]): T[] {
+  return [...commands.filter((c) => c.action === Action.kill), ...commands.filter((c) => c.action !== Action.kill)];
+}

@@ -29,6 +29,12 @@ export interface SubscribeOptions {
  */
 export type RecordHandler = (record: BusRecord) => Promise<void>;
 
+/**
+ * Handles every record delivered so far that the handler has not seen yet, in order. The bus waits
+ * for it before the next batch and before committing: a consumer may look ahead within a batch.
+ */
+export type BatchHandler = (records: BusRecord[]) => Promise<void>;
+
 export interface Subscription {
   close(): Promise<void>;
 }
@@ -39,7 +45,16 @@ export interface Bus {
   publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   /** Resolves once the subscription is live: records published after it resolves are delivered. */
   subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription>;
+  /** Like `subscribe`, with the records that are already waiting handed over together. */
+  subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription>;
   /** Every record of `topic` retained now, oldest first (for a compacted topic: the latest per key). */
   snapshot(topic: string): Promise<BusRecord[]>;
   close(): Promise<void>;
+}
+
+/** A record handler as a batch handler: one record after the other. */
+export function oneByOne(handler: RecordHandler): BatchHandler {
+  return async (records) => {
+    for (const r of records) await handler(r);
+  };
 }

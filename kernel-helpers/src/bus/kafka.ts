@@ -3,6 +3,7 @@ import {
   Kafka,
   logLevel,
   type Consumer,
+  type ConsumerRunConfig,
   type KafkaConfig,
   type KafkaMessage,
   type LogEntry,
@@ -10,7 +11,15 @@ import {
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
-import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
+import type {
+  BatchHandler,
+  Bus,
+  BusRecord,
+  OutgoingRecord,
+  RecordHandler,
+  SubscribeOptions,
+  Subscription,
+} from "./bus";
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -69,7 +78,29 @@ export class KafkaBus implements Bus {
     }
   }
 
-  async subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+    return this.consume(options, {
+      // kafkajs resolves a message's offset only after this handler returns: the effect comes first.
+      eachMessage: async ({ topic, message }) => {
+        await handler(toRecord(topic, message));
+      },
+    });
+  }
+
+  subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    return this.consume(options, {
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        await handler(batch.messages.map((m) => toRecord(batch.topic, m)));
+        // Offsets only after the effect of the whole batch.
+        for (const m of batch.messages) resolveOffset(m.offset);
+        await heartbeat();
+      },
+    });
+  }
+
+  private async consume(options: SubscribeOptions, run: ConsumerRunConfig): Promise<Subscription> {
     const consumer = this.kafka.consumer({
       groupId: options.group,
       maxWaitTimeInMs: 100,
@@ -87,12 +118,7 @@ export class KafkaBus implements Bus {
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-      await consumer.run({
-        // kafkajs resolves a message's offset only after this handler returns: the effect comes first.
-        eachMessage: async ({ topic, message }) => {
-          await handler(toRecord(topic, message));
-        },
-      });
+      await consumer.run(run);
       // Offsets are resolved before the first fetch: from then on no new record is missed.
       await firstFetch;
     } catch (err) {

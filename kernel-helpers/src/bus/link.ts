@@ -2,7 +2,16 @@ import WebSocket from "ws";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { LinkFrameSchema, type BusRecord as WireRecord, type LinkFrame } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
-import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
+import {
+  oneByOne,
+  type BatchHandler,
+  type Bus,
+  type BusRecord,
+  type OutgoingRecord,
+  type RecordHandler,
+  type SubscribeOptions,
+  type Subscription,
+} from "./bus";
 
 /** WebSocket sub-protocol of the bus link; the token travels as a second protocol `bearer.<jwt>`. */
 export const LINK_PROTOCOL = "mevlab.link.v1";
@@ -83,8 +92,8 @@ export class LinkSession {
         const entry: { sub?: Subscription; waiting?: () => void } = {};
         this.subs.set(id, entry);
         try {
-          entry.sub = await this.bus.subscribe({ topics, group, fromBeginning }, (record) =>
-            this.deliver(id, entry, record),
+          entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning }, (records) =>
+            this.deliver(id, entry, records),
           );
           this.send(encodeLinkFrame({ case: "done", value: { id } }));
         } catch (err) {
@@ -124,12 +133,12 @@ export class LinkSession {
     this.subs.clear();
   }
 
-  /** Delivers one record and resolves when the agent says it has handled it. */
-  private deliver(id: bigint, entry: { waiting?: () => void }, record: BusRecord): Promise<void> {
+  /** Delivers a batch and resolves when the agent says it has handled it. */
+  private deliver(id: bigint, entry: { waiting?: () => void }, records: BusRecord[]): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       entry.waiting = resolve;
-      this.send(encodeLinkFrame({ case: "delivery", value: { subscription: id, record: toWire(record) } }));
+      this.send(encodeLinkFrame({ case: "delivery", value: { subscription: id, records: records.map(toWire) } }));
     });
   }
 }
@@ -147,7 +156,7 @@ export interface LinkBusOptions {
 interface ClientSub {
   id: bigint;
   options: SubscribeOptions;
-  handler: RecordHandler;
+  handler: BatchHandler;
 }
 
 /**
@@ -174,7 +183,11 @@ export class LinkBus implements Bus {
     await this.request(id, { case: "publish", value: { id, records: wire } }, topic);
   }
 
-  async subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+    return this.subscribeBatches(options, oneByOne(handler));
+  }
+
+  async subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     const id = this.nextId++;
     const sub: ClientSub = { id, options, handler };
     this.subs.set(id, sub);
@@ -267,18 +280,19 @@ export class LinkBus implements Bus {
       else p?.resolve(frame.value.records.map(fromWire));
     } else if (frame.case === "delivery") {
       const sub = this.subs.get(frame.value.subscription);
-      const record = frame.value.record;
-      if (sub && record) {
+      const wire = frame.value.record ? [frame.value.record] : frame.value.records;
+      if (sub && wire.length > 0) {
         try {
-          await sub.handler(fromWire(record));
+          await sub.handler(wire.map(fromWire));
         } catch (err) {
-          process.emitWarning(`mevlab bus link: handler for ${record.topic} failed: ${describe(err)}`);
+          process.emitWarning(`mevlab bus link: handler for ${wire[0].topic} failed: ${describe(err)}`);
         }
       }
+      const last = wire[wire.length - 1];
       ws.send(
         encodeLinkFrame({
           case: "handled",
-          value: { subscription: frame.value.subscription, offset: record?.offset ?? 0n },
+          value: { subscription: frame.value.subscription, offset: last?.offset ?? 0n },
         }),
       );
     }

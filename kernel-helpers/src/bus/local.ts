@@ -1,10 +1,20 @@
 import { BusError } from "../errors";
-import type { Bus, BusRecord, OutgoingRecord, RecordHandler, SubscribeOptions, Subscription } from "./bus";
+import {
+  oneByOne,
+  type BatchHandler,
+  type Bus,
+  type BusRecord,
+  type OutgoingRecord,
+  type RecordHandler,
+  type SubscribeOptions,
+  type Subscription,
+} from "./bus";
 
 const DEFAULT_RETAIN = 10_000;
+const MAX_BATCH = 500;
 
 interface Member {
-  handler: RecordHandler;
+  handler: BatchHandler;
   queue: BusRecord[];
   draining: boolean;
   closed: boolean;
@@ -51,7 +61,11 @@ export class LocalBus implements Bus {
     }
   }
 
-  async subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
+    return this.subscribeBatches(options, oneByOne(handler));
+  }
+
+  async subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     if (this.closed) throw new BusError("bus is closed", { retriable: false });
     let group = this.groups.get(options.group);
     const member: Member = { handler, queue: [], draining: false, closed: false };
@@ -114,12 +128,12 @@ export class LocalBus implements Bus {
   private async drain(member: Member): Promise<void> {
     member.draining = true;
     while (member.queue.length > 0 && !member.closed) {
-      const record = member.queue.shift() as BusRecord;
+      const batch = member.queue.splice(0, MAX_BATCH);
       try {
-        await member.handler(record);
+        await member.handler(batch);
       } catch (err) {
         // A handler that throws must not wedge the subscription; the failure is the handler's to report.
-        process.emitWarning(`mevlab local bus: handler for ${record.topic} failed: ${String(err)}`);
+        process.emitWarning(`mevlab local bus: handler for ${batch[0].topic} failed: ${String(err)}`);
       }
     }
     member.draining = false;
