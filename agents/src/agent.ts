@@ -130,6 +130,8 @@ export class Agent {
       }
     }
     for (const cmd of killsFirst(commands)) await this.onCommand(cmd);
+    // One status after the batch, not awaited: the acks already carry the new state.
+    if (commands.length > 0) void this.heartbeat();
   }
 
   private async onCommand(cmd: ControlCommand): Promise<void> {
@@ -155,7 +157,6 @@ export class Agent {
     } catch (err) {
       this.log(`ack for ${cmd.requestId} not sent: ${describe(err)}`);
     }
-    await this.heartbeat();
   }
 
   private async heartbeat(): Promise<void> {

@@ -135,6 +135,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       tracker.close();
       closeSockets();
       await app.close();
+      audit.close();
     },
   };
 }

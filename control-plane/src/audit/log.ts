@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export interface AuditEntry {
@@ -19,18 +19,24 @@ export interface AuditEntry {
  */
 export class AuditLog {
   private prev: string;
+  private readonly fd: number;
 
-  constructor(private readonly path: string) {
+  constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.prev = existsSync(path) ? lastHash(readFileSync(path, "utf8")) : "0".repeat(64);
+    this.fd = openSync(path, "a", 0o600);
   }
 
   write(entry: AuditEntry): void {
     const body = { ts: new Date().toISOString(), ...entry, prev: this.prev };
     const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex");
     // Synchronous on purpose: the record is on disk before the command is published.
-    appendFileSync(this.path, JSON.stringify({ ...body, hash }) + "\n", { mode: 0o600 });
+    writeSync(this.fd, JSON.stringify({ ...body, hash }) + "\n");
     this.prev = hash;
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }
 

@@ -24,7 +24,12 @@ export function loadOrCreateSecret(path: string): Uint8Array {
   return Buffer.from(readFileSync(path, "utf8").trim(), "hex");
 }
 
+const VERIFIED_CACHE = 1_000;
+
 export class TokenService {
+  /** Tokens already verified, until they expire: a signature is checked once, not on every request. */
+  private readonly verified = new Map<string, Principal>();
+
   constructor(private readonly secret: Uint8Array) {}
 
   async issue(sub: string, role: Role, ttlSeconds: number): Promise<string> {
@@ -39,6 +44,15 @@ export class TokenService {
 
   /** Verifies a token; the error message says why it is refused. */
   async verify(token: string): Promise<Principal> {
+    const known = this.verified.get(token);
+    if (known && known.exp * 1000 > Date.now()) return known;
+    const principal = await this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_CACHE) this.verified.clear();
+    this.verified.set(token, principal);
+    return principal;
+  }
+
+  private async verifySignature(token: string): Promise<Principal> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, algorithms: ["HS256"] });
       const role = payload.role;

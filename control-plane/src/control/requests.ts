@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   AckOutcome,
@@ -28,6 +28,7 @@ const KEEP = 20_000;
 export class RequestTracker {
   private readonly requests = new Map<string, ControlRequest>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly fd: number;
 
   constructor(
     private readonly opts: {
@@ -38,6 +39,7 @@ export class RequestTracker {
   ) {
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
     this.load();
+    this.fd = openSync(opts.file, "a", 0o600);
   }
 
   create(init: NewRequest): ControlRequest {
@@ -77,6 +79,7 @@ export class RequestTracker {
   close(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    closeSync(this.fd);
   }
 
   private finish(request: ControlRequest, state: State, reason: string): void {
@@ -114,7 +117,7 @@ export class RequestTracker {
   }
 
   private persist(request: ControlRequest): void {
-    appendFileSync(this.opts.file, JSON.stringify(toWireJson(ControlRequestSchema, request)) + "\n", { mode: 0o600 });
+    writeSync(this.fd, JSON.stringify(toWireJson(ControlRequestSchema, request)) + "\n");
   }
 
   /** The last line of each request wins; pending ones get a fresh timeout to collect the acks. */

@@ -7,6 +7,7 @@ import {
   type KafkaConfig,
   type KafkaMessage,
   type LogEntry,
+  type Message,
   type Producer,
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
@@ -38,6 +39,13 @@ export class KafkaBus implements Bus {
   private producer?: Producer;
   private connecting?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
+  private readonly outbox: {
+    topic: string;
+    records: readonly OutgoingRecord[];
+    resolve: () => void;
+    reject: (err: Error) => void;
+  }[] = [];
+  private flushing = false;
 
   constructor(private readonly options: KafkaBusOptions) {
     const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -57,24 +65,55 @@ export class KafkaBus implements Bus {
     await this.getProducer();
   }
 
-  async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
-    const producer = await this.getProducer();
+  /**
+   * The idempotent producer allows one request in flight, so concurrent publishes would queue one
+   * round trip each. Instead, what arrives while a request is in flight goes out together in the next.
+   */
+  publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.outbox.push({ topic, records, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
     try {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-          headers: r.headers,
-        })),
-      });
-    } catch (err) {
-      throw new BusError(`publish to ${topic} failed: ${describe(err)}`, {
-        retriable: isRetriable(err),
-        topic,
-        cause: err,
-      });
+      while (this.outbox.length > 0) {
+        const batch = this.outbox.splice(0);
+        const byTopic = new Map<string, Message[]>();
+        for (const p of batch) {
+          const list = byTopic.get(p.topic) ?? [];
+          for (const r of p.records) {
+            list.push({
+              key: r.key,
+              value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+              headers: r.headers,
+            });
+          }
+          byTopic.set(p.topic, list);
+        }
+        try {
+          const producer = await this.getProducer();
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) {
+            p.reject(
+              new BusError(`publish to ${p.topic} failed: ${describe(err)}`, {
+                retriable: isRetriable(err),
+                topic: p.topic,
+                cause: err,
+              }),
+            );
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -100,7 +139,10 @@ export class KafkaBus implements Bus {
     });
   }
 
-  private async consume(options: SubscribeOptions, run: ConsumerRunConfig): Promise<Subscription> {
+  private async consume(options: SubscribeOptions, config: ConsumerRunConfig): Promise<Subscription> {
+    // Offsets are resolved only after the handler's effect and committed every second (and on
+    // close) rather than after every batch, which would add a broker round trip to each record.
+    const run: ConsumerRunConfig = { autoCommitInterval: 1_000, ...config };
     const consumer = this.kafka.consumer({
       groupId: options.group,
       maxWaitTimeInMs: 100,

@@ -1,6 +1,14 @@
 import { NetworkError, ResponseError } from "../errors";
 
-export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+/** The part of a fetch Response the client reads; the browser's Response has it. */
+export interface ResponseLike {
+  ok: boolean;
+  status: number;
+  statusText: string;
+  text(): Promise<string>;
+}
+
+export type FetchLike = (url: string, init?: RequestInit) => Promise<ResponseLike>;
 
 /**
  * The one HTTP wrapper: network failures become NetworkError (with what to check), error statuses
@@ -17,7 +25,7 @@ export async function requestJson<T>(
   if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   if (init.method && init.method !== "GET") headers.set("X-Requested-With", "mevlab");
   const url = baseUrl.replace(/\/$/, "") + path;
-  let res: Response;
+  let res: ResponseLike;
   try {
     res = await fetchImpl(url, { ...init, headers });
   } catch (err) {
