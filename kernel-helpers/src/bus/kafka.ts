@@ -53,7 +53,10 @@ export class KafkaBus implements Bus {
       clientId: options.clientId,
       brokers: [...options.brokers],
       logLevel: logLevel.ERROR,
-      logCreator: () => (entry: LogEntry) => log(`kafkajs ${entry.namespace}: ${entry.log.message}`),
+      logCreator: () => (entry: LogEntry) => {
+        const detail = typeof entry.log.error === "string" ? `: ${entry.log.error}` : "";
+        log(`kafkajs ${entry.namespace}: ${entry.log.message}${detail}`);
+      },
       retry: { initialRetryTime: 100, retries: 8 },
     };
     this.kafka = new Kafka(config);
