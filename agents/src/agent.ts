@@ -88,6 +88,7 @@ export class Agent {
     this.timers = [];
     await this.sub?.close();
     for (const s of this.subs.splice(0)) await s.close();
+    this.store?.close();
   }
 
   /** The latest promoted policy of this module, from the compacted topic, before anything else. */
@@ -138,7 +139,8 @@ export class Agent {
     const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
     if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
     // On disk before the ack: once acked, a replay of this request is answered `duplicate`.
-    if (decision.outcome !== AckOutcome.duplicate) this.store?.save(this.runtime, this.seen.toArray());
+    if (decision.outcome !== AckOutcome.duplicate)
+      this.store?.record(cmd.requestId, this.runtime, () => this.seen.toArray());
     const ack = create(ControlAckSchema, {
       schemaVersion: 1,
       ts: BigInt(Date.now()),
