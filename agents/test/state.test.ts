@@ -64,3 +64,23 @@ test("the dedupe window is bounded and forgets the oldest ids first", () => {
   assert.equal(w.add("d"), false);
   assert.equal(w.add("a"), true, "a was forgotten");
 });
+
+test("an agent refuses invalid arguments with a reason naming the field, whoever sent them", () => {
+  const rt = initialRuntime(false);
+  const seen = new DedupeWindow();
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ throttlePct: 101 }, /throttle_pct must be an integer 0-100/],
+    [{ evMin: Number.NaN }, /ev_min must be finite/],
+    [{ evMin: -1 }, /ev_min/],
+    [{ tipLadder: [0.5, 0.4] }, /strictly increasing/],
+    [{ tipLadder: [0.5, 1.5] }, /tip_ladder\[1\] must be inside \(0, 1\)/],
+    [{ tipLadder: Array.from({ length: 17 }, (_, i) => (i + 1) / 20) }, /17 rungs, at most 16/],
+  ];
+  for (const [args, reason] of cases) {
+    const d = applyCommand(rt, cmd(Action.policy, args), seen, NOW, "mev");
+    assert.equal(d.outcome, AckOutcome.rejected);
+    assert.match(d.reason, reason);
+  }
+  assert.equal(rt.commandsApplied, 0n, "nothing applied");
+  assert.equal(rt.policyVersion, 0n);
+});

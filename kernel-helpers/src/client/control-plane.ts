@@ -4,7 +4,6 @@ import {
   ControlRequestSchema,
   ControlRequest_State,
   Format,
-  Module,
   PolicySchema,
   Stream,
   fromWireJson,
@@ -385,11 +384,5 @@ export class RealtimeConnection {
 function now(): number {
   return typeof performance !== "undefined" ? performance.now() : Date.now();
 }
-
-export function moduleName(m: Module): ModuleName | undefined {
-  return m === Module.arbitrage ? "arbitrage" : m === Module.mev ? "mev" : undefined;
-}
-
-export const MODULE_NAMES: readonly ModuleName[] = ["arbitrage", "mev"];
 
 export { AckOutcome, Action, ControlRequest_State };
