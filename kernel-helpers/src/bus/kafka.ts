@@ -2,8 +2,6 @@ import { randomUUID } from "node:crypto";
 import {
   Kafka,
   logLevel,
-  type Consumer,
-  type ConsumerRunConfig,
   type KafkaConfig,
   type KafkaMessage,
   type LogEntry,
@@ -12,15 +10,18 @@ import {
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
-import type {
-  BatchHandler,
-  Bus,
-  BusRecord,
-  OutgoingRecord,
-  RecordHandler,
-  SubscribeOptions,
-  Subscription,
+import {
+  oneByOne,
+  type BatchHandler,
+  type Bus,
+  type BusRecord,
+  type OutgoingRecord,
+  type RecordHandler,
+  type SubscribeOptions,
+  type Subscription,
 } from "./bus";
+
+const COMMIT_INTERVAL_MS = 1_000;
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -38,7 +39,9 @@ export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private producer?: Producer;
   private connecting?: Promise<Producer>;
-  private readonly consumers = new Set<Consumer>();
+  /** Open subscriptions, closed (with a final commit) by close(). */
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly log: (line: string) => void;
   private readonly outbox: {
     topic: string;
     records: readonly OutgoingRecord[];
@@ -49,6 +52,7 @@ export class KafkaBus implements Bus {
 
   constructor(private readonly options: KafkaBusOptions) {
     const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+    this.log = log;
     const config: KafkaConfig = {
       clientId: options.clientId,
       brokers: [...options.brokers],
@@ -121,31 +125,20 @@ export class KafkaBus implements Bus {
   }
 
   subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
-    return this.consume(options, {
-      // kafkajs resolves a message's offset only after this handler returns: the effect comes first.
-      eachMessage: async ({ topic, message }) => {
-        await handler(toRecord(topic, message));
-      },
-    });
+    return this.subscribeBatches(options, oneByOne(handler));
   }
 
   subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
-    return this.consume(options, {
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        await handler(batch.messages.map((m) => toRecord(batch.topic, m)));
-        // Offsets only after the effect of the whole batch.
-        for (const m of batch.messages) resolveOffset(m.offset);
-        await heartbeat();
-      },
-    });
+    return this.consume(options, handler);
   }
 
-  private async consume(options: SubscribeOptions, config: ConsumerRunConfig): Promise<Subscription> {
-    // Offsets are resolved only after the handler's effect and committed every second (and on
-    // close) rather than after every batch, which would add a broker round trip to each record.
-    const run: ConsumerRunConfig = { autoCommitInterval: 1_000, ...config };
+  /**
+   * kafkajs' auto-commit commits after every batch, a broker round trip (several ms here) before
+   * the next fetch. Instead, offsets are noted once the handler's effect is done and committed every
+   * second and on close: never before the effect; after a crash the last second is redelivered, which
+   * the consumers' own idempotency (dedupe by request id) absorbs.
+   */
+  private async consume(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     const consumer = this.kafka.consumer({
       groupId: options.group,
       maxWaitTimeInMs: 100,
@@ -153,7 +146,17 @@ export class KafkaBus implements Bus {
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
     });
-    this.consumers.add(consumer);
+    const done = new Map<string, { topic: string; partition: number; offset: string }>();
+    const commit = async (): Promise<void> => {
+      if (done.size === 0) return;
+      const offsets = [...done.values()];
+      done.clear();
+      await consumer.commitOffsets(offsets);
+    };
+    const timer = setInterval(() => {
+      commit().catch((err: unknown) => this.log(`commit for ${options.group} failed: ${describe(err)}`));
+    }, COMMIT_INTERVAL_MS);
+    timer.unref();
     const firstFetch = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
@@ -163,23 +166,43 @@ export class KafkaBus implements Bus {
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-      await consumer.run(run);
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          await handler(batch.messages.map((m) => toRecord(batch.topic, m)));
+          for (const m of batch.messages) resolveOffset(m.offset);
+          const next = (BigInt(batch.lastOffset()) + 1n).toString();
+          done.set(`${batch.topic}/${batch.partition}`, {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: next,
+          });
+          await heartbeat();
+        },
+      });
       // Offsets are resolved before the first fetch: from then on no new record is missed.
       await firstFetch;
     } catch (err) {
-      this.consumers.delete(consumer);
+      clearInterval(timer);
       await consumer.disconnect().catch(() => undefined);
       throw new BusError(`subscribe to ${options.topics.join(", ")} failed: ${describe(err)}`, {
         retriable: isRetriable(err),
         cause: err,
       });
     }
-    return {
+    const subscription: Subscription = {
       close: async () => {
-        this.consumers.delete(consumer);
+        clearInterval(timer);
+        this.subscriptions.delete(subscription);
+        await consumer.stop();
+        await commit().catch((err: unknown) => this.log(`final commit for ${options.group} failed: ${describe(err)}`));
         await consumer.disconnect();
       },
     };
+    this.subscriptions.add(subscription);
+    return subscription;
   }
 
   /** Reads a topic from its start to the high watermark seen when called, with a throw-away group. */
@@ -230,9 +253,7 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
-    const consumers = [...this.consumers];
-    this.consumers.clear();
-    await Promise.allSettled(consumers.map((c) => c.disconnect()));
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     if (this.producer) await this.producer.disconnect();
     this.producer = undefined;
   }
