@@ -130,9 +130,8 @@ export class Agent {
         this.log(`bad command at ${r.offset}: ${describe(err)}`);
       }
     }
+    // No extra status here: each ack carries the agent's new state, and the heartbeat follows within a second.
     for (const cmd of killsFirst(commands)) await this.onCommand(cmd);
-    // One status after the batch, not awaited: the acks already carry the new state.
-    if (commands.length > 0) void this.heartbeat();
   }
 
   private async onCommand(cmd: ControlCommand): Promise<void> {

@@ -80,6 +80,19 @@ export class MevlabConnection implements IMevlabConnection {
   private onEvents(events: Event[]): void {
     for (const ev of events) {
       if (ev.payload.case === "agentStatus") this._agents.set(ev.payload.value.agentId, ev.payload.value);
+      else if (ev.payload.case === "controlAck") {
+        // The ack carries the agent's new state: show it without waiting for the next heartbeat.
+        const ack = ev.payload.value;
+        const known = this._agents.get(ack.agentId);
+        if (known) {
+          this._agents.set(ack.agentId, {
+            ...known,
+            state: ack.state,
+            throttlePct: ack.throttlePct,
+            policyVersion: ack.policyVersion,
+          });
+        }
+      }
     }
     this.events.emit(events);
   }

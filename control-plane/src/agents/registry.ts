@@ -1,4 +1,4 @@
-import { AgentState, Module, type AgentStatus } from "@mevlab/proto";
+import { AgentState, Module, type AgentStatus, type ControlAck } from "@mevlab/proto";
 import type { AgentView } from "@mevlab/kernel-helpers";
 
 /** Heartbeats are sent every second; an agent not heard for this long is shown as stale. */
@@ -10,6 +10,19 @@ export class AgentRegistry {
 
   update(status: AgentStatus): void {
     this.agents.set(status.agentId, { status, seenAt: Date.now() });
+  }
+
+  /** An ack carries the agent's state after the command: shown at once, before the next heartbeat. */
+  applyAck(ack: ControlAck): void {
+    const known = this.agents.get(ack.agentId);
+    if (!known) return;
+    known.status = {
+      ...known.status,
+      state: ack.state,
+      throttlePct: ack.throttlePct,
+      policyVersion: ack.policyVersion,
+    };
+    known.seenAt = Date.now();
   }
 
   /** Ids of the agents of these modules that are heard from (not stale). */

@@ -34,6 +34,7 @@ export async function bridgeBusToHub(
       (r) => {
         const ack = decode(TOPICS.controlAcks.schema, r.value);
         hub.publish(Stream.control_ack, ack.module, { case: "controlAck", value: ack });
+        registry.applyAck(ack);
         onAck(ack);
       },
     ],
