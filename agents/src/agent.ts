@@ -1,5 +1,6 @@
 import {
   AckOutcome,
+  Action,
   AgentState,
   AgentStatusSchema,
   ControlAckSchema,
@@ -7,6 +8,7 @@ import {
   TOPICS,
   create,
   decode,
+  type ControlAck,
   type ControlCommand,
 } from "@mevlab/proto";
 import {
@@ -130,17 +132,32 @@ export class Agent {
         this.log(`bad command at ${r.offset}: ${describe(err)}`);
       }
     }
-    // No extra status here: each ack carries the agent's new state, and the heartbeat follows within a second.
-    for (const cmd of killsFirst(commands)) await this.onCommand(cmd);
+    // Kills first, acked on their own; then the rest of the batch, applied (and journaled) in turn
+    // and acked in one publish. No extra status: each ack carries the agent's new state.
+    const ordered = killsFirst(commands);
+    const kills = ordered.filter((c) => c.action === Action.kill);
+    for (const group of [kills, ordered.slice(kills.length)]) {
+      if (group.length === 0) continue;
+      const acks = group.map((cmd) => ({ key: this.opts.module, message: this.apply(cmd) }));
+      try {
+        await publishMessages(this.opts.bus, TOPICS.controlAcks, acks);
+      } catch (err) {
+        // Thrown on, so the batch is not committed: its redelivery is answered `duplicate` (the
+        // effects are on disk), which acks the commands after all.
+        this.log(`acks for ${acks.length} commands not sent: ${describe(err)}`);
+        throw err;
+      }
+    }
   }
 
-  private async onCommand(cmd: ControlCommand): Promise<void> {
+  private apply(cmd: ControlCommand): ControlAck {
     const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
     if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
     // On disk before the ack: once acked, a replay of this request is answered `duplicate`.
-    if (decision.outcome !== AckOutcome.duplicate)
+    if (decision.outcome !== AckOutcome.duplicate) {
       this.store?.record(cmd.requestId, this.runtime, () => this.seen.toArray());
-    const ack = create(ControlAckSchema, {
+    }
+    return create(ControlAckSchema, {
       schemaVersion: 1,
       ts: BigInt(Date.now()),
       module: this.module,
@@ -153,11 +170,6 @@ export class Agent {
       throttlePct: this.runtime.throttlePct,
       action: cmd.action,
     });
-    try {
-      await publishMessage(this.opts.bus, TOPICS.controlAcks, this.opts.module, ack);
-    } catch (err) {
-      this.log(`ack for ${cmd.requestId} not sent: ${describe(err)}`);
-    }
   }
 
   private async heartbeat(): Promise<void> {
