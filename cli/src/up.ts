@@ -101,6 +101,13 @@ async function startLab(
   const pluginDir = join(settingsDir, "@mevlab", "extension");
   mkdirSync(pluginDir, { recursive: true });
   writeFileSync(join(pluginDir, "plugin.jupyterlab-settings"), JSON.stringify({ controlPlaneUrl }, null, 2));
+  // The workbench makes no requests to the internet: no news feed, no update check, no prompt about them.
+  const notifications = join(settingsDir, "@jupyterlab", "apputils-extension");
+  mkdirSync(notifications, { recursive: true });
+  const notificationFile = join(notifications, "notification.jupyterlab-settings");
+  if (!existsSync(notificationFile)) {
+    writeFileSync(notificationFile, JSON.stringify({ fetchNews: "false", checkForUpdates: false }, null, 2));
+  }
   const token = randomBytes(16).toString("hex");
   const child = spawn(
     jupyter,
