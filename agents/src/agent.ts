@@ -1,6 +1,5 @@
 import {
   AckOutcome,
-  Action,
   AgentState,
   AgentStatusSchema,
   ControlAckSchema,
@@ -21,7 +20,7 @@ import {
 } from "@mevlab/kernel-helpers";
 import { arbOpportunity, mevOpportunity, rng } from "./simulate";
 import { StateFile } from "./persist";
-import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, killsFirst, type AgentRuntime } from "./state";
+import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, splitKills, type AgentRuntime } from "./state";
 
 export interface AgentOptions {
   module: "arbitrage" | "mev";
@@ -134,9 +133,7 @@ export class Agent {
     }
     // Kills first, acked on their own; then the rest of the batch, applied (and journaled) in turn
     // and acked in one publish. No extra status: each ack carries the agent's new state.
-    const ordered = killsFirst(commands);
-    const kills = ordered.filter((c) => c.action === Action.kill);
-    for (const group of [kills, ordered.slice(kills.length)]) {
+    for (const group of splitKills(commands)) {
       if (group.length === 0) continue;
       const acks = group.map((cmd) => ({ key: this.opts.module, message: this.apply(cmd) }));
       try {

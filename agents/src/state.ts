@@ -158,7 +158,7 @@ export function applyCommand(
   return { outcome: AckOutcome.applied, reason: "" };
 }
 
-/** The order an agent applies a batch in: kills first (a kill overtakes what is queued behind it), then the rest as sent. */
-export function killsFirst<T extends { action: Action }>(commands: readonly T[]): T[] {
-  return [...commands.filter((c) => c.action === Action.kill), ...commands.filter((c) => c.action !== Action.kill)];
+/** A batch split for applying: its kills (they overtake what is queued behind them), then the rest as sent. */
+export function splitKills<T extends { action: Action }>(commands: readonly T[]): [kills: T[], rest: T[]] {
+  return [commands.filter((c) => c.action === Action.kill), commands.filter((c) => c.action !== Action.kill)];
 }

@@ -1,4 +1,3 @@
 export * from "./server";
 export { UserStore } from "./auth/users";
 export { TokenService, loadOrCreateSecret } from "./auth/tokens";
-export { verifyAuditChain } from "./audit/log";

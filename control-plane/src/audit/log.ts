@@ -45,16 +45,3 @@ function lastHash(text: string): string {
   if (lines.length === 0) return "0".repeat(64);
   return (JSON.parse(lines[lines.length - 1]) as { hash: string }).hash;
 }
-
-/** Checks the chain; returns the index of the first broken line, or -1. */
-export function verifyAuditChain(text: string): number {
-  let prev = "0".repeat(64);
-  const lines = text.trimEnd().split("\n").filter(Boolean);
-  for (let i = 0; i < lines.length; i++) {
-    const { hash, ...body } = JSON.parse(lines[i]) as { hash: string; prev: string };
-    if (body.prev !== prev) return i;
-    if (createHash("sha256").update(JSON.stringify(body)).digest("hex") !== hash) return i;
-    prev = hash;
-  }
-  return -1;
-}

@@ -16,7 +16,6 @@ export interface ClientTransport {
   send(data: string | Uint8Array): void;
   /** Bytes accepted by send() but not yet written to the network. */
   bufferedAmount(): number;
-  close(code: number, reason: string): void;
 }
 
 type Payload = MessageInitShape<typeof EventSchema>["payload"];
@@ -39,10 +38,6 @@ export class RealtimeHub {
 
   detach(client: HubClient): void {
     this.clients.delete(client);
-  }
-
-  get clientCount(): number {
-    return this.clients.size;
   }
 
   publish(stream: Stream, module: Module, payload: Payload): void {

@@ -93,7 +93,6 @@ function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
     {
       send: (data) => ws.send(data),
       bufferedAmount: () => ws.bufferedAmount,
-      close: (code, reason) => ws.close(code, reason),
     },
     { user: who.sub, role: who.role, expiresAt: who.exp * 1000 },
   );
