@@ -2,15 +2,20 @@ import {
   AckOutcome,
   AgentState,
   AgentStatusSchema,
+  BundleOutcomeSchema,
   ControlAckSchema,
+  MetricsUpdateSchema,
   Module,
   TOPICS,
   create,
   decode,
+  type ArbOpportunity,
   type ControlAck,
   type ControlCommand,
+  type MevOpportunity,
 } from "@mevlab/proto";
 import {
+  LatencyHistogram,
   describe,
   publishMessage,
   publishMessages,
@@ -18,7 +23,7 @@ import {
   type BusRecord,
   type Subscription,
 } from "@mevlab/kernel-helpers";
-import { arbOpportunity, mevOpportunity, rng } from "./simulate";
+import { arbOpportunity, logNormal, mevOpportunity, rng } from "./simulate";
 import { StateFile } from "./persist";
 import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, splitKills, type AgentRuntime } from "./state";
 
@@ -38,6 +43,10 @@ export interface AgentOptions {
 }
 
 const HEARTBEAT_MS = 1_000;
+const METRICS_MS = 1_000;
+/** Simulated latency medians (µs) and spread of the decision hot path and of sending a bundle. */
+const HOTPATH_US = { arbitrage: 650, mev: 900 } as const;
+const SEND_US = 2_500;
 export const AGENT_VERSION = "0.1.0";
 
 /** A reference agent: obeys the control contract and simulates a market. It never trades. */
@@ -57,6 +66,9 @@ export class Agent {
   private credit = 0;
   /** Counted inside the agent, for the fault tests: how many commands it applied. */
   appliedCount = 0;
+  private readonly hotpath = new LatencyHistogram();
+  private readonly send = new LatencyHistogram();
+  private interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: Date.now() };
 
   constructor(private readonly opts: AgentOptions) {
     this.store = opts.stateFile ? new StateFile(opts.stateFile) : undefined;
@@ -76,6 +88,7 @@ export class Agent {
     );
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
+    this.timers.push(setInterval(() => void this.reportMetrics(), METRICS_MS));
     const rate = this.opts.rate ?? 0;
     if (rate > 0) {
       const tickMs = 100;
@@ -199,22 +212,90 @@ export class Agent {
     if (n === 0) return;
     this.credit -= n;
     this.slot += 1n;
+    const opportunities: (ArbOpportunity | MevOpportunity)[] = [];
+    for (let i = 0; i < n; i++) {
+      const make = this.opts.module === "arbitrage" ? arbOpportunity : mevOpportunity;
+      opportunities.push(make(this.random, this.opts.agentId, this.slot, this.emitted++, rt));
+    }
+    const outcomes = opportunities.flatMap((o) => this.account(o));
     try {
+      const items = opportunities.map((m) => ({ key: m.slot.toString(), message: m }));
       if (this.opts.module === "arbitrage") {
-        const items = Array.from({ length: n }, () => {
-          const m = arbOpportunity(this.random, this.opts.agentId, this.slot, this.emitted++, rt);
-          return { key: m.slot.toString(), message: m };
-        });
-        await publishMessages(this.opts.bus, TOPICS.arbOpportunities, items);
+        await publishMessages(
+          this.opts.bus,
+          TOPICS.arbOpportunities,
+          items as { key: string; message: ArbOpportunity }[],
+        );
       } else {
-        const items = Array.from({ length: n }, () => {
-          const m = mevOpportunity(this.random, this.opts.agentId, this.slot, this.emitted++, rt);
-          return { key: m.slot.toString(), message: m };
-        });
-        await publishMessages(this.opts.bus, TOPICS.mevOpportunities, items);
+        await publishMessages(
+          this.opts.bus,
+          TOPICS.mevOpportunities,
+          items as { key: string; message: MevOpportunity }[],
+        );
+      }
+      if (outcomes.length > 0) {
+        await publishMessages(
+          this.opts.bus,
+          TOPICS.bundleOutcomes,
+          outcomes.map((o) => ({ key: o.bundleId, message: o })),
+        );
       }
     } catch (err) {
       this.log(`opportunities not sent: ${describe(err)}`);
+    }
+  }
+
+  /** Latencies and counters of one opportunity; the bundle outcome when one was sent. */
+  private account(o: ArbOpportunity | MevOpportunity) {
+    this.hotpath.observe(logNormal(this.random, HOTPATH_US[this.opts.module], 0.45));
+    this.interval.seen += 1n;
+    const outcome = o.outcome;
+    if (!outcome) return [];
+    const sendUs = logNormal(this.random, SEND_US, 0.5);
+    this.send.observe(sendUs);
+    this.interval.sent += 1n;
+    if (outcome.landed) {
+      this.interval.landed += 1n;
+      this.interval.pnl += o.profit?.netLamports ?? 0n;
+    }
+    return [
+      create(BundleOutcomeSchema, {
+        schemaVersion: 1,
+        ts: o.ts,
+        bundleId: outcome.bundleId,
+        module: this.module,
+        agentId: this.opts.agentId,
+        opportunityId: o.id,
+        landed: outcome.landed,
+        tipLamports: outcome.tipLamports,
+        slot: outcome.landed ? outcome.landedSlot : o.slot,
+        latencyMs: Math.max(1, Math.round(sendUs / 1000)),
+      }),
+    ];
+  }
+
+  /** One MetricsUpdate per second: this interval's histograms and counters. */
+  private async reportMetrics(): Promise<void> {
+    const now = Date.now();
+    const iv = this.interval;
+    this.interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: now };
+    const update = create(MetricsUpdateSchema, {
+      schemaVersion: 1,
+      ts: BigInt(now),
+      agentId: this.opts.agentId,
+      module: this.module,
+      hotpathUs: this.hotpath.take(),
+      sendUs: this.send.take(),
+      opportunitiesSeen: iv.seen,
+      bundlesSent: iv.sent,
+      bundlesLanded: iv.landed,
+      pnlLamports: iv.pnl,
+      intervalMs: now - iv.since,
+    });
+    try {
+      await publishMessage(this.opts.bus, TOPICS.agentMetrics, this.opts.agentId, update);
+    } catch (err) {
+      this.log(`metrics not sent: ${describe(err)}`);
     }
   }
 

@@ -55,7 +55,14 @@ function profit(r: () => number, tipLamports: bigint) {
   };
 }
 
-/** A simulated opportunity: nothing here touches a chain. */
+/** A log-normal draw around `median` (Box-Muller): latencies have a long right tail. */
+export function logNormal(r: () => number, median: number, sigma: number): number {
+  const u = Math.max(r(), 1e-12);
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+  return median * Math.exp(sigma * z);
+}
+
+/** Simulated opportunities: nothing here touches a chain. */
 /** Tip, profit and the agent's decision on it under its current policy. */
 function economics(r: () => number, rt: AgentRuntime, pLandRange: [number, number]) {
   const t = tip(r, rt);
@@ -78,7 +85,9 @@ export function arbOpportunity(
   n: number,
   rt: AgentRuntime,
 ): ArbOpportunity {
-  const { profit: p, decisionMeta } = economics(r, rt, [0.4, 0.95]);
+  const { tip: t, profit: p, pLand, decisionMeta } = economics(r, rt, [0.4, 0.95]);
+  const accepted = decisionMeta.accepted;
+  const landed = accepted && r() < pLand;
   const amountIn = BigInt(Math.round((0.5 + r() * 20) * LAMPORTS_PER_SOL));
   const mid = (amountIn * 155n) / 1000n;
   return create(ArbOpportunitySchema, {
@@ -102,6 +111,9 @@ export function arbOpportunity(
     ],
     profit: p,
     decisionMeta,
+    outcome: accepted
+      ? { bundleId: `b-${agentId}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
+      : undefined,
   });
 }
 
@@ -131,7 +143,7 @@ export function mevOpportunity(
     profit: p,
     decisionMeta,
     outcome: accepted
-      ? { bundleId: `b-${slot}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
+      ? { bundleId: `b-${agentId}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
       : undefined,
   });
 }

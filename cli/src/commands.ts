@@ -29,6 +29,21 @@ export async function controlPlaneBus(): Promise<Bus> {
   return bus;
 }
 
+/** Settings of the control plane that come from the environment (README: "Configuration"). */
+export function controlPlaneEnv() {
+  return {
+    bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
+    commandTtlMs: envMs("MEVLAB_COMMAND_TTL_MS"),
+    requestTimeoutMs: envMs("MEVLAB_REQUEST_TIMEOUT_MS"),
+    clickhouseUrl: process.env.CLICKHOUSE_URL || undefined,
+    sinkFlushMs: envMs("MEVLAB_SINK_FLUSH_MS"),
+    nodeRpcUrl: process.env.MEVLAB_NODE_RPC || undefined,
+    nodeReferenceRpcUrl: process.env.MEVLAB_REFERENCE_RPC || undefined,
+    nodePollMs: envMs("MEVLAB_NODE_POLL_MS"),
+    wsDeflate: process.env.MEVLAB_WS_DEFLATE !== "0",
+  };
+}
+
 export async function runControlPlane(argv: readonly string[]): Promise<ControlPlane> {
   const o = parseArgs(argv, { port: "string", "data-dir": "string", host: "string", "cors-origin": "string" });
   const bus = await controlPlaneBus();
@@ -38,9 +53,7 @@ export async function runControlPlane(argv: readonly string[]): Promise<ControlP
     port: intOption(o.port, "port", DEFAULT_PORT),
     host: typeof o.host === "string" ? o.host : "127.0.0.1",
     corsOrigins: typeof o["cors-origin"] === "string" ? o["cors-origin"].split(",") : corsFromEnv(),
-    bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
-    commandTtlMs: envMs("MEVLAB_COMMAND_TTL_MS"),
-    requestTimeoutMs: envMs("MEVLAB_REQUEST_TIMEOUT_MS"),
+    ...controlPlaneEnv(),
     log: warn,
   });
   say(`control plane listening on ${cp.url} (bus: ${bus.kind})`);

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startControlPlane } from "@mevlab/control-plane";
 import { intOption, parseArgs } from "./args";
-import { DEFAULT_PORT, controlPlaneBus, dataDirOf, onShutdown } from "./commands";
+import { DEFAULT_PORT, controlPlaneBus, controlPlaneEnv, dataDirOf, onShutdown } from "./commands";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
 const MAIN = join(__dirname, "main.js");
@@ -32,7 +32,7 @@ export async function runUp(argv: readonly string[]): Promise<void> {
     bus,
     port: intOption(o.port, "port", DEFAULT_PORT),
     corsOrigins: [`http://127.0.0.1:${labPort}`, `http://localhost:${labPort}`],
-    bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
+    ...controlPlaneEnv(),
   });
   const children: ChildProcess[] = [];
   onShutdown(async () => {

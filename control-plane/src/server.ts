@@ -18,8 +18,13 @@ import { policyRoutes } from "./policy/routes";
 import { PolicyStore } from "./policy/store";
 import { HttpError, errorHandler } from "./http/errors";
 import { bridgeBusToHub } from "./realtime/bridge";
-import { RealtimeHub } from "./realtime/hub";
+import { RealtimeHub, type HubOptions } from "./realtime/hub";
 import { webSocketUpgrades } from "./realtime/ws";
+import { RollingMetrics } from "./metrics/rolling";
+import { metricsRoutes } from "./metrics/routes";
+import { NodeHealth } from "./node/health";
+import { EventSink } from "./sink/sink";
+import { ClickHouseStore, ParquetStore, parseClickHouseUrl } from "./sink/stores";
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -35,6 +40,20 @@ export interface ControlPlaneOptions {
   requestTimeoutMs?: number;
   /** How long after issue an agent may still apply a command (`not_after`). */
   commandTtlMs?: number;
+  /** Realtime fan-out tuning (replay buffer, per-client queue cap, batch time). */
+  hub?: HubOptions;
+  /** permessage-deflate for realtime clients that offer it (default on). */
+  wsDeflate?: boolean;
+  /** Event store: ClickHouse at this URL (http://user:password@host:8123/database), else Parquet under the data dir. */
+  clickhouseUrl?: string;
+  /** false: no event sink at all. */
+  sink?: boolean;
+  /** How often the sink writes a batch (default 5 s to Parquet, 1 s to ClickHouse). */
+  sinkFlushMs?: number;
+  /** The private node's JSON-RPC, and an optional reference RPC for slot lag. */
+  nodeRpcUrl?: string;
+  nodeReferenceRpcUrl?: string;
+  nodePollMs?: number;
   log?: (line: string) => void;
 }
 
@@ -45,6 +64,8 @@ export interface ControlPlane {
   tokens: TokenService;
   /** A token for a reference agent to open the bus link of the embedded default. */
   mintAgentToken(agentId: string, ttlSeconds?: number): Promise<string>;
+  /** The event sink (undefined when turned off). */
+  sink?: EventSink;
   close(): Promise<void>;
 }
 
@@ -66,7 +87,36 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const tokens = new TokenService(loadOrCreateSecret(join(opts.dataDir, "secrets", "jwt.key")));
   const audit = new AuditLog(join(opts.dataDir, "audit", "audit.jsonl"));
   const registry = new AgentRegistry();
-  const hub = new RealtimeHub();
+  const hub = new RealtimeHub(opts.hub);
+  const rolling = new RollingMetrics();
+  const sink =
+    opts.sink === false
+      ? undefined
+      : new EventSink({
+          store: opts.clickhouseUrl
+            ? new ClickHouseStore(parseClickHouseUrl(opts.clickhouseUrl))
+            : new ParquetStore(join(opts.dataDir, "events")),
+          spoolDir: join(opts.dataDir, "spool"),
+          // Parquet files are read whole: fewer, larger ones; ClickHouse takes frequent inserts.
+          flushMs: opts.sinkFlushMs ?? (opts.clickhouseUrl ? 1_000 : 5_000),
+          onRowsWritten: (n) => rolling.countStoreRows(n),
+          log: (line) => log(`sink: ${line}`),
+        });
+  const node = new NodeHealth({
+    url: opts.nodeRpcUrl,
+    referenceUrl: opts.nodeReferenceRpcUrl,
+    intervalMs: opts.nodePollMs,
+    onStatus: (status) => {
+      rolling.node = status;
+      hub.publish(
+        Stream.node_status,
+        Module.MODULE_UNSPECIFIED,
+        { case: "nodeStatus", value: status },
+        { coalesceKey: "node" },
+      );
+    },
+  });
+  rolling.node = node.latest;
   const accessTtlSeconds = opts.accessTtlSeconds ?? 900;
   const tracker = new RequestTracker({
     file: join(opts.dataDir, "requests", "requests.jsonl"),
@@ -108,15 +158,46 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   controlRoutes(app, { tokens, audit, service, tracker });
   policyRoutes(app, { tokens, audit, service, tracker, policies });
   agentRoutes(app, { tokens, registry });
-  const { handleUpgrade, closeSockets } = webSocketUpgrades({ tokens, hub, bus: opts.bus });
+  metricsRoutes(app, { tokens, rolling, hub, sink, tracker });
+  const { handleUpgrade, closeSockets } = webSocketUpgrades({
+    tokens,
+    hub,
+    bus: opts.bus,
+    deflate: opts.wsDeflate ?? true,
+  });
   app.server.on("upgrade", handleUpgrade);
 
   let bridge: Subscription[] = [];
+  // The summary card stream: once a second, to every subscriber of metrics_update.
+  const summaryTimer = setInterval(
+    () =>
+      hub.publish(
+        Stream.metrics_update,
+        Module.MODULE_UNSPECIFIED,
+        { case: "metricsSummary", value: rolling.summary() },
+        { coalesceKey: "summary" },
+      ),
+    1_000,
+  );
   try {
-    bridge = await bridgeBusToHub(opts.bus, hub, registry, (ack) => tracker.onAck(ack), instanceId(opts.dataDir), log);
+    await sink?.start();
+    bridge = await bridgeBusToHub({
+      bus: opts.bus,
+      hub,
+      registry,
+      rolling,
+      sink,
+      onAck: (ack) => tracker.onAck(ack),
+      instanceId: instanceId(opts.dataDir),
+      log,
+    });
+    node.start();
     await app.listen({ port: opts.port ?? 8765, host: opts.host ?? "127.0.0.1" });
   } catch (err) {
+    clearInterval(summaryTimer);
+    node.stop();
     await Promise.all(bridge.map((b) => b.close()));
+    await sink?.close();
     tracker.close();
     await app.close();
     throw err;
@@ -130,8 +211,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     users,
     tokens,
     mintAgentToken: (agentId, ttl = 30 * 24 * 3600) => tokens.issue(agentId, "agent", ttl),
+    sink,
     close: async () => {
+      clearInterval(summaryTimer);
+      node.stop();
       await Promise.all(bridge.map((b) => b.close()));
+      await sink?.close();
       tracker.close();
       closeSockets();
       await app.close();

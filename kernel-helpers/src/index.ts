@@ -3,3 +3,4 @@ export * from "./bus";
 export * from "./client";
 export * from "./node";
 export * as contract from "@mevlab/proto";
+export * from "./metrics/histogram";

@@ -4,5 +4,5 @@ export * from "./gen/mevlab/v1/realtime_pb";
 export * from "./gen/mevlab/v1/link_pb";
 export * from "./topics";
 export * from "./json";
-export { create, equals, clone, isMessage } from "@bufbuild/protobuf";
+export { create, equals, clone, isMessage, toJson, toBinary, fromBinary } from "@bufbuild/protobuf";
 export type { DescMessage, JsonValue, MessageShape, MessageInitShape } from "@bufbuild/protobuf";

@@ -51,6 +51,16 @@ export class RequestTracker {
     return request;
   }
 
+  /** How many requests are held, per state name. */
+  countByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.requests.values()) {
+      const name = State[r.state];
+      out[name] = (out[name] ?? 0) + 1;
+    }
+    return out;
+  }
+
   get(requestId: string): ControlRequest | undefined {
     return this.requests.get(requestId);
   }

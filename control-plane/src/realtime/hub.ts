@@ -1,8 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   ClientFrameSchema,
   EventSchema,
   Format,
+  GapSchema,
   Module,
   ServerFrameSchema,
   Stream,
@@ -10,6 +12,7 @@ import {
   toWireJson,
   type Event,
   type MessageInitShape,
+  type Subscribe,
 } from "@mevlab/proto";
 
 export interface ClientTransport {
@@ -20,44 +23,200 @@ export interface ClientTransport {
 
 type Payload = MessageInitShape<typeof EventSchema>["payload"];
 
-/** Above this many unsent bytes a client gets no more opportunity events until it catches up. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-const MAX_BATCH = 512;
-const DROPPABLE = new Set<Stream>([Stream.arb_opportunity, Stream.mev_opportunity, Stream.bundle_outcome]);
+export interface HubOptions {
+  /** Events kept per stream for clients that resume with since_seq. */
+  replayPerStream?: number;
+  /** Per client: queued + unsent bytes above which its oldest opportunity events are dropped. */
+  maxQueueBytes?: number;
+  /** Per client: no more frames are handed to the socket while it holds this many unsent bytes. */
+  socketHighWaterBytes?: number;
+  /** Longest time an event waits for its batch to fill. */
+  flushMs?: number;
+}
 
-/** Fans events out to realtime clients: per-stream sequence numbers, batching, back-pressure. */
+/** What the hub knows about an event besides the event itself: used by filters and coalescing. */
+export interface EventMeta {
+  /** DEXes an opportunity touches, lower case. */
+  dexes?: string[];
+  /** Net profit in SOL, for min_net_sol. */
+  netSol?: number;
+  /** Events with the same key supersede each other while queued (status, metrics, request records). */
+  coalesceKey?: string;
+}
+
+export const MAX_BATCH = 512;
+/** Opportunity-like events may be dropped for a slow client; everything else is only coalesced. */
+const DROPPABLE = new Set<Stream>([Stream.arb_opportunity, Stream.mev_opportunity, Stream.bundle_outcome]);
+/** Streams the control loop waits on: flushed at once rather than after flushMs. */
+const URGENT = new Set<Stream>([Stream.control_ack, Stream.control_request]);
+
+/** One published event, encoded at most once per format whatever the number of clients. */
+export class Entry {
+  private bin?: Uint8Array;
+  private json?: string;
+
+  constructor(
+    readonly event: Event,
+    readonly module: Module,
+    readonly meta: EventMeta,
+  ) {}
+
+  binary(): Uint8Array {
+    return (this.bin ??= toBinary(EventSchema, this.event));
+  }
+
+  text(): string {
+    return (this.json ??= JSON.stringify(toWireJson(EventSchema, this.event)));
+  }
+
+  size(format: Format): number {
+    // JSON is ASCII apart from rare user text: its length is a close bound of its bytes.
+    return format === Format.protobuf ? this.binary().length + 3 : this.text().length + 1;
+  }
+}
+
+/** Fixed-size ring of the latest events of one stream. */
+export class Ring {
+  private readonly items: (Entry | undefined)[];
+  private start = 0;
+  length = 0;
+
+  constructor(readonly capacity: number) {
+    this.items = new Array<Entry | undefined>(capacity);
+  }
+
+  push(e: Entry): void {
+    if (this.capacity === 0) return;
+    if (this.length < this.capacity) {
+      this.items[(this.start + this.length) % this.capacity] = e;
+      this.length += 1;
+    } else {
+      this.items[this.start] = e;
+      this.start = (this.start + 1) % this.capacity;
+    }
+  }
+
+  /** Oldest seq still held; undefined when empty. */
+  oldestSeq(): bigint | undefined {
+    return this.length ? this.items[this.start]!.event.seq : undefined;
+  }
+
+  *after(seq: bigint): Generator<Entry> {
+    for (let i = 0; i < this.length; i++) {
+      const e = this.items[(this.start + i) % this.capacity]!;
+      if (e.event.seq > seq) yield e;
+    }
+  }
+}
+
+export interface HubStats {
+  clients: number;
+  published: Map<Stream, bigint>;
+  dropped: Map<Stream, bigint>;
+  coalesced: bigint;
+  queueBytes: number[];
+  queueBytesMax: number;
+}
+
+/**
+ * Fans events out to realtime clients: per-stream sequence numbers, a replay buffer for resumes,
+ * filters, batches (≤ flushMs or MAX_BATCH events), and a byte-bounded queue per client so a slow
+ * client loses its own oldest opportunities (announced by a Gap) and never holds up the others.
+ */
 export class RealtimeHub {
+  /** Changes at every start: sequence numbers of another epoch mean nothing here. */
+  readonly epoch = randomBytes(6).toString("hex");
   private readonly seqs = new Map<Stream, bigint>();
+  private readonly rings = new Map<Stream, Ring>();
   private readonly clients = new Set<HubClient>();
+  readonly dropped = new Map<Stream, bigint>();
+  coalesced = 0n;
+  readonly options: Required<HubOptions>;
+
+  constructor(options: HubOptions = {}) {
+    this.options = {
+      replayPerStream: options.replayPerStream ?? 10_000,
+      maxQueueBytes: options.maxQueueBytes ?? 4 * 1024 * 1024,
+      socketHighWaterBytes: options.socketHighWaterBytes ?? 1024 * 1024,
+      flushMs: options.flushMs ?? 20,
+    };
+  }
 
   attach(transport: ClientTransport, hello: { user: string; role: string; expiresAt: number }): HubClient {
-    const client = new HubClient(transport, hello);
+    const client = new HubClient(this, transport, hello);
     this.clients.add(client);
     return client;
   }
 
   detach(client: HubClient): void {
+    client.close();
     this.clients.delete(client);
   }
 
-  publish(stream: Stream, module: Module, payload: Payload): void {
+  publish(stream: Stream, module: Module, payload: Payload, meta: EventMeta = {}): void {
     const seq = (this.seqs.get(stream) ?? 0n) + 1n;
     this.seqs.set(stream, seq);
-    const event = create(EventSchema, { stream, seq, payload });
-    for (const c of this.clients) c.offer(event, module);
+    const entry = new Entry(create(EventSchema, { stream, seq, payload }), module, meta);
+    this.ring(stream).push(entry);
+    for (const c of this.clients) c.offer(entry);
   }
+
+  lastSeq(stream: Stream): bigint {
+    return this.seqs.get(stream) ?? 0n;
+  }
+
+  ring(stream: Stream): Ring {
+    let r = this.rings.get(stream);
+    if (!r) this.rings.set(stream, (r = new Ring(this.options.replayPerStream)));
+    return r;
+  }
+
+  countDrop(stream: Stream, n: bigint): void {
+    this.dropped.set(stream, (this.dropped.get(stream) ?? 0n) + n);
+  }
+
+  stats(): HubStats {
+    const queueBytes = [...this.clients].map((c) => c.queueBytes());
+    return {
+      clients: this.clients.size,
+      published: new Map(this.seqs),
+      dropped: new Map(this.dropped),
+      coalesced: this.coalesced,
+      queueBytes,
+      queueBytesMax: Math.max(0, ...[...this.clients].map((c) => c.queueBytesMax)),
+    };
+  }
+}
+
+interface Lost {
+  from: bigint;
+  to: bigint;
+  count: bigint;
+  reason: string;
 }
 
 export class HubClient {
   private streams?: Set<Stream>;
   private modules?: Set<Module>;
+  private dexes?: Set<string>;
+  private minNetSol?: number;
   private format = Format.ndjson;
   private subscribed = false;
-  private queue: Event[] = [];
-  private scheduled = false;
-  private readonly lost = new Map<Stream, { from: bigint; to: bigint; count: bigint }>();
+  private closed = false;
+  /** Queued entries; undefined marks one dropped or superseded in place. */
+  private queue: (Entry | undefined)[] = [];
+  private head = 0;
+  private queued = 0;
+  private queuedBytes = 0;
+  private readonly positions = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private immediate?: NodeJS.Immediate;
+  private readonly lost = new Map<Stream, Lost>();
+  /** Largest queued + unsent bytes this client has had. */
+  queueBytesMax = 0;
 
   constructor(
+    private readonly hub: RealtimeHub,
     private readonly transport: ClientTransport,
     private readonly hello: { user: string; role: string; expiresAt: number },
   ) {}
@@ -71,21 +230,49 @@ export class HubClient {
           ? fromWireJson(ClientFrameSchema, JSON.parse(data))
           : fromBinary(ClientFrameSchema, data);
     } catch (err) {
-      this.sendFrame({
-        case: "error",
-        value: { code: "bad_frame", message: `cannot parse client frame: ${(err as Error).message}` },
-      });
+      this.sendError("bad_frame", `cannot parse client frame: ${(err as Error).message}`);
       return;
     }
     if (frame.frame.case !== "subscribe") {
-      this.sendFrame({ case: "error", value: { code: "bad_frame", message: "expected a subscribe frame" } });
+      this.sendError("bad_frame", "expected a subscribe frame");
       return;
     }
-    const sub = frame.frame.value;
+    const problem = this.subscribe(frame.frame.value);
+    if (problem) this.sendError("bad_subscribe", problem);
+  }
+
+  queueBytes(): number {
+    return this.queuedBytes + this.transport.bufferedAmount();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.queue = [];
+  }
+
+  private subscribe(sub: Subscribe): string | undefined {
+    if (sub.minNetSol !== undefined && !Number.isFinite(sub.minNetSol)) return "min_net_sol must be a finite number";
+    for (const name of Object.keys(sub.sinceSeq)) {
+      if (!(name in Stream) || Stream[name as keyof typeof Stream] === Stream.STREAM_UNSPECIFIED) {
+        return `since_seq: unknown stream '${name}'`;
+      }
+    }
     this.streams = sub.streams.length ? new Set(sub.streams) : undefined;
     this.modules = sub.modules.length ? new Set(sub.modules) : undefined;
+    this.dexes = sub.dexes.length ? new Set(sub.dexes.map((d) => d.toLowerCase())) : undefined;
+    this.minNetSol = sub.minNetSol;
     this.format = sub.format === Format.protobuf ? Format.protobuf : Format.ndjson;
-    this.subscribed = true;
+    // A new subscription starts a new queue: what was queued under the old filters goes.
+    this.queue = [];
+    this.head = 0;
+    this.queued = 0;
+    this.queuedBytes = 0;
+    this.positions.clear();
+    this.lost.clear();
+    const lastSeq: Record<string, bigint> = {};
+    for (const s of this.allStreams()) lastSeq[Stream[s]] = this.hub.lastSeq(s);
     // The hello confirms the subscription: events published from now on reach this client.
     this.sendFrame({
       case: "hello",
@@ -94,53 +281,242 @@ export class HubClient {
         user: this.hello.user,
         role: this.hello.role,
         expiresAt: BigInt(this.hello.expiresAt),
+        epoch: this.hub.epoch,
+        lastSeq,
       },
     });
+    this.subscribed = true;
+    const restarted = sub.epoch !== "" && sub.epoch !== this.hub.epoch;
+    for (const [name, since] of Object.entries(sub.sinceSeq)) {
+      const stream = Stream[name as keyof typeof Stream];
+      if (this.streams && !this.streams.has(stream)) continue;
+      this.replay(stream, restarted ? 0n : since, restarted ? sub.epoch : undefined);
+    }
+    this.flush();
+    return undefined;
   }
 
-  offer(event: Event, module: Module): void {
-    if (!this.subscribed) return;
-    if (this.streams && !this.streams.has(event.stream)) return;
-    if (this.modules && module !== Module.MODULE_UNSPECIFIED && !this.modules.has(module)) return;
-    if (DROPPABLE.has(event.stream) && this.transport.bufferedAmount() > MAX_BUFFERED_BYTES) {
-      const gap = this.lost.get(event.stream) ?? { from: event.seq, to: event.seq, count: 0n };
-      gap.to = event.seq;
-      gap.count += 1n;
-      this.lost.set(event.stream, gap);
+  private allStreams(): Stream[] {
+    return Object.values(Stream).filter((v): v is Stream => typeof v === "number" && v !== Stream.STREAM_UNSPECIFIED);
+  }
+
+  /** Queues what the client missed after `since`, and a Gap for what the buffer no longer has. */
+  private replay(stream: Stream, since: bigint, oldEpoch?: string): void {
+    const last = this.hub.lastSeq(stream);
+    if (oldEpoch !== undefined) {
+      this.sendGap({
+        stream,
+        fromSeq: 0n,
+        toSeq: 0n,
+        lost: 0n,
+        reason: `the control plane restarted (epoch ${oldEpoch} → ${this.hub.epoch}): events published while it was down are not counted; replaying this epoch from seq 1`,
+      });
+    } else if (since > last) {
+      this.sendGap({
+        stream,
+        fromSeq: last + 1n,
+        toSeq: since,
+        lost: 0n,
+        reason: `since_seq ${since} is ahead of the stream (last seq ${last}): nothing to replay`,
+      });
       return;
     }
-    this.queue.push(event);
-    if (this.queue.length >= MAX_BATCH) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    const oldest = this.hub.ring(stream).oldestSeq() ?? last + 1n;
+    if (oldest > since + 1n) {
+      this.sendGap({
+        stream,
+        fromSeq: since + 1n,
+        toSeq: oldest - 1n,
+        lost: oldest - 1n - since,
+        reason: "no longer in the replay buffer",
+      });
     }
+    for (const e of this.hub.ring(stream).after(since)) this.offer(e);
+  }
+
+  private matches(entry: Entry): boolean {
+    const stream = entry.event.stream;
+    if (this.streams && !this.streams.has(stream)) return false;
+    if (this.modules && entry.module !== Module.MODULE_UNSPECIFIED && !this.modules.has(entry.module)) return false;
+    if (this.dexes && entry.meta.dexes && !entry.meta.dexes.some((d) => this.dexes!.has(d))) return false;
+    if (this.minNetSol !== undefined && entry.meta.netSol !== undefined && entry.meta.netSol < this.minNetSol) {
+      return false;
+    }
+    return true;
+  }
+
+  offer(entry: Entry): void {
+    if (!this.subscribed || this.closed || !this.matches(entry)) return;
+    const key = entry.meta.coalesceKey;
+    if (key !== undefined) {
+      const at = this.positions.get(key);
+      if (at !== undefined) {
+        // Superseded before it was sent: the client gets the latest, and a Gap saying so.
+        const old = this.queue[at]!;
+        this.removeAt(at);
+        this.noteLost(old.event.stream, old.event.seq, "superseded by a later event of the same key while queued");
+        this.hub.coalesced += 1n;
+      }
+      this.positions.set(key, this.queue.length);
+    }
+    this.queue.push(entry);
+    this.queued += 1;
+    this.queuedBytes += entry.size(this.format);
+    this.enforceCap();
+    this.queueBytesMax = Math.max(this.queueBytesMax, this.queueBytes());
+    if (URGENT.has(entry.event.stream) || this.queued >= MAX_BATCH) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.flush();
+      });
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.hub.options.flushMs);
+    }
+  }
+
+  private removeAt(i: number): void {
+    const e = this.queue[i];
+    if (!e) return;
+    this.queue[i] = undefined;
+    this.queued -= 1;
+    this.queuedBytes -= e.size(this.format);
+    if (e.meta.coalesceKey !== undefined && this.positions.get(e.meta.coalesceKey) === i) {
+      this.positions.delete(e.meta.coalesceKey);
+    }
+  }
+
+  /** Over the cap, the oldest droppable events go first; acks, status and metrics stay. */
+  private enforceCap(): void {
+    const cap = this.hub.options.maxQueueBytes;
+    if (this.queueBytes() <= cap) return;
+    for (let i = this.head; i < this.queue.length && this.queueBytes() > cap; i++) {
+      const e = this.queue[i];
+      if (!e || !DROPPABLE.has(e.event.stream)) continue;
+      this.removeAt(i);
+      this.noteLost(e.event.stream, e.event.seq, "client too slow: its queue was full");
+      this.hub.countDrop(e.event.stream, 1n);
+    }
+  }
+
+  private noteLost(stream: Stream, seq: bigint, reason: string): void {
+    const gap = this.lost.get(stream);
+    if (gap && gap.reason === reason) {
+      if (seq < gap.from) gap.from = seq;
+      if (seq > gap.to) gap.to = seq;
+      gap.count += 1n;
+    } else {
+      if (gap) this.flushGaps();
+      this.lost.set(stream, { from: seq, to: seq, count: 1n, reason });
+    }
+  }
+
+  private flushGaps(): void {
+    for (const [stream, g] of this.lost) {
+      this.sendGap({ stream, fromSeq: g.from, toSeq: g.to, lost: g.count, reason: g.reason });
+    }
+    this.lost.clear();
   }
 
   private flush(): void {
-    this.scheduled = false;
-    for (const [stream, gap] of this.lost) {
-      this.sendFrame({
-        case: "gap",
-        value: {
-          stream,
-          fromSeq: gap.from,
-          toSeq: gap.to,
-          lost: gap.count,
-          reason: "client too slow: its queue was full",
-        },
-      });
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushGaps();
+    const highWater = this.hub.options.socketHighWaterBytes;
+    while (this.queued > 0 && this.transport.bufferedAmount() < highWater) {
+      const batch: Entry[] = [];
+      while (batch.length < MAX_BATCH && this.head < this.queue.length) {
+        const i = this.head++;
+        const e = this.queue[i];
+        if (!e) continue;
+        this.removeAt(i);
+        batch.push(e);
+      }
+      this.sendBatch(batch);
     }
-    this.lost.clear();
-    if (this.queue.length === 0) return;
-    const events = this.queue;
-    this.queue = [];
-    this.sendFrame({ case: "batch", value: { events } });
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) this.compact();
+    // The socket is backed up: look again shortly instead of waiting for more events.
+    if (this.queued > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.hub.options.flushMs);
+    }
+  }
+
+  private compact(): void {
+    const rest = this.queue.slice(this.head);
+    this.queue = rest;
+    this.head = 0;
+    this.positions.clear();
+    rest.forEach((e, i) => {
+      if (e?.meta.coalesceKey !== undefined) this.positions.set(e.meta.coalesceKey, i);
+    });
+  }
+
+  /** A Batch frame assembled from each event's cached encoding (the same bytes toBinary would give). */
+  private sendBatch(batch: Entry[]): void {
+    if (batch.length === 0) return;
+    if (this.format === Format.protobuf) {
+      const parts = batch.map((e) => e.binary());
+      let batchLen = 0;
+      for (const p of parts) batchLen += 1 + varintSize(p.length) + p.length;
+      const out = new Uint8Array(2 + 1 + varintSize(batchLen) + batchLen);
+      let o = 0;
+      out[o++] = 0x08; // schema_version = 1
+      out[o++] = 0x01;
+      out[o++] = 0x1a; // field 3 (batch), length-delimited
+      o = writeVarint(out, o, batchLen);
+      for (const p of parts) {
+        out[o++] = 0x0a; // Batch.events, field 1
+        o = writeVarint(out, o, p.length);
+        out.set(p, o);
+        o += p.length;
+      }
+      this.transport.send(out);
+    } else {
+      let s = '{"schema_version":1,"batch":{"events":[';
+      for (let i = 0; i < batch.length; i++) s += (i ? "," : "") + batch[i].text();
+      this.transport.send(s + "]}}\n");
+    }
+  }
+
+  private sendGap(gap: MessageInitShape<typeof GapSchema>): void {
+    this.sendFrame({ case: "gap", value: gap });
+  }
+
+  private sendError(code: string, message: string): void {
+    this.sendFrame({ case: "error", value: { code, message } });
   }
 
   private sendFrame(frame: MessageInitShape<typeof ServerFrameSchema>["frame"]): void {
+    if (this.closed) return;
     const msg = create(ServerFrameSchema, { schemaVersion: 1, frame });
     if (this.format === Format.protobuf) this.transport.send(toBinary(ServerFrameSchema, msg));
     else this.transport.send(JSON.stringify(toWireJson(ServerFrameSchema, msg)) + "\n");
   }
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size += 1;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, o: number, n: number): number {
+  while (n >= 0x80) {
+    out[o++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[o++] = n;
+  return o;
 }

@@ -16,10 +16,14 @@ interface Endpoint {
  * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response) and closes
  * each socket when its token expires.
  */
-export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub; bus: Bus }) {
+export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub; bus: Bus; deflate: boolean }) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024,
+    // Only for clients that offer it, and only frames worth compressing; level 1 keeps CPU low.
+    perMessageDeflate: deps.deflate
+      ? { threshold: 1024, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
+      : false,
     handleProtocols: (protocols) => {
       for (const p of [REALTIME_PROTOCOL, LINK_PROTOCOL]) if (protocols.has(p)) return p;
       return false;

@@ -230,7 +230,10 @@ export class LinkBus implements Bus {
   private connect(): Promise<WebSocket> {
     if (this.closed) return Promise.reject(new BusError("bus closed", { retriable: false }));
     this.open ??= new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${this.options.token}`]);
+      // Agents sit next to the control plane: compression would only cost CPU.
+      const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${this.options.token}`], {
+        perMessageDeflate: false,
+      });
       ws.binaryType = "nodebuffer";
       ws.on("open", () => {
         this.ws = ws;

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/realtime.proto.
  */
 export const file_mevlab_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSLeAQoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Gi8KDVNpbmNlU2VxRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUiqgMKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMgoObWV0cmljc191cGRhdGUYCCABKAsyGC5tZXZsYWIudjEuTWV0cmljc1VwZGF0ZUgAEjQKD2NvbnRyb2xfcmVxdWVzdBgJIAEoCzIZLm1ldmxhYi52MS5Db250cm9sUmVxdWVzdEgAQgkKB3BheWxvYWQiKQoFQmF0Y2gSIAoGZXZlbnRzGAEgAygLMhAubWV2bGFiLnYxLkV2ZW50ImgKA0dhcBIhCgZzdHJlYW0YASABKA4yES5tZXZsYWIudjEuU3RyZWFtEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBBIMCgRsb3N0GAQgASgEEg4KBnJlYXNvbhgFIAEoCSImCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiTwoFSGVsbG8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkSDAoEdXNlchgCIAEoCRIMCgRyb2xlGAMgASgJEhIKCmV4cGlyZXNfYXQYBCABKAQitgEKC1NlcnZlckZyYW1lEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEiEKBWhlbGxvGAIgASgLMhAubWV2bGFiLnYxLkhlbGxvSAASIQoFYmF0Y2gYAyABKAsyEC5tZXZsYWIudjEuQmF0Y2hIABIdCgNnYXAYBCABKAsyDi5tZXZsYWIudjEuR2FwSAASIQoFZXJyb3IYBSABKAsyEC5tZXZsYWIudjEuRXJyb3JIAEIHCgVmcmFtZSqqAQoGU3RyZWFtEhYKElNUUkVBTV9VTlNQRUNJRklFRBAAEg8KC2NvbnRyb2xfYWNrEAESEAoMYWdlbnRfc3RhdHVzEAISEwoPYXJiX29wcG9ydHVuaXR5EAMSEwoPbWV2X29wcG9ydHVuaXR5EAQSEgoOYnVuZGxlX291dGNvbWUQBRISCg5tZXRyaWNzX3VwZGF0ZRAGEhMKD2NvbnRyb2xfcmVxdWVzdBAHKjoKBkZvcm1hdBIWChJGT1JNQVRfVU5TUEVDSUZJRUQQABIKCgZuZGpzb24QARIMCghwcm90b2J1ZhACYgZwcm90bzM", [file_mevlab_v1_control, file_mevlab_v1_market]);
+  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSKmAgoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Eg0KBWVwb2NoGAUgASgJEg0KBWRleGVzGAYgAygJEhgKC21pbl9uZXRfc29sGAcgASgBSACIAQEaLwoNU2luY2VTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBQg4KDF9taW5fbmV0X3NvbCJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUijQQKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMQoNYWdlbnRfbWV0cmljcxgIIAEoCzIYLm1ldmxhYi52MS5NZXRyaWNzVXBkYXRlSAASNAoPY29udHJvbF9yZXF1ZXN0GAkgASgLMhkubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0SAASNAoPbWV0cmljc19zdW1tYXJ5GAogASgLMhkubWV2bGFiLnYxLk1ldHJpY3NTdW1tYXJ5SAASLAoLbm9kZV9zdGF0dXMYCyABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1c0gAQgkKB3BheWxvYWQiKQoFQmF0Y2gSIAoGZXZlbnRzGAEgAygLMhAubWV2bGFiLnYxLkV2ZW50IrMCCg5NZXRyaWNzU3VtbWFyeRIKCgJ0cxgBIAEoBBITCgtob3RwYXRoX3A1MBgCIAEoARITCgtob3RwYXRoX3A5ORgDIAEoARIQCghzZW5kX3A1MBgEIAEoARIQCghzZW5kX3A5ORgFIAEoARISCgpsYW5kZWRfcGN0GAYgASgBEg4KBnBubF8xaBgHIAEoARIUCgxldmVudHNfcGVyX3MYCCABKAESGAoQc3RvcmVfcm93c19wZXJfcxgJIAEoARIYChBidW5kbGVzX3NlbnRfMTBtGAogASgEEhoKEmJ1bmRsZXNfbGFuZGVkXzEwbRgLIAEoBBIYChBhZ2VudHNfcmVwb3J0aW5nGAwgASgNEiMKBG5vZGUYDSABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1cyLBAgoKTm9kZVN0YXR1cxIKCgJ0cxgBIAEoBBILCgN1cmwYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEg8KB2hlYWx0aHkYBCABKAgSFAoMaGVhbHRoX2Vycm9yGAUgASgJEhYKDnNsb3RfcHJvY2Vzc2VkGAYgASgEEhYKDnNsb3RfY29uZmlybWVkGAcgASgEEhYKDnNsb3RfZmluYWxpemVkGAggASgEEg8KB3ZlcnNpb24YCSABKAkSDQoFZXBvY2gYCiABKAQSEgoKc2xvdF9pbmRleBgLIAEoBBIWCg5zbG90c19pbl9lcG9jaBgMIAEoBBIWCg5yZWZlcmVuY2Vfc2xvdBgNIAEoBBIQCghzbG90X2xhZxgOIAEoAxIOCgZycGNfbXMYDyABKAESEgoKY29uZmlndXJlZBgQIAEoCCJoCgNHYXASIQoGc3RyZWFtGAEgASgOMhEubWV2bGFiLnYxLlN0cmVhbRIQCghmcm9tX3NlcRgCIAEoBBIOCgZ0b19zZXEYAyABKAQSDAoEbG9zdBgEIAEoBBIOCgZyZWFzb24YBSABKAkiJgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIr8BCgVIZWxsbxIWCg5zZXJ2ZXJfdmVyc2lvbhgBIAEoCRIMCgR1c2VyGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoBBINCgVlcG9jaBgFIAEoCRIvCghsYXN0X3NlcRgGIAMoCzIdLm1ldmxhYi52MS5IZWxsby5MYXN0U2VxRW50cnkaLgoMTGFzdFNlcUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEitgEKC1NlcnZlckZyYW1lEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEiEKBWhlbGxvGAIgASgLMhAubWV2bGFiLnYxLkhlbGxvSAASIQoFYmF0Y2gYAyABKAsyEC5tZXZsYWIudjEuQmF0Y2hIABIdCgNnYXAYBCABKAsyDi5tZXZsYWIudjEuR2FwSAASIQoFZXJyb3IYBSABKAsyEC5tZXZsYWIudjEuRXJyb3JIAEIHCgVmcmFtZSrOAQoGU3RyZWFtEhYKElNUUkVBTV9VTlNQRUNJRklFRBAAEg8KC2NvbnRyb2xfYWNrEAESEAoMYWdlbnRfc3RhdHVzEAISEwoPYXJiX29wcG9ydHVuaXR5EAMSEwoPbWV2X29wcG9ydHVuaXR5EAQSEgoOYnVuZGxlX291dGNvbWUQBRISCg5tZXRyaWNzX3VwZGF0ZRAGEhMKD2NvbnRyb2xfcmVxdWVzdBAHEhEKDWFnZW50X21ldHJpY3MQCBIPCgtub2RlX3N0YXR1cxAJKjoKBkZvcm1hdBIWChJGT1JNQVRfVU5TUEVDSUZJRUQQABIKCgZuZGpzb24QARIMCghwcm90b2J1ZhACYgZwcm90bzM", [file_mevlab_v1_control, file_mevlab_v1_market]);
 
 /**
  * @generated from message mevlab.v1.Subscribe
@@ -48,6 +48,27 @@ export type Subscribe = Message<"mevlab.v1.Subscribe"> & {
    * @generated from field: map<string, uint64> since_seq = 4;
    */
   sinceSeq: { [key: string]: bigint };
+
+  /**
+   * the Hello's epoch the since_seq values belong to; another epoch means a restart
+   *
+   * @generated from field: string epoch = 5;
+   */
+  epoch: string;
+
+  /**
+   * opportunities touching one of these DEXes (case-insensitive); empty = all
+   *
+   * @generated from field: repeated string dexes = 6;
+   */
+  dexes: string[];
+
+  /**
+   * opportunities with at least this net profit (SOL)
+   *
+   * @generated from field: optional double min_net_sol = 7;
+   */
+  minNetSol?: number | undefined;
 };
 
 /**
@@ -136,16 +157,28 @@ export type Event = Message<"mevlab.v1.Event"> & {
     case: "bundleOutcome";
   } | {
     /**
-     * @generated from field: mevlab.v1.MetricsUpdate metrics_update = 8;
+     * @generated from field: mevlab.v1.MetricsUpdate agent_metrics = 8;
      */
     value: MetricsUpdate;
-    case: "metricsUpdate";
+    case: "agentMetrics";
   } | {
     /**
      * @generated from field: mevlab.v1.ControlRequest control_request = 9;
      */
     value: ControlRequest;
     case: "controlRequest";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.MetricsSummary metrics_summary = 10;
+     */
+    value: MetricsSummary;
+    case: "metricsSummary";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.NodeStatus node_status = 11;
+     */
+    value: NodeStatus;
+    case: "nodeStatus";
   } | { case: undefined; value?: undefined };
 };
 
@@ -172,6 +205,206 @@ export type Batch = Message<"mevlab.v1.Batch"> & {
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_realtime, 3);
+
+/**
+ * Rolling windows over every agent, computed by the control plane. Served by GET /api/metrics/summary
+ * and pushed once a second as the metrics_update stream. Latencies in milliseconds.
+ *
+ * @generated from message mevlab.v1.MetricsSummary
+ */
+export type MetricsSummary = Message<"mevlab.v1.MetricsSummary"> & {
+  /**
+   * @generated from field: uint64 ts = 1;
+   */
+  ts: bigint;
+
+  /**
+   * last 60 s
+   *
+   * @generated from field: double hotpath_p50 = 2;
+   */
+  hotpathP50: number;
+
+  /**
+   * @generated from field: double hotpath_p99 = 3;
+   */
+  hotpathP99: number;
+
+  /**
+   * @generated from field: double send_p50 = 4;
+   */
+  sendP50: number;
+
+  /**
+   * @generated from field: double send_p99 = 5;
+   */
+  sendP99: number;
+
+  /**
+   * 0..1, bundles landed / sent over 10 min
+   *
+   * @generated from field: double landed_pct = 6;
+   */
+  landedPct: number;
+
+  /**
+   * SOL, landed bundles over 1 h
+   *
+   * @generated from field: double pnl_1h = 7;
+   */
+  pnl1h: number;
+
+  /**
+   * events consumed from the bus, last 10 s
+   *
+   * @generated from field: double events_per_s = 8;
+   */
+  eventsPerS: number;
+
+  /**
+   * rows the event sink wrote, last 10 s
+   *
+   * @generated from field: double store_rows_per_s = 9;
+   */
+  storeRowsPerS: number;
+
+  /**
+   * @generated from field: uint64 bundles_sent_10m = 10;
+   */
+  bundlesSent10m: bigint;
+
+  /**
+   * @generated from field: uint64 bundles_landed_10m = 11;
+   */
+  bundlesLanded10m: bigint;
+
+  /**
+   * agents with metrics in the last 10 s
+   *
+   * @generated from field: uint32 agents_reporting = 12;
+   */
+  agentsReporting: number;
+
+  /**
+   * @generated from field: mevlab.v1.NodeStatus node = 13;
+   */
+  node?: NodeStatus | undefined;
+};
+
+/**
+ * Describes the message mevlab.v1.MetricsSummary.
+ * Use `create(MetricsSummarySchema)` to create a new message.
+ */
+export const MetricsSummarySchema: GenMessage<MetricsSummary> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 4);
+
+/**
+ * The private node's health from its JSON-RPC (getHealth, getSlot, getVersion, getEpochInfo).
+ *
+ * @generated from message mevlab.v1.NodeStatus
+ */
+export type NodeStatus = Message<"mevlab.v1.NodeStatus"> & {
+  /**
+   * @generated from field: uint64 ts = 1;
+   */
+  ts: bigint;
+
+  /**
+   * without credentials
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * @generated from field: bool reachable = 3;
+   */
+  reachable: boolean;
+
+  /**
+   * getHealth answered "ok"
+   *
+   * @generated from field: bool healthy = 4;
+   */
+  healthy: boolean;
+
+  /**
+   * @generated from field: string health_error = 5;
+   */
+  healthError: string;
+
+  /**
+   * @generated from field: uint64 slot_processed = 6;
+   */
+  slotProcessed: bigint;
+
+  /**
+   * @generated from field: uint64 slot_confirmed = 7;
+   */
+  slotConfirmed: bigint;
+
+  /**
+   * @generated from field: uint64 slot_finalized = 8;
+   */
+  slotFinalized: bigint;
+
+  /**
+   * solana-core
+   *
+   * @generated from field: string version = 9;
+   */
+  version: string;
+
+  /**
+   * @generated from field: uint64 epoch = 10;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 slot_index = 11;
+   */
+  slotIndex: bigint;
+
+  /**
+   * @generated from field: uint64 slots_in_epoch = 12;
+   */
+  slotsInEpoch: bigint;
+
+  /**
+   * processed slot of the reference RPC, 0 if none
+   *
+   * @generated from field: uint64 reference_slot = 13;
+   */
+  referenceSlot: bigint;
+
+  /**
+   * reference_slot - slot_processed; 0 without a reference
+   *
+   * @generated from field: int64 slot_lag = 14;
+   */
+  slotLag: bigint;
+
+  /**
+   * round trip of the getSlot call
+   *
+   * @generated from field: double rpc_ms = 15;
+   */
+  rpcMs: number;
+
+  /**
+   * false: no node URL set, nothing polled
+   *
+   * @generated from field: bool configured = 16;
+   */
+  configured: boolean;
+};
+
+/**
+ * Describes the message mevlab.v1.NodeStatus.
+ * Use `create(NodeStatusSchema)` to create a new message.
+ */
+export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 5);
 
 /**
  * Events the client will not receive: [from_seq, to_seq] of one stream.
@@ -210,7 +443,7 @@ export type Gap = Message<"mevlab.v1.Gap"> & {
  * Use `create(GapSchema)` to create a new message.
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 4);
+  messageDesc(file_mevlab_v1_realtime, 6);
 
 /**
  * @generated from message mevlab.v1.Error
@@ -232,7 +465,7 @@ export type Error = Message<"mevlab.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 5);
+  messageDesc(file_mevlab_v1_realtime, 7);
 
 /**
  * @generated from message mevlab.v1.Hello
@@ -257,6 +490,20 @@ export type Hello = Message<"mevlab.v1.Hello"> & {
    * @generated from field: uint64 expires_at = 4;
    */
   expiresAt: bigint;
+
+  /**
+   * changes when the control plane restarts: sequence numbers start again
+   *
+   * @generated from field: string epoch = 5;
+   */
+  epoch: string;
+
+  /**
+   * stream name -> latest seq when the subscription took effect
+   *
+   * @generated from field: map<string, uint64> last_seq = 6;
+   */
+  lastSeq: { [key: string]: bigint };
 };
 
 /**
@@ -264,7 +511,7 @@ export type Hello = Message<"mevlab.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 6);
+  messageDesc(file_mevlab_v1_realtime, 8);
 
 /**
  * @generated from message mevlab.v1.ServerFrame
@@ -310,7 +557,7 @@ export type ServerFrame = Message<"mevlab.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 7);
+  messageDesc(file_mevlab_v1_realtime, 9);
 
 /**
  * @generated from enum mevlab.v1.Stream
@@ -347,6 +594,8 @@ export enum Stream {
   bundle_outcome = 5,
 
   /**
+   * MetricsSummary of every agent, once a second (the blueprint's thin card JSON)
+   *
    * @generated from enum value: metrics_update = 6;
    */
   metrics_update = 6,
@@ -355,6 +604,20 @@ export enum Stream {
    * @generated from enum value: control_request = 7;
    */
   control_request = 7,
+
+  /**
+   * each agent's own per-second MetricsUpdate
+   *
+   * @generated from enum value: agent_metrics = 8;
+   */
+  agent_metrics = 8,
+
+  /**
+   * the private node's health, at every poll
+   *
+   * @generated from enum value: node_status = 9;
+   */
+  node_status = 9,
 }
 
 /**

@@ -1,0 +1,223 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { EventStore, SegmentRows } from "./stores";
+import { rowJson, type TableSpec } from "./tables";
+
+export interface EventSinkOptions {
+  store: EventStore;
+  /** Spool directory: every batch is on disk here until the store has it. */
+  spoolDir: string;
+  /** A batch is sealed and written at least this often. */
+  flushMs?: number;
+  /** ...or as soon as it holds this many rows. */
+  maxRows?: number;
+  /** Beyond this many spooled bytes new batches are refused (and counted) rather than fill the disk. */
+  maxSpoolBytes?: number;
+  onRowsWritten?: (rows: number) => void;
+  log?: (line: string) => void;
+}
+
+interface Segment {
+  id: string;
+  file: string;
+  bytes: number;
+  rows: number;
+  /** Loaded lazily: only the head of the queue is held in memory. */
+  groups?: SegmentRows[];
+  done: Set<string>;
+}
+
+const IN_MEMORY_SEGMENTS = 4;
+const MAX_BACKOFF_MS = 10_000;
+
+const pad = (n: number): string => String(n).padStart(2, "0");
+
+/**
+ * Batched writes of bus events to the event store. Each batch becomes a spool segment on disk (written
+ * and renamed before the store is tried), then goes to the store group by group; a failed group is
+ * retried with backoff while later batches queue up on disk, so an outage of the store loses nothing.
+ * Segments left by a previous run are drained at start.
+ */
+export class EventSink {
+  private current = new Map<string, SegmentRows>();
+  private currentRows = 0;
+  private readonly queue: Segment[] = [];
+  private timer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private draining?: Promise<void>;
+  private opened = false;
+  private closed = false;
+  private seq = 0;
+  private backoffMs = 250;
+  failures = 0n;
+  refusedRows = 0n;
+  lastError = "";
+
+  constructor(private readonly opts: EventSinkOptions) {}
+
+  get kind(): string {
+    return this.opts.store.kind;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.opts.spoolDir, { recursive: true });
+    for (const name of readdirSync(this.opts.spoolDir).sort()) {
+      const file = join(this.opts.spoolDir, name);
+      if (name.endsWith(".seg.tmp")) rmSync(file, { force: true });
+      else if (name.endsWith(".seg")) {
+        this.queue.push({ id: name.slice(0, -4), file, bytes: statSync(file).size, rows: 0, done: new Set() });
+      }
+    }
+    if (this.queue.length) this.log(`draining ${this.queue.length} spooled segments from an earlier run`);
+    this.timer = setInterval(() => this.seal(), this.opts.flushMs ?? 1_000);
+    this.kick();
+  }
+
+  add<M>(spec: TableSpec<M>, message: M): void {
+    if (this.closed) return;
+    const row = spec.row(message);
+    const d = new Date(Number(row.ts_ms));
+    const date = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    const hour = pad(d.getUTCHours());
+    const key = `${spec.name}\t${date}\t${hour}`;
+    let g = this.current.get(key);
+    if (!g) this.current.set(key, (g = { table: spec.name, date, hour, lines: [] }));
+    g.lines.push(rowJson(spec as TableSpec<never>, row));
+    this.currentRows += 1;
+    if (this.currentRows >= (this.opts.maxRows ?? 20_000)) this.seal();
+  }
+
+  stats(): { kind: string; spoolBytes: number; spoolSegments: number; failures: bigint; lastError: string } {
+    return {
+      kind: this.kind,
+      spoolBytes: this.queue.reduce((n, s) => n + s.bytes, 0),
+      spoolSegments: this.queue.length,
+      failures: this.failures,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Resolves when everything received so far is in the store (for tests and shutdown). */
+  async flushed(timeoutMs = 30_000): Promise<boolean> {
+    this.seal();
+    const until = Date.now() + timeoutMs;
+    while (this.queue.length > 0 && Date.now() < until) {
+      this.kick();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.queue.length === 0;
+  }
+
+  async close(timeoutMs = 5_000): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushed(timeoutMs);
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.draining;
+    if (this.queue.length) this.log(`${this.queue.length} segments stay spooled for the next start`);
+    await this.opts.store.close();
+  }
+
+  /** Turns the rows received so far into a segment on disk and queues it for the store. */
+  private seal(): void {
+    if (this.currentRows === 0) return;
+    const groups = [...this.current.values()];
+    const rows = this.currentRows;
+    this.current = new Map();
+    this.currentRows = 0;
+    const spooled = this.queue.reduce((n, s) => n + s.bytes, 0);
+    if (spooled > (this.opts.maxSpoolBytes ?? 1024 ** 3)) {
+      this.refusedRows += BigInt(rows);
+      this.log(`spool is full (${spooled} bytes): ${rows} rows refused; the store has been failing: ${this.lastError}`);
+      return;
+    }
+    const id = `${Date.now()}-${String(this.seq++).padStart(6, "0")}`;
+    const file = join(this.opts.spoolDir, `${id}.seg`);
+    const text = groups.map((g) => `${g.table}\t${g.date}\t${g.hour}\n${g.lines.join("\n")}\n`).join("\f\n");
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, "w");
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    this.queue.push({ id, file, bytes: Buffer.byteLength(text), rows, groups, done: new Set() });
+    // Only the head of the queue stays in memory; the rest is read back from disk when its turn comes.
+    for (let i = IN_MEMORY_SEGMENTS; i < this.queue.length; i++) this.queue[i].groups = undefined;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining || this.retryTimer || this.closed) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const seg = this.queue[0];
+      try {
+        if (!this.opened) {
+          await this.opts.store.open();
+          this.opened = true;
+        }
+        seg.groups ??= readSegment(seg.file);
+        for (const g of seg.groups) {
+          const key = `${g.table}\t${g.date}\t${g.hour}`;
+          if (seg.done.has(key)) continue;
+          await this.opts.store.write(seg.id, g);
+          seg.done.add(key);
+          this.opts.onRowsWritten?.(g.lines.length);
+        }
+      } catch (err) {
+        this.failures += 1n;
+        const msg = (err as Error).message;
+        if (msg !== this.lastError) this.log(`store ${this.kind} failed, retrying (spool keeps the rows): ${msg}`);
+        this.lastError = msg;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+        return;
+      }
+      this.backoffMs = 250;
+      if (this.lastError) {
+        this.log(`store ${this.kind} is back`);
+        this.lastError = "";
+      }
+      rmSync(seg.file, { force: true });
+      this.queue.shift();
+    }
+  }
+
+  private log(line: string): void {
+    (this.opts.log ?? ((l: string) => process.stderr.write(`sink: ${l}\n`)))(line);
+  }
+}
+
+function readSegment(file: string): SegmentRows[] {
+  const text = readFileSync(file, "utf8");
+  return text
+    .split("\f\n")
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const lines = part.split("\n").filter((l) => l.length > 0);
+      const [table, date, hour] = lines[0].split("\t");
+      return { table, date, hour, lines: lines.slice(1) };
+    });
+}

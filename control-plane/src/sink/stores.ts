@@ -1,0 +1,147 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { DUCKDB_TYPE, clickHouseDdl, tableSpec } from "./tables";
+
+/** Rows of one table inside one spool segment, as JSON object lines, grouped by hour partition. */
+export interface SegmentRows {
+  table: string;
+  /** UTC date and hour of the rows' ts_ms, e.g. "2026-11-24", "07". */
+  date: string;
+  hour: string;
+  lines: string[];
+}
+
+/** Where the sink writes. `write` is idempotent per segment id where the store allows it. */
+export interface EventStore {
+  readonly kind: "parquet" | "clickhouse";
+  open(): Promise<void>;
+  /** Writes one group of a segment; the sink calls it again for a group that failed. */
+  write(segmentId: string, group: SegmentRows): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded store: Parquet (zstd) under `<root>/<table>/date=YYYY-MM-DD/hour=HH/`. Each file is
+ * written under a hidden temporary name and renamed, so readers globbing `*.parquet` never see half a
+ * file; it is named after its spool segment, so a retried segment replaces its own file instead of
+ * adding a second copy.
+ */
+export class ParquetStore implements EventStore {
+  readonly kind = "parquet";
+  private db?: DuckDBInstance;
+  private conn?: DuckDBConnection;
+  private readonly tmp: string;
+
+  constructor(readonly root: string) {
+    this.tmp = join(root, ".tmp");
+  }
+
+  async open(): Promise<void> {
+    mkdirSync(this.tmp, { recursive: true });
+    this.db = await DuckDBInstance.create(":memory:", { threads: "1" });
+    this.conn = await this.db.connect();
+  }
+
+  async write(segmentId: string, g: SegmentRows): Promise<void> {
+    if (!this.conn) throw new Error("parquet store is not open");
+    {
+      const spec = tableSpec(g.table);
+      if (!spec) throw new Error(`unknown table ${g.table}`);
+      const dir = join(this.root, g.table, `date=${g.date}`, `hour=${g.hour}`);
+      mkdirSync(dir, { recursive: true });
+      const input = join(this.tmp, `${segmentId}-${g.table}-${g.date}-${g.hour}.ndjson`);
+      const partial = join(dir, `.part-${segmentId}.parquet.tmp`);
+      writeFileSync(input, g.lines.join("\n") + "\n");
+      const columns = spec.columns.map(([n, t]) => `${n}: '${DUCKDB_TYPE[t]}'`).join(", ");
+      try {
+        await this.conn.run(
+          `COPY (SELECT epoch_ms(ts_ms::BIGINT) AS ts, * FROM read_json(${sqlString(input)}, ` +
+            `format = 'newline_delimited', columns = {${columns}})) ` +
+            `TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+        renameSync(partial, join(dir, `part-${segmentId}.parquet`));
+      } finally {
+        rmSync(input, { force: true });
+        rmSync(partial, { force: true });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.conn?.closeSync();
+    this.db?.closeSync();
+    this.conn = undefined;
+    this.db = undefined;
+  }
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** Parsed CLICKHOUSE_URL: http(s)://user:password@host:port/database */
+export interface ClickHouseTarget {
+  url: string;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export function parseClickHouseUrl(raw: string): ClickHouseTarget {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`CLICKHOUSE_URL is not a URL: ${raw}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new Error(`CLICKHOUSE_URL must be http(s)://user:password@host:8123/database, got ${u.protocol}`);
+  }
+  const database = u.pathname.replace(/^\/+|\/+$/g, "") || "mevlab";
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new Error(`CLICKHOUSE_URL: bad database name '${database}'`);
+  return {
+    url: `${u.protocol}//${u.host}/`,
+    user: decodeURIComponent(u.username) || "default",
+    password: decodeURIComponent(u.password),
+    database,
+  };
+}
+
+/** The scale-out store: batched JSONEachRow inserts over ClickHouse's HTTP interface. */
+export class ClickHouseStore implements EventStore {
+  readonly kind = "clickhouse";
+
+  constructor(readonly target: ClickHouseTarget) {}
+
+  async query(sql: string, body?: string): Promise<string> {
+    const url = new URL(this.target.url);
+    if (body !== undefined) url.searchParams.set("query", sql);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${this.target.user}:${this.target.password}`).toString("base64")}`,
+      },
+      body: body ?? sql,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`ClickHouse HTTP ${res.status}: ${text.trim().slice(0, 300)}`);
+    return text;
+  }
+
+  async open(): Promise<void> {
+    // The shipped DDL, one statement per request (the HTTP interface takes one at a time).
+    const ddl = clickHouseDdl(this.target.database)
+      .split("\n")
+      .filter((l) => !l.startsWith("--"))
+      .join("\n");
+    for (const stmt of ddl.split(";").map((s) => s.trim())) if (stmt) await this.query(stmt);
+  }
+
+  async write(_segmentId: string, g: SegmentRows): Promise<void> {
+    await this.query(`INSERT INTO ${this.target.database}.${g.table} FORMAT JSONEachRow`, g.lines.join("\n") + "\n");
+  }
+
+  async close(): Promise<void> {}
+}
