@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Sets up everything mevlab needs on this machine, idempotently: npm workspaces, the project venv
 # with JupyterLab, the TypeScript build, the prebuilt extension installed from the mevlab wheel, the
-# tslab kernel; with --browser also Debian's Chromium for the UI tests. Re-runs skip what is current.
+# tslab kernel; with --browser also Debian's Chromium for the UI tests, with --clickhouse Debian's
+# clickhouse-server for the event-sink tests. Re-runs skip what is current.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 browser=0
+clickhouse=0
 for a in "$@"; do
   case "$a" in
     --browser) browser=1 ;;
+    --clickhouse) clickhouse=1 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +33,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
-if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+want_apt=()
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then want_apt+=(chromium); fi
+if [ "$clickhouse" = 1 ] && [ ! -x /usr/sbin/clickhouse-server ]; then want_apt+=(clickhouse-server); fi
+if [ "${#want_apt[@]}" -gt 0 ]; then apt_install "${want_apt[@]}"; fi
 
 # npm 11 runs no dependency install scripts: none is needed (zeromq ships prebuilt binaries, buf's
 # binary comes as an optional dependency; onnxruntime-node's download would fail here anyway).

@@ -1,2 +1,3 @@
 export * from "./kafka/broker";
 export { controlPlaneBus } from "./commands";
+export * from "./clickhouse/server";

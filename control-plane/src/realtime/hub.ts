@@ -362,9 +362,13 @@ export class HubClient {
     this.queue.push(entry);
     this.queued += 1;
     this.queuedBytes += entry.size(this.format);
+    // A full batch goes to the socket now: a burst then waits in the kernel for a client that reads,
+    // and only a client that does not read fills its queue.
+    if (this.queued >= MAX_BATCH) this.flush();
     this.enforceCap();
     this.queueBytesMax = Math.max(this.queueBytesMax, this.queueBytes());
-    if (URGENT.has(entry.event.stream) || this.queued >= MAX_BATCH) {
+    if (this.queued === 0) return;
+    if (URGENT.has(entry.event.stream)) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
         this.flush();

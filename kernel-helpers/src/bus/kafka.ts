@@ -196,8 +196,10 @@ export class KafkaBus implements Bus {
       close: async () => {
         clearInterval(timer);
         this.subscriptions.delete(subscription);
-        await consumer.stop();
+        // Commit while the group is still joined (kafkajs refuses after stop); a batch that
+        // finishes after this is redelivered to the group's next member, which is harmless here.
         await commit().catch((err: unknown) => this.log(`final commit for ${options.group} failed: ${describe(err)}`));
+        await consumer.stop();
         await consumer.disconnect();
       },
     };

@@ -27,6 +27,13 @@ export interface SubscribeRequest {
   streams?: Stream[];
   modules?: Module[];
   format?: Format;
+  /** Opportunities touching one of these DEXes (case-insensitive). */
+  dexes?: string[];
+  /** Opportunities with at least this net profit (SOL). */
+  minNetSol?: number;
+  /** Resume: stream name -> last seq seen, within `epoch` (from the Hello). */
+  sinceSeq?: Record<string, bigint>;
+  epoch?: string;
 }
 
 /**
@@ -52,6 +59,10 @@ export class RealtimeSession {
           streams: request.streams ?? [],
           modules: request.modules ?? [],
           format: request.format ?? Format.ndjson,
+          dexes: request.dexes ?? [],
+          minNetSol: request.minNetSol,
+          sinceSeq: request.sinceSeq ?? {},
+          epoch: request.epoch ?? "",
         },
       },
     });
