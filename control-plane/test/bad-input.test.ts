@@ -403,8 +403,23 @@ function upgradeStatus(path: string, protocols: string[]): Promise<number> {
   });
 }
 
-test("every endpoint needs a token: GET /api/agents and both WebSockets", async () => {
+test("every endpoint needs a token: GET /api/agents, the metrics and both WebSockets", async () => {
   assert.equal((await fetch(`${cp.url}/api/agents`)).status, 401);
+  assert.equal((await fetch(`${cp.url}/api/metrics/summary`)).status, 401);
+  assert.equal((await fetch(`${cp.url}/metrics`)).status, 401);
+  assert.equal(
+    (await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${expiredToken}` } })).status,
+    401,
+  );
+  const summary = await fetch(`${cp.url}/api/metrics/summary`, { headers: { authorization: `Bearer ${viewerToken}` } });
+  assert.equal(summary.status, 200);
+  const body = (await summary.json()) as Record<string, unknown>;
+  for (const k of ["hotpath_p50", "hotpath_p99", "send_p50", "send_p99", "landed_pct", "pnl_1h", "events_per_s"]) {
+    assert.equal(typeof body[k], "number", k);
+  }
+  const prom = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${viewerToken}` } });
+  assert.match(prom.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  assert.match(await prom.text(), /^process_resident_memory_bytes \d+$/m);
   assert.equal(await upgradeStatus("/api/realtime/ws", ["mevlab.v1"]), 401);
   assert.equal(await upgradeStatus("/api/bus/ws", ["mevlab.link.v1"]), 401);
   assert.equal(await upgradeStatus("/api/realtime/ws", ["mevlab.v1", `bearer.${expiredToken}`]), 401);

@@ -120,8 +120,7 @@ export async function startClickHouse(opts: { log?: (line: string) => void } = {
   };
   await start();
   return {
-    url: (database = "mevlab") =>
-      `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${httpPort}/${database}`,
+    url: (database = "mevlab") => `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${httpPort}/${database}`,
     httpPort,
     user,
     password,
