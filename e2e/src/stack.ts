@@ -18,6 +18,8 @@ export interface Stack {
   labUrl?: string;
   dataDir: string;
   kafka?: KafkaBroker;
+  /** Process ids, where the parts run as processes. */
+  pids?: { controlPlane: number };
   stop(): Promise<void>;
 }
 
@@ -163,6 +165,7 @@ export async function kafkaStack(
     viewer: VIEWER,
     dataDir,
     kafka,
+    pids: { controlPlane: cp.child.pid! },
     stop: async () => {
       await Promise.all(agents.map((a) => stopProcess(a.child)));
       await stopProcess(cp.child);

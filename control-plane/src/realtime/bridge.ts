@@ -74,7 +74,11 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
           Stream.arb_opportunity,
           Module.arbitrage,
           { case: "arbOpportunity", value },
-          { dexes: dexesOf(value), netSol: value.profit?.netSol ?? 0 },
+          {
+            dexes: dexesOf(value),
+            netSol: value.profit?.netSol ?? 0,
+            raw: { field: 5, bytes: new Uint8Array(r.value) },
+          },
         );
         sink?.add(ARB_TABLE, value);
       },
@@ -87,7 +91,11 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
           Stream.mev_opportunity,
           Module.mev,
           { case: "mevOpportunity", value },
-          { dexes: [value.dex.toLowerCase()], netSol: value.profit?.netSol ?? 0 },
+          {
+            dexes: [value.dex.toLowerCase()],
+            netSol: value.profit?.netSol ?? 0,
+            raw: { field: 6, bytes: new Uint8Array(r.value) },
+          },
         );
         sink?.add(MEV_TABLE, value);
       },
@@ -96,7 +104,12 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
       TOPICS.bundleOutcomes.name,
       (r) => {
         const value = decode(TOPICS.bundleOutcomes.schema, r.value);
-        hub.publish(Stream.bundle_outcome, value.module, { case: "bundleOutcome", value });
+        hub.publish(
+          Stream.bundle_outcome,
+          value.module,
+          { case: "bundleOutcome", value },
+          { raw: { field: 7, bytes: new Uint8Array(r.value) } },
+        );
         sink?.add(OUTCOME_TABLE, value);
       },
     ],

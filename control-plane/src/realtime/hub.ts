@@ -42,6 +42,11 @@ export interface EventMeta {
   netSol?: number;
   /** Events with the same key supersede each other while queued (status, metrics, request records). */
   coalesceKey?: string;
+  /**
+   * The payload exactly as it came off the bus, with its Event field number: the protobuf form of
+   * the event is then assembled around these bytes instead of encoding the message again.
+   */
+  raw?: { field: number; bytes: Uint8Array };
 }
 
 export const MAX_BATCH = 512;
@@ -62,7 +67,7 @@ export class Entry {
   ) {}
 
   binary(): Uint8Array {
-    return (this.bin ??= toBinary(EventSchema, this.event));
+    return (this.bin ??= this.meta.raw ? rawEvent(this.event, this.meta.raw) : toBinary(EventSchema, this.event));
   }
 
   text(): string {
@@ -505,6 +510,29 @@ export class HubClient {
     if (this.format === Format.protobuf) this.transport.send(toBinary(ServerFrameSchema, msg));
     else this.transport.send(JSON.stringify(toWireJson(ServerFrameSchema, msg)) + "\n");
   }
+}
+
+/** Event{stream = 1, seq = 2, payload field = raw bytes}: the bytes toBinary gives for the same event. */
+function rawEvent(event: Event, raw: { field: number; bytes: Uint8Array }): Uint8Array {
+  const seq = event.seq;
+  const seqBytes: number[] = [];
+  let v = seq;
+  while (v >= 0x80n) {
+    seqBytes.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  seqBytes.push(Number(v));
+  const len = raw.bytes.length;
+  const out = new Uint8Array(2 + 1 + seqBytes.length + 1 + varintSize(len) + len);
+  let o = 0;
+  out[o++] = 0x08; // stream, varint (enum values < 128)
+  out[o++] = event.stream;
+  out[o++] = 0x10; // seq, varint
+  for (const b of seqBytes) out[o++] = b;
+  out[o++] = (raw.field << 3) | 2;
+  o = writeVarint(out, o, len);
+  out.set(raw.bytes, o);
+  return out;
 }
 
 function varintSize(n: number): number {

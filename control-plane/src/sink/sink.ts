@@ -1,15 +1,5 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { EventStore, SegmentRows } from "./stores";
 import { rowJson, type TableSpec } from "./tables";
@@ -36,6 +26,8 @@ interface Segment {
   /** Loaded lazily: only the head of the queue is held in memory. */
   groups?: SegmentRows[];
   done: Set<string>;
+  /** Resolves once the segment file is durable. */
+  spooled?: Promise<void>;
 }
 
 const IN_MEMORY_SEGMENTS = 4;
@@ -145,16 +137,11 @@ export class EventSink {
     const id = `${Date.now()}-${String(this.seq++).padStart(6, "0")}`;
     const file = join(this.opts.spoolDir, `${id}.seg`);
     const text = groups.map((g) => `${g.table}\t${g.date}\t${g.hour}\n${g.lines.join("\n")}\n`).join("\f\n");
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    this.queue.push({ id, file, bytes: Buffer.byteLength(text), rows, groups, done: new Set() });
+    const seg: Segment = { id, file, bytes: Buffer.byteLength(text), rows, groups, done: new Set() };
+    // On disk (written, synced, renamed) before the store is tried; off the event loop, so a large
+    // batch does not hold up the live streams.
+    seg.spooled = writeDurably(file, text);
+    this.queue.push(seg);
     // Only the head of the queue stays in memory; the rest is read back from disk when its turn comes.
     for (let i = IN_MEMORY_SEGMENTS; i < this.queue.length; i++) this.queue[i].groups = undefined;
     this.kick();
@@ -171,6 +158,7 @@ export class EventSink {
     while (this.queue.length > 0 && !this.closed) {
       const seg = this.queue[0];
       try {
+        await seg.spooled;
         if (!this.opened) {
           await this.opts.store.open();
           this.opened = true;
@@ -208,6 +196,18 @@ export class EventSink {
   private log(line: string): void {
     (this.opts.log ?? ((l: string) => process.stderr.write(`sink: ${l}\n`)))(line);
   }
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
 }
 
 function readSegment(file: string): SegmentRows[] {

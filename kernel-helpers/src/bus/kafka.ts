@@ -34,6 +34,9 @@ export interface KafkaBusOptions {
 }
 
 /** The bus on Apache Kafka: idempotent producer with acks from all in-sync replicas. */
+/** Upper bound of one produce request's records, under the broker's default 1 MiB message.max.bytes. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
 export class KafkaBus implements Bus {
   readonly kind = "kafka";
   private readonly kafka: Kafka;
@@ -87,25 +90,45 @@ export class KafkaBus implements Bus {
     this.flushing = true;
     try {
       while (this.outbox.length > 0) {
-        const batch = this.outbox.splice(0);
-        const byTopic = new Map<string, Message[]>();
+        // Whole publishes up to a byte budget per request: the broker refuses record batches over
+        // its message.max.bytes (1 MiB by default).
+        let take = 0;
+        let bytes = 0;
+        while (take < this.outbox.length && (take === 0 || bytes < MAX_REQUEST_BYTES)) {
+          bytes += this.outbox[take].records.reduce((n, r) => n + r.value.byteLength + (r.key?.length ?? 0) + 64, 0);
+          take += 1;
+        }
+        const batch = this.outbox.splice(0, take);
+        const requests: Map<string, Message[]>[] = [];
+        let current = new Map<string, Message[]>();
+        let currentBytes = 0;
         for (const p of batch) {
-          const list = byTopic.get(p.topic) ?? [];
           for (const r of p.records) {
+            const size = r.value.byteLength + (r.key?.length ?? 0) + 64;
+            if (currentBytes > 0 && currentBytes + size > MAX_REQUEST_BYTES) {
+              requests.push(current);
+              current = new Map();
+              currentBytes = 0;
+            }
+            const list = current.get(p.topic) ?? [];
             list.push({
               key: r.key,
               value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
               headers: r.headers,
             });
+            current.set(p.topic, list);
+            currentBytes += size;
           }
-          byTopic.set(p.topic, list);
         }
+        if (currentBytes > 0) requests.push(current);
         try {
           const producer = await this.getProducer();
-          await producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
+          for (const byTopic of requests) {
+            await producer.sendBatch({
+              acks: -1,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            });
+          }
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) {
