@@ -23,7 +23,8 @@ import {
   type Event,
   type MevOpportunity,
 } from "@mevlab/proto";
-import { RealtimeProbe, waitUntil } from "../src/probe";
+import { RealtimeProbe } from "../src/probe";
+import { waitFor } from "../src/stack";
 
 const REPLAY = 300;
 const QUEUE_CAP = 1024 * 1024;
@@ -109,13 +110,15 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     await bin.subscribe({ streams: [Stream.arb_opportunity, Stream.mev_opportunity], format: Format.protobuf });
     const arbs = await publishArb(1500);
     const mevs = await publishMev(500);
-    await waitUntil("2000 events on both clients", () => text.events.length >= 2000 && bin.events.length >= 2000).catch(
-      (err) => {
-        throw new Error(
-          `${(err as Error).message}: text ${text.events.length} (${text.gaps.length} gaps, ${text.errors.join()}) bin ${bin.events.length}`,
-        );
-      },
-    );
+    await waitFor(
+      "2000 events on both clients",
+      () => text.events.length >= 2000 && bin.events.length >= 2000,
+      30_000,
+    ).catch((err) => {
+      throw new Error(
+        `${(err as Error).message}: text ${text.events.length} (${text.gaps.length} gaps, ${text.errors.join()}) bin ${bin.events.length}`,
+      );
+    });
     assert.equal(text.events.length, 2000);
     for (const stream of [Stream.arb_opportunity, Stream.mev_opportunity]) {
       const seqs = text.events.filter((e) => e.stream === stream).map((e) => e.seq);
@@ -158,13 +161,18 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       ...mevs.filter((m) => m.dex === "Orca").map((m) => m.id),
     ].sort();
     const expectRich = arbs.filter((a) => (a.profit?.netSol ?? 0) >= 0.003).map((a) => a.id);
-    await waitUntil("800 opportunities on the unfiltered client", () => ids(all.events).filter(Boolean).length >= 800);
-    await waitUntil(
+    await waitFor(
+      "800 opportunities on the unfiltered client",
+      () => ids(all.events).filter(Boolean).length >= 800,
+      30_000,
+    );
+    await waitFor(
       "filtered clients",
       () =>
         orca.events.length >= expectOrca.length &&
         rich.events.length >= expectRich.length &&
         mevOnly.events.length >= 400,
+      30_000,
     );
     await new Promise((res) => setTimeout(res, 200));
     assert.ok(expectOrca.length > 50 && expectOrca.length < 750, `a real filter: ${expectOrca.length} Orca events`);
@@ -179,7 +187,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     const first = probe();
     const hello = await first.subscribe({ streams: [Stream.arb_opportunity] });
     await publishArb(100);
-    await waitUntil("100 events", () => first.events.length >= 100);
+    await waitFor("100 events", () => first.events.length >= 100, 30_000);
     const last = first.lastSeq().arb_opportunity;
     await first.close();
 
@@ -191,7 +199,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       sinceSeq: { arb_opportunity: last },
       epoch: hello.epoch,
     });
-    await waitUntil("the 120 missed events", () => back.events.length >= 120);
+    await waitFor("the 120 missed events", () => back.events.length >= 120, 30_000);
     assert.deepEqual(ids(back.events).sort(), missed.map((m) => m.id).sort());
     assert.equal(back.events[0].seq, last + 1n);
     assert.equal(back.gaps.length, 0);
@@ -207,7 +215,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       sinceSeq: { arb_opportunity: resumedAt },
       epoch: hello.epoch,
     });
-    await waitUntil("the buffered events", () => late.events.length >= REPLAY);
+    await waitFor("the buffered events", () => late.events.length >= REPLAY, 30_000);
     assert.equal(late.gaps.length, 1);
     assert.equal(late.gaps[0].lost, 200n);
     assert.equal(late.gaps[0].fromSeq, resumedAt + 1n);
@@ -227,7 +235,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       sinceSeq: { arb_opportunity: 5n },
       epoch: "0000deadbeef",
     });
-    await waitUntil("a restart gap", () => other.gaps.length > 0);
+    await waitFor("a restart gap", () => other.gaps.length > 0, 30_000);
     assert.match(other.gaps[0].reason, /restarted/);
     await Promise.all([late.close(), other.close()]);
   });
@@ -275,9 +283,10 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       );
       await new Promise((res) => setTimeout(res, 40));
     }
-    await waitUntil(
+    await waitFor(
       "every event on the fast client",
       () => fast.events.slice(start).filter((e) => e.stream === Stream.arb_opportunity).length >= published,
+      30_000,
     );
     ages.sort((a, b) => a - b);
     const p99 = ages[Math.floor(ages.length * 0.99)];
@@ -293,11 +302,12 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     slow.resume();
     const lostCount = (): bigint =>
       slow.gaps.filter((g) => g.stream === Stream.arb_opportunity).reduce((s, g) => s + g.lost, 0n);
-    await waitUntil(
+    await waitFor(
       "the slow client to account for every event",
       () =>
         BigInt(slow.events.filter((e) => e.stream === Stream.arb_opportunity).length) + lostCount() >=
         BigInt(published),
+      30_000,
     );
     const got = slow.events.filter((e) => e.stream === Stream.arb_opportunity);
     assert.ok(lostCount() > 0n, "the slow client lost some opportunities");
@@ -305,15 +315,18 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     for (let i = 1; i < got.length; i++) assert.ok(got[i].seq > got[i - 1].seq);
     // Status is never dropped: only superseded; the latest of every agent arrives.
     assert.ok(slow.gaps.filter((g) => g.stream === Stream.agent_status).every((g) => /superseded/.test(g.reason)));
-    await waitUntil("latest status of each agent", () =>
-      ["a1", "a2", "a3"].every((id) =>
-        slow.events.some(
-          (e) =>
-            e.payload.case === "agentStatus" &&
-            e.payload.value.agentId === id &&
-            e.payload.value.commandsApplied === statusVersion,
+    await waitFor(
+      "latest status of each agent",
+      () =>
+        ["a1", "a2", "a3"].every((id) =>
+          slow.events.some(
+            (e) =>
+              e.payload.case === "agentStatus" &&
+              e.payload.value.agentId === id &&
+              e.payload.value.commandsApplied === statusVersion,
+          ),
         ),
-      ),
+      30_000,
     );
     await Promise.all([fast.close(), slow.close()]);
   });

@@ -19,14 +19,15 @@ export function metricsRoutes(
       useProtoFieldName: true,
       alwaysEmitImplicit: true,
     }) as Record<string, unknown>;
+    const sink = deps.sink?.stats();
     return {
       ...summary,
-      sink: deps.sink
+      sink: sink
         ? {
-            store: deps.sink.kind,
-            spool_segments: deps.sink.stats().spoolSegments,
-            spool_bytes: deps.sink.stats().spoolBytes,
-            last_error: deps.sink.lastError,
+            store: sink.kind,
+            spool_segments: sink.spoolSegments,
+            spool_bytes: sink.spoolBytes,
+            last_error: sink.lastError,
           }
         : null,
     };

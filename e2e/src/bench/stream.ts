@@ -10,8 +10,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { arbOpportunity, initialRuntime, rng } from "@mevlab/agents";
 import { KafkaBus, publishMessages } from "@mevlab/kernel-helpers";
 import { ArbOpportunitySchema, Format, Stream, TOPICS, clone, type ArbOpportunity } from "@mevlab/proto";
-import { RealtimeProbe, waitUntil } from "../probe";
-import { kafkaStack, percentile } from "../stack";
+import { RealtimeProbe } from "../probe";
+import { kafkaStack, percentile, waitFor } from "../stack";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       }
       const producedEps = ((sent - sentBefore) * 1000) / (Date.now() - t0);
       // Let the pipeline drain for up to 2 s, then count what arrived for this stage.
-      await waitUntil("drain", () => counts.every((c, i) => c - before[i] >= sent - sentBefore), 2_000).catch(
+      await waitFor("drain", () => counts.every((c, i) => c - before[i] >= sent - sentBefore), 2_000).catch(
         () => undefined,
       );
       const secs = (Date.now() - t0) / 1000;
@@ -194,7 +194,7 @@ async function rawConsumeRate(brokers: string, total: number): Promise<number> {
       t1 = performance.now();
     },
   });
-  await waitUntil("raw consumer to read the topic", () => n >= total, 120_000).catch(() => undefined);
+  await waitFor("raw consumer to read the topic", () => n >= total, 120_000).catch(() => undefined);
   await consumer.disconnect();
   return (n * 1000) / Math.max(1, t1 - t0);
 }
