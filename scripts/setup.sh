@@ -2,16 +2,19 @@
 # Sets up everything mevlab needs on this machine, idempotently: npm workspaces, the project venv
 # with JupyterLab, the TypeScript build, the prebuilt extension installed from the mevlab wheel, the
 # tslab kernel; with --browser also Debian's Chromium for the UI tests, with --clickhouse Debian's
-# clickhouse-server for the event-sink tests. Re-runs skip what is current.
+# clickhouse-server for the event-sink tests, with --data chDB in the venv for the Arrow decoding tests.
+# Re-runs skip what is current.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 browser=0
 clickhouse=0
+data=0
 for a in "$@"; do
   case "$a" in
     --browser) browser=1 ;;
     --clickhouse) clickhouse=1 ;;
+    --data) data=1 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +60,15 @@ if [ "$(cat "$venv_stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   echo "$want" > "$venv_stamp"
+fi
+if [ "$data" = 1 ]; then
+  data_stamp=".venv/.mevlab-data"
+  want="$(hash_of requirements-data.txt)"
+  if [ "$(cat "$data_stamp" 2>/dev/null)" != "$want" ]; then
+    step "chDB in the venv (Arrow decoding tests)"
+    .venv/bin/python -m pip install -q -r requirements-data.txt
+    echo "$want" > "$data_stamp"
+  fi
 fi
 
 step "build TypeScript"

@@ -54,3 +54,29 @@ export function describe(err: unknown): string {
   }
   return String(err);
 }
+
+/** Bytes that are not what they claim to be: a broken Arrow stream, a corrupt compressed buffer. */
+export class DecodeError extends MevlabError {
+  override readonly name = "DecodeError";
+}
+
+/** A slice, query, export or DuckDB call that cannot run as asked; `message` names the argument or the limit. */
+export class DataError extends MevlabError {
+  override readonly name = "DataError";
+  /** The argument at fault (`from`, `output`, `params.limit`, …) when there is one. */
+  readonly field?: string;
+  constructor(message: string, options?: { field?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.field = options?.field;
+  }
+}
+
+/** ClickHouse answered with an error; `code` is its numeric exception code when it sent one. */
+export class ClickHouseError extends MevlabError {
+  override readonly name = "ClickHouseError";
+  readonly code?: number;
+  constructor(message: string, options?: { code?: number; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.code = options?.code;
+  }
+}

@@ -4,3 +4,4 @@ export * from "./client";
 export * from "./node";
 export * as contract from "@mevlab/proto";
 export * from "./metrics/histogram";
+export * from "./data";

@@ -1,0 +1,2 @@
+export * from "./arrow";
+export { lz4FrameDecompress, zstdFrameDecompress } from "./codecs";
