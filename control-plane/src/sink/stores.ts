@@ -1,7 +1,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { DUCKDB_TYPE, clickHouseDdl, tableSpec } from "./tables";
+import { clickHouseDdl, tableSpec } from "./tables";
+import { DUCKDB_TYPE, parseClickHouseUrl as parseUrl } from "@mevlab/kernel-helpers";
 
 /** Rows of one table inside one spool segment, as JSON object lines, grouped by hour partition. */
 export interface SegmentRows {
@@ -89,23 +90,8 @@ export interface ClickHouseTarget {
 }
 
 export function parseClickHouseUrl(raw: string): ClickHouseTarget {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error(`CLICKHOUSE_URL is not a URL: ${raw}`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new Error(`CLICKHOUSE_URL must be http(s)://user:password@host:8123/database, got ${u.protocol}`);
-  }
-  const database = u.pathname.replace(/^\/+|\/+$/g, "") || "mevlab";
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new Error(`CLICKHOUSE_URL: bad database name '${database}'`);
-  return {
-    url: `${u.protocol}//${u.host}/`,
-    user: decodeURIComponent(u.username) || "default",
-    password: decodeURIComponent(u.password),
-    database,
-  };
+  const { origin, username, password, database } = parseUrl(raw);
+  return { url: `${origin}/`, user: username, password, database };
 }
 
 /** The scale-out store: batched JSONEachRow inserts over ClickHouse's HTTP interface. */

@@ -9,28 +9,14 @@ import {
   type MetricsUpdate,
   type MevOpportunity,
 } from "@mevlab/proto";
-import { LATENCY_BOUNDS_US, addHistogram, quantileOf } from "@mevlab/kernel-helpers";
-
-/** Column types of the event store, mapped to ClickHouse and DuckDB/Parquet types. */
-export type ColumnType = "u64" | "i64" | "u32" | "f64" | "str" | "bool";
-
-export const CLICKHOUSE_TYPE: Record<ColumnType, string> = {
-  u64: "UInt64",
-  i64: "Int64",
-  u32: "UInt32",
-  f64: "Float64",
-  str: "String",
-  bool: "UInt8",
-};
-
-export const DUCKDB_TYPE: Record<ColumnType, string> = {
-  u64: "UBIGINT",
-  i64: "BIGINT",
-  u32: "UINTEGER",
-  f64: "DOUBLE",
-  str: "VARCHAR",
-  bool: "BOOLEAN",
-};
+import {
+  CLICKHOUSE_TYPE,
+  EVENT_TABLES,
+  LATENCY_BOUNDS_US,
+  addHistogram,
+  quantileOf,
+  type Columns,
+} from "@mevlab/kernel-helpers";
 
 export type Row = Record<string, bigint | number | string | boolean>;
 
@@ -38,25 +24,9 @@ export interface TableSpec<M> {
   /** Table name, and the stream directory of the Parquet store. */
   name: string;
   /** Every table starts with ts_ms (unix ms, UTC). */
-  columns: readonly (readonly [string, ColumnType])[];
+  columns: Columns;
   row(m: M): Row;
 }
-
-const profitColumns = [
-  ["gross_lamports", "i64"],
-  ["fees_lamports", "i64"],
-  ["tip_lamports", "i64"],
-  ["net_lamports", "i64"],
-  ["net_sol", "f64"],
-  ["p_land_est", "f64"],
-  ["ev_sol", "f64"],
-  ["tip_quantile", "f64"],
-  ["policy_version", "u64"],
-  ["model_id", "str"],
-  ["accepted", "bool"],
-  ["bundle_id", "str"],
-  ["landed", "bool"],
-] as const;
 
 function profitRow(o: ArbOpportunity | MevOpportunity): Row {
   const p = o.profit;
@@ -80,17 +50,7 @@ function profitRow(o: ArbOpportunity | MevOpportunity): Row {
 
 export const ARB_TABLE: TableSpec<ArbOpportunity> = {
   name: "arb_opportunities",
-  columns: [
-    ["ts_ms", "u64"],
-    ["id", "str"],
-    ["agent_id", "str"],
-    ["slot", "u64"],
-    ["tx_signature", "str"],
-    ["dexes", "str"],
-    ["hops", "u32"],
-    ["amount_in", "u64"],
-    ...profitColumns,
-  ],
+  columns: EVENT_TABLES.arb_opportunities,
   row: (o) => ({
     ts_ms: o.ts,
     id: o.id,
@@ -106,19 +66,7 @@ export const ARB_TABLE: TableSpec<ArbOpportunity> = {
 
 export const MEV_TABLE: TableSpec<MevOpportunity> = {
   name: "mev_opportunities",
-  columns: [
-    ["ts_ms", "u64"],
-    ["id", "str"],
-    ["agent_id", "str"],
-    ["slot", "u64"],
-    ["attacker", "str"],
-    ["victim_tx", "str"],
-    ["dex", "str"],
-    ["pool", "str"],
-    ["victim_amount_in", "u64"],
-    ["frontrun_amount_in", "u64"],
-    ...profitColumns,
-  ],
+  columns: EVENT_TABLES.mev_opportunities,
   row: (o) => ({
     ts_ms: o.ts,
     id: o.id,
@@ -136,17 +84,7 @@ export const MEV_TABLE: TableSpec<MevOpportunity> = {
 
 export const OUTCOME_TABLE: TableSpec<BundleOutcome> = {
   name: "bundle_outcomes",
-  columns: [
-    ["ts_ms", "u64"],
-    ["bundle_id", "str"],
-    ["module", "str"],
-    ["agent_id", "str"],
-    ["opportunity_id", "str"],
-    ["landed", "bool"],
-    ["tip_lamports", "u64"],
-    ["slot", "u64"],
-    ["latency_ms", "u32"],
-  ],
+  columns: EVENT_TABLES.bundle_outcomes,
   row: (o) => ({
     ts_ms: o.ts,
     bundle_id: o.bundleId,
@@ -169,20 +107,7 @@ function pct(h: MetricsUpdate["hotpathUs"], q: number): number {
 
 export const METRICS_TABLE: TableSpec<MetricsUpdate> = {
   name: "agent_metrics",
-  columns: [
-    ["ts_ms", "u64"],
-    ["agent_id", "str"],
-    ["module", "str"],
-    ["interval_ms", "u32"],
-    ["hotpath_p50_us", "f64"],
-    ["hotpath_p99_us", "f64"],
-    ["send_p50_us", "f64"],
-    ["send_p99_us", "f64"],
-    ["opportunities_seen", "u64"],
-    ["bundles_sent", "u64"],
-    ["bundles_landed", "u64"],
-    ["pnl_lamports", "i64"],
-  ],
+  columns: EVENT_TABLES.agent_metrics,
   row: (m) => ({
     ts_ms: m.ts,
     agent_id: m.agentId,

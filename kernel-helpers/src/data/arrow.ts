@@ -23,7 +23,7 @@ import { Buffer as FbBuffer } from "apache-arrow/fb/buffer";
 import { KeyValue } from "apache-arrow/fb/key-value";
 import { CompressionType } from "apache-arrow/fb/compression-type";
 import { DecodeError } from "../errors";
-import { lz4FrameDecompress, zstdFrameDecompress } from "./codecs";
+import { initCodecs, lz4FrameDecompress, zstdFrameDecompress } from "./codecs";
 
 /** What `readArrowStream` accepts: all the bytes at once, or chunks as they arrive (a Node stream, a fetch body). */
 export type ArrowSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -36,6 +36,7 @@ const MAX_BUFFER = 0x7fffffffn;
 /** Reads a whole Arrow IPC stream (compressed or not) into a Table. An empty source gives an empty Table. */
 export async function readArrowStream<T extends TypeMap = TypeMap>(source: ArrowSource): Promise<Table<T>> {
   let bytes: Uint8Array;
+  await initCodecs();
   if (source instanceof Uint8Array) {
     bytes = hasCompression(source) ? concat(rewriteAll(source)) : source;
   } else {
@@ -71,6 +72,7 @@ async function* prepend(head: Uint8Array, rest: AsyncIterator<Uint8Array>): Asyn
 export async function* decompressIpc(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
+  await initCodecs();
   const q = new ChunkQueue(source);
   for (;;) {
     if (!(await q.fill(4))) return;

@@ -1,0 +1,109 @@
+/**
+ * The event store's tables, shared by the control plane's sink (which writes them to Parquet or
+ * ClickHouse) and the slice helpers (which read them back).
+ */
+export type ColumnType = "u64" | "i64" | "u32" | "f64" | "str" | "bool";
+
+export const CLICKHOUSE_TYPE: Record<ColumnType, string> = {
+  u64: "UInt64",
+  i64: "Int64",
+  u32: "UInt32",
+  f64: "Float64",
+  str: "String",
+  bool: "UInt8",
+};
+
+export const DUCKDB_TYPE: Record<ColumnType, string> = {
+  u64: "UBIGINT",
+  i64: "BIGINT",
+  u32: "UINTEGER",
+  f64: "DOUBLE",
+  str: "VARCHAR",
+  bool: "BOOLEAN",
+};
+
+export type Columns = readonly (readonly [string, ColumnType])[];
+
+const PROFIT_COLUMNS = [
+  ["gross_lamports", "i64"],
+  ["fees_lamports", "i64"],
+  ["tip_lamports", "i64"],
+  ["net_lamports", "i64"],
+  ["net_sol", "f64"],
+  ["p_land_est", "f64"],
+  ["ev_sol", "f64"],
+  ["tip_quantile", "f64"],
+  ["policy_version", "u64"],
+  ["model_id", "str"],
+  ["accepted", "bool"],
+  ["bundle_id", "str"],
+  ["landed", "bool"],
+] as const;
+
+/** Every table starts with ts_ms (unix ms, UTC), the column slices select time ranges on. */
+export const EVENT_TABLES = {
+  arb_opportunities: [
+    ["ts_ms", "u64"],
+    ["id", "str"],
+    ["agent_id", "str"],
+    ["slot", "u64"],
+    ["tx_signature", "str"],
+    ["dexes", "str"],
+    ["hops", "u32"],
+    ["amount_in", "u64"],
+    ...PROFIT_COLUMNS,
+  ],
+  mev_opportunities: [
+    ["ts_ms", "u64"],
+    ["id", "str"],
+    ["agent_id", "str"],
+    ["slot", "u64"],
+    ["attacker", "str"],
+    ["victim_tx", "str"],
+    ["dex", "str"],
+    ["pool", "str"],
+    ["victim_amount_in", "u64"],
+    ["frontrun_amount_in", "u64"],
+    ...PROFIT_COLUMNS,
+  ],
+  bundle_outcomes: [
+    ["ts_ms", "u64"],
+    ["bundle_id", "str"],
+    ["module", "str"],
+    ["agent_id", "str"],
+    ["opportunity_id", "str"],
+    ["landed", "bool"],
+    ["tip_lamports", "u64"],
+    ["slot", "u64"],
+    ["latency_ms", "u32"],
+  ],
+  agent_metrics: [
+    ["ts_ms", "u64"],
+    ["agent_id", "str"],
+    ["module", "str"],
+    ["interval_ms", "u32"],
+    ["hotpath_p50_us", "f64"],
+    ["hotpath_p99_us", "f64"],
+    ["send_p50_us", "f64"],
+    ["send_p99_us", "f64"],
+    ["opportunities_seen", "u64"],
+    ["bundles_sent", "u64"],
+    ["bundles_landed", "u64"],
+    ["pnl_lamports", "i64"],
+  ],
+} as const satisfies Record<string, Columns>;
+
+export type EventTable = keyof typeof EVENT_TABLES;
+
+/** Stream names a slice accepts: the table names and the blueprint's short `types` (`arb`, `mev`). */
+export const STREAM_ALIASES: Record<string, EventTable> = {
+  arb: "arb_opportunities",
+  arbitrage: "arb_opportunities",
+  arb_opportunities: "arb_opportunities",
+  mev: "mev_opportunities",
+  mev_opportunities: "mev_opportunities",
+  outcomes: "bundle_outcomes",
+  bundle_outcomes: "bundle_outcomes",
+  metrics: "agent_metrics",
+  agent_metrics: "agent_metrics",
+};
