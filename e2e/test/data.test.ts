@@ -18,13 +18,13 @@ import {
   DataSource,
   LocalBus,
   duck,
-  publishMessages,
   toRows,
   type Progress,
   type SliceSpec,
 } from "@mevlab/kernel-helpers";
-import { BundleOutcomeSchema, Module, TOPICS, create, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
+import { Module, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
 import { startChdbHttp, type ChdbHttp } from "../src/chdb";
+import { publishOpportunities } from "../src/events";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -46,37 +46,6 @@ function makeEvents(): void {
     mevs.push(m);
   }
   arbs[7].route[0].amountIn = 2n ** 63n + 11n; // beyond 2^53 and beyond Int64
-}
-
-async function publishAll(bus: LocalBus): Promise<void> {
-  await publishMessages(
-    bus,
-    TOPICS.arbOpportunities,
-    arbs.map((m) => ({ key: m.slot.toString(), message: m })),
-  );
-  await publishMessages(
-    bus,
-    TOPICS.mevOpportunities,
-    mevs.map((m) => ({ key: m.slot.toString(), message: m })),
-  );
-  await publishMessages(
-    bus,
-    TOPICS.bundleOutcomes,
-    arbs.map((a, i) => ({
-      key: `b-${a.id}`,
-      message: create(BundleOutcomeSchema, {
-        ts: a.ts,
-        bundleId: `b-${a.id}`,
-        module: i % 3 === 0 ? Module.mev : Module.arbitrage,
-        agentId: "arb-d",
-        opportunityId: a.id,
-        landed: i % 2 === 0,
-        tipLamports: 100_000n + BigInt(i),
-        slot: a.slot,
-        latencyMs: 3,
-      }),
-    })),
-  );
 }
 
 const specs: Array<{ name: string; spec: SliceSpec; expect: () => string[] }> = [
@@ -152,7 +121,7 @@ describe("data helpers", { timeout: 300_000 }, () => {
       clickhouseUrl: chdb.url(),
       log: () => undefined,
     });
-    await publishAll(bus);
+    await publishOpportunities(bus, arbs, mevs, (i) => (i % 3 === 0 ? Module.mev : Module.arbitrage));
     assert.ok(await cpLocal.sink!.flushed(60_000), "local sink drained");
     assert.ok(await cpCh.sink!.flushed(60_000), "ClickHouse sink drained");
     local = new DataSource({ dataDir, clickhouseUrl: "" });

@@ -10,8 +10,8 @@ import { arbOpportunity, initialRuntime, mevOpportunity, rng } from "@mevlab/age
 import { startClickHouse, type ClickHouseServer } from "@mevlab/cli";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
 import { clickHouseDdl } from "@mevlab/control-plane/dist/src/sink/tables";
-import { LocalBus, publishMessages } from "@mevlab/kernel-helpers";
-import { BundleOutcomeSchema, Module, TOPICS, create } from "@mevlab/proto";
+import { LocalBus } from "@mevlab/kernel-helpers";
+import { publishOpportunities } from "../src/events";
 import { ROOT } from "../src/stack";
 
 const r = rng(11);
@@ -24,34 +24,7 @@ async function publishBatch(bus: LocalBus, count: number): Promise<bigint> {
   const mevs = Array.from({ length: count }, () => mevOpportunity(r, "mev-s", 361_000_000n + BigInt(n), n++, rt));
   // One lamport amount beyond 2^53, to see it arrive exact.
   arbs[0].route[0].amountIn = 2n ** 60n + 7n;
-  await publishMessages(
-    bus,
-    TOPICS.arbOpportunities,
-    arbs.map((m) => ({ key: m.slot.toString(), message: m })),
-  );
-  await publishMessages(
-    bus,
-    TOPICS.mevOpportunities,
-    mevs.map((m) => ({ key: m.slot.toString(), message: m })),
-  );
-  await publishMessages(
-    bus,
-    TOPICS.bundleOutcomes,
-    arbs.map((a, i) => ({
-      key: `b-${a.id}`,
-      message: create(BundleOutcomeSchema, {
-        ts: a.ts,
-        bundleId: `b-${a.id}`,
-        module: Module.arbitrage,
-        agentId: "arb-s",
-        opportunityId: a.id,
-        landed: i % 2 === 0,
-        tipLamports: 100_000n + BigInt(i),
-        slot: a.slot,
-        latencyMs: 3,
-      }),
-    })),
-  );
+  await publishOpportunities(bus, arbs, mevs);
   return arbs.reduce((s, a) => s + (a.profit?.netLamports ?? 0n), 0n);
 }
 

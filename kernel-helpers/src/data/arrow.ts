@@ -38,7 +38,8 @@ export async function readArrowStream<T extends TypeMap = TypeMap>(source: Arrow
   let bytes: Uint8Array;
   await initCodecs();
   if (source instanceof Uint8Array) {
-    bytes = hasCompression(source) ? concat(rewriteAll(source)) : source;
+    const pieces = rewriteAll(source);
+    bytes = pieces ? concat(pieces) : source;
   } else {
     const pieces: Uint8Array[] = [];
     for await (const piece of decompressIpc(source)) pieces.push(piece);
@@ -102,12 +103,16 @@ export async function* decompressIpc(
   }
 }
 
-function rewriteAll(bytes: Uint8Array): Uint8Array[] {
+/** The stream's messages with compressed batches rewritten; null when no batch was compressed. */
+function rewriteAll(bytes: Uint8Array): Uint8Array[] | null {
   const out: Uint8Array[] = [];
+  let rewrote = false;
   walk(bytes, (start, meta, body, end) => {
-    out.push(...(rewriteMessage(meta, body) ?? [bytes.subarray(start, end)]));
+    const plain = rewriteMessage(meta, body);
+    rewrote ||= plain !== null;
+    out.push(...(plain ?? [bytes.subarray(start, end)]));
   });
-  return out;
+  return rewrote ? out : null;
 }
 
 /** The body compression of each record / dictionary batch in a complete stream: `lz4_frame`, `zstd` or `none`. */
@@ -119,14 +124,6 @@ export function batchCompression(bytes: Uint8Array): Array<"lz4_frame" | "zstd" 
     out.push(c === null ? "none" : c === CompressionType.ZSTD ? "zstd" : "lz4_frame");
   });
   return out;
-}
-
-function hasCompression(bytes: Uint8Array): boolean {
-  let found = false;
-  walk(bytes, (_start, meta) => {
-    found ||= compressionOf(meta) !== null;
-  });
-  return found;
 }
 
 /** Walks the messages of a complete stream in memory. */

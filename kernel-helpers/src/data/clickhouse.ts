@@ -208,10 +208,9 @@ function assertNoFormat(sql: string): void {
 async function* countBytes(stream: Readable, progress: Progress, tail: { bytes: Buffer }): AsyncGenerator<Uint8Array> {
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     progress.bytes += chunk.length;
-    tail.bytes =
-      tail.bytes.length + chunk.length > 8192
-        ? Buffer.concat([tail.bytes, chunk]).subarray(-8192)
-        : Buffer.concat([tail.bytes, chunk]);
+    // only the chunk's last 8 KiB is copied, not every byte of the stream
+    const keep = Buffer.concat([tail.bytes, chunk.subarray(-8192)]);
+    tail.bytes = keep.length > 8192 ? keep.subarray(-8192) : keep;
     yield chunk;
   }
 }

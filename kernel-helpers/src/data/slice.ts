@@ -87,7 +87,7 @@ export class DataSource {
   /** The slice as one Arrow table. */
   async slice<T extends TypeMap = TypeMap>(spec: SliceSpec, options: ReadOptions = {}): Promise<Table<T>> {
     const plan = planSlice(spec);
-    const table = await batchesToTable(this.sliceBatches<T>(spec, options));
+    const table = await batchesToTable(this.planBatches<T>(plan, options));
     return table.numCols ? table : (new Table(emptySchema(plan)) as unknown as Table<T>);
   }
 
@@ -96,7 +96,10 @@ export class DataSource {
     spec: SliceSpec,
     options: ReadOptions = {},
   ): AsyncGenerator<RecordBatch<T>> {
-    const plan = planSlice(spec);
+    yield* this.planBatches<T>(planSlice(spec), options);
+  }
+
+  private async *planBatches<T extends TypeMap>(plan: Plan, options: ReadOptions): AsyncGenerator<RecordBatch<T>> {
     if (this.ch) {
       // ClickHouse keeps booleans as UInt8: give them back as Arrow Bool, as the local store does.
       const bools = new Set(plan.columns.filter(([, t]) => t === "bool").map(([c]) => c));
