@@ -18,7 +18,10 @@ import {
   DataSource,
   LocalBus,
   duck,
+  exportDataset,
+  nativeDuck,
   toRows,
+  verifyDataset,
   type Progress,
   type SliceSpec,
 } from "@mevlab/kernel-helpers";
@@ -251,6 +254,49 @@ describe("data helpers", { timeout: 300_000 }, () => {
       answers[0].reduce((s, row) => s + (row.n as bigint), 0n),
       BigInt(N),
     );
+  });
+  it("exports of the same filters from the local store and from ClickHouse hold the same rows and schema", async () => {
+    const roots = mkdtempSync(join(tmpdir(), "mevlab-data-exports-"));
+    const spec = { types: ["arb", "mev"], from: T0, to: T0 + 3 * HOUR, dex: ["orca"], output: "" } as const;
+    const a = await exportDataset({ ...spec, output: "local" }, { source: local, allowedRoots: [roots] });
+    const b = await exportDataset({ ...spec, output: "clickhouse" }, { source: remote, allowedRoots: [roots] });
+    assert.equal(a.manifest.source.kind, "local");
+    assert.equal(b.manifest.source.kind, "clickhouse");
+    assert.ok(!b.manifest.source.location.includes("s3cret"), "no password in the manifest");
+    const arbOrca = arbs.filter((x) => x.route.some((h) => h.dex.toLowerCase() === "orca")).length;
+    const mevOrca = mevs.filter((x) => x.dex.toLowerCase() === "orca").length;
+    assert.deepEqual(
+      a.manifest.files.map((f) => [f.table, f.rows]),
+      [
+        ["arb_opportunities", arbOrca],
+        ["mev_opportunities", mevOrca],
+      ],
+    );
+    assert.deepEqual(
+      b.manifest.files.map((f) => [f.table, f.rows]),
+      a.manifest.files.map((f) => [f.table, f.rows]),
+    );
+    const db = await nativeDuck();
+    try {
+      for (const f of a.manifest.files) {
+        const pa = `read_parquet('${join(a.output, f.path)}')`;
+        const pb = `read_parquet('${join(b.output, f.path)}')`;
+        const describeOf = async (r: string) => toRows(await db.sql(`DESCRIBE SELECT * FROM ${r}`));
+        assert.deepEqual(await describeOf(pb), await describeOf(pa), `${f.table}: same schema`);
+        const diff = toRows(
+          await db.sql(
+            `SELECT (SELECT count(*) FROM (SELECT * FROM ${pa} EXCEPT ALL SELECT * FROM ${pb})) AS ab, ` +
+              `(SELECT count(*) FROM (SELECT * FROM ${pb} EXCEPT ALL SELECT * FROM ${pa})) AS ba, ` +
+              `(SELECT count(*) FROM ${pb}) AS n`,
+          ),
+        )[0];
+        assert.deepEqual([diff.ab, diff.ba, diff.n], [0n, 0n, BigInt(f.rows)], `${f.table}: same rows`);
+      }
+    } finally {
+      await db.close();
+    }
+    assert.ok((await verifyDataset(a.output)).ok);
+    assert.ok((await verifyDataset(b.output)).ok);
   });
 });
 

@@ -3,6 +3,8 @@
  * string interpolation) answered as Arrow record batches (`FORMAT ArrowStream`, compressed as asked
  * and decoded by `readArrowBatches`), plus JSON rows, commands and inserts.
  */
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { createClient, ClickHouseLogLevel, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import type { RecordBatch, Table, TypeMap } from "apache-arrow";
@@ -103,6 +105,55 @@ export class ClickHouseSource {
     }
     progress.done = true;
     options.onProgress?.({ ...progress });
+  }
+
+  /**
+   * Runs `sql` and writes ClickHouse's answer in `format` (e.g. `Parquet`) to `file` as it arrives,
+   * returning the bytes written. A Parquet answer cut short by a server-side exception is recognised.
+   */
+  async download(
+    sql: string,
+    params: QueryParams,
+    file: string,
+    options: { format: string; settings?: ClickHouseSettings; signal?: AbortSignal; onBytes?: (n: number) => void },
+  ): Promise<number> {
+    assertNoFormat(sql);
+    if (options.signal?.aborted) throw new DataError("query cancelled");
+    let stream: Readable;
+    try {
+      const res = await this.client.exec({
+        query: `${sql}\nFORMAT ${options.format}`,
+        query_params: params,
+        abort_signal: options.signal,
+        clickhouse_settings: options.settings,
+      });
+      stream = res.stream;
+    } catch (err) {
+      throw await this.explain(err, sql);
+    }
+    const progress: Progress = { rows: 0, bytes: 0, batches: 0, done: false };
+    const tail = { bytes: Buffer.alloc(0) };
+    const out = createWriteStream(file);
+    try {
+      for await (const chunk of countBytes(stream, progress, tail)) {
+        if (!out.write(chunk)) await once(out, "drain");
+        options.onBytes?.(progress.bytes);
+      }
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      out.destroy();
+      if (options.signal?.aborted) throw new DataError("query cancelled", { cause: err });
+      throw await this.explain(err, sql);
+    } finally {
+      stream.destroy();
+    }
+    const text = tail.bytes.toString("latin1");
+    if (options.format === "Parquet" && !text.endsWith("PAR1")) {
+      const at = text.lastIndexOf("Code: ");
+      if (at >= 0) throw clickHouseError(text.slice(at), undefined);
+      throw new DecodeError(`ClickHouse's Parquet answer ended after ${progress.bytes} bytes without a footer`);
+    }
+    return progress.bytes;
   }
 
   /** Runs `sql` and returns the whole answer as one Arrow table. */

@@ -328,6 +328,37 @@ class NativeSession implements DuckSession {
     return out;
   }
 
+  /**
+   * Runs a statement (COPY, CREATE …) and returns the rows it changed or wrote. `signal` interrupts it;
+   * `onProgress` gets DuckDB's own estimate (0–100) while it runs.
+   */
+  async exec(
+    sql: string,
+    params?: Record<string, DuckParam>,
+    options: { signal?: AbortSignal; onProgress?: (percent: number) => void } = {},
+  ): Promise<number> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new DataError("cancelled");
+    const interrupt = () => this.conn.interrupt();
+    signal?.addEventListener("abort", interrupt, { once: true });
+    const timer = onProgress
+      ? setInterval(() => {
+          const p = this.conn.progress.percentage;
+          if (p >= 0) onProgress(p);
+        }, 200)
+      : undefined;
+    try {
+      const result = await this.conn.run(sql, params && this.values(params));
+      return result.rowsChanged;
+    } catch (err) {
+      if (signal?.aborted) throw new DataError("cancelled", { cause: err });
+      throw duckError(err, sql, this.engine);
+    } finally {
+      clearInterval(timer);
+      signal?.removeEventListener("abort", interrupt);
+    }
+  }
+
   /** Runs a statement without a result (COPY, CREATE …). */
   async run(sql: string, params?: Record<string, DuckParam>): Promise<void> {
     try {

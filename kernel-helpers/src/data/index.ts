@@ -7,3 +7,4 @@ export * from "./duck";
 export * as arrow from "apache-arrow";
 export * from "./streams";
 export * from "./slice";
+export * from "./export";

@@ -3,7 +3,7 @@
  * default, from the local Parquet store the control plane writes under its data dir. Every filter value
  * travels as a query parameter (ClickHouse `{p:Type}`, DuckDB `$p`), never inside the SQL text.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   Bool,
@@ -26,7 +26,11 @@ import { DataError } from "../errors";
 import { ClickHouseSource, type ArrowCompression, type QueryParams } from "./clickhouse";
 import { nativeDuck, type DuckParam, type NativeSession } from "./duck";
 import { batchesToTable, type Progress, type ReadOptions } from "./progress";
-import { CLICKHOUSE_TYPE, EVENT_TABLES, STREAM_ALIASES, type ColumnType, type EventTable } from "./streams";
+import { CLICKHOUSE_TYPE, DUCKDB_TYPE, EVENT_TABLES, STREAM_ALIASES, type ColumnType, type EventTable } from "./streams";
+
+/** Dataset file formats and their compression. */
+export type FileFormat = "parquet" | "jsonl";
+export type FileCompression = "zstd" | "gzip" | "none";
 
 export type TimeBound = Date | string | number;
 export type Scalar = string | number | bigint | boolean;
@@ -124,6 +128,62 @@ export class DataSource {
     }
     progress.done = true;
     options.onProgress?.({ ...progress });
+  }
+
+  /**
+   * Writes the slice to `file` as Parquet or JSON lines with DuckDB and returns the rows written. The
+   * columns get the local store's types whichever the source, so a dataset reads the same from both:
+   * ClickHouse sends the slice as Parquet into a staging file first (its booleans are UInt8 there).
+   */
+  async writeSlice(
+    spec: SliceSpec,
+    file: string,
+    options: {
+      format: FileFormat;
+      compression: FileCompression;
+      signal?: AbortSignal;
+      /** DuckDB's estimate while writing (0–100); bytes received while ClickHouse answers. */
+      onProgress?: (p: { percent?: number; bytes?: number }) => void;
+    },
+  ): Promise<number> {
+    const plan = planSlice(spec);
+    const db = await this.session();
+    const typed = (inner: string) =>
+      `SELECT ${plan.columns.map(([c, t]) => `CAST(${c} AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ")} FROM (${inner})`;
+    let sql: string;
+    let params: Record<string, DuckParam> = {};
+    let staging: string | undefined;
+    try {
+      if (this.ch) {
+        staging = `${file}.clickhouse.parquet`;
+        await this.ch.download(plan.clickhouse(this.ch.database), plan.chParams, staging, {
+          format: "Parquet",
+          settings: { output_format_parquet_compression_method: "lz4", output_format_parquet_string_as_string: 1 },
+          signal: options.signal,
+          onBytes: (bytes) => options.onProgress?.({ bytes }),
+        });
+        sql = typed(`SELECT * FROM read_parquet(${lit(staging)})`);
+      } else {
+        const files = partitionFiles(this.storeDir, plan.table, plan.fromMs, plan.toMs);
+        if (files.length) {
+          sql = typed(plan.duckdb(files));
+          params = plan.duckParams;
+        } else {
+          sql = `SELECT ${plan.columns.map(([c, t]) => `CAST(NULL AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ")} WHERE false`;
+        }
+      }
+      const c = options.compression;
+      const to =
+        options.format === "parquet"
+          ? `(FORMAT parquet, COMPRESSION ${c === "none" ? "uncompressed" : c})`
+          : `(FORMAT json, COMPRESSION ${c})`;
+      return await db.exec(`COPY (${sql}) TO ${lit(file)} ${to}`, params, {
+        signal: options.signal,
+        onProgress: (percent) => options.onProgress?.({ percent }),
+      });
+    } finally {
+      if (staging) rmSync(staging, { force: true });
+    }
   }
 
   /**
