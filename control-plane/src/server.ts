@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Fastify from "fastify";
 import cors from "@fastify/cors";
-import type { Bus, Subscription } from "@mevlab/kernel-helpers";
+import { DataSource, type Bus, type Subscription } from "@mevlab/kernel-helpers";
 import { Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import { agentRoutes } from "./agents/routes";
@@ -25,6 +25,9 @@ import { metricsRoutes } from "./metrics/routes";
 import { NodeHealth } from "./node/health";
 import { EventSink } from "./sink/sink";
 import { ClickHouseStore, ParquetStore, parseClickHouseUrl } from "./sink/stores";
+import { JobRunner } from "./datasets/jobs";
+import { datasetRoutes } from "./datasets/routes";
+import { queryRoutes } from "./queries/routes";
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -54,6 +57,11 @@ export interface ControlPlaneOptions {
   nodeRpcUrl?: string;
   nodeReferenceRpcUrl?: string;
   nodePollMs?: number;
+  /**
+   * Where dataset exports may be written: directories and s3://bucket[/prefix] roots. Default
+   * `MEVLAB_EXPORT_ROOTS` (comma-separated) or `<dataDir>/exports`; relative outputs go under the first.
+   */
+  exportRoots?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -141,6 +149,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     commandTtlMs: opts.commandTtlMs,
   });
 
+  // Datasets and curated queries read the same store the sink writes.
+  const source = new DataSource({ clickhouseUrl: opts.clickhouseUrl ?? "", dataDir: opts.dataDir });
+  const envRoots = (process.env.MEVLAB_EXPORT_ROOTS ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const exportRoots = [...(opts.exportRoots ?? (envRoots.length ? envRoots : [join(opts.dataDir, "exports")]))];
+  for (const r of exportRoots) if (!r.startsWith("s3://")) mkdirSync(r, { recursive: true });
+  const jobs = new JobRunner({
+    file: join(opts.dataDir, "jobs", "jobs.jsonl"),
+    source,
+    allowedRoots: exportRoots,
+    onChange: (job) =>
+      hub.publish(Stream.job, Module.MODULE_UNSPECIFIED, { case: "job", value: job }, { coalesceKey: `job:${job.id}` }),
+    log: (line) => log(`jobs: ${line}`),
+  });
+
   const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
@@ -159,6 +184,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   policyRoutes(app, { tokens, audit, service, tracker, policies });
   agentRoutes(app, { tokens, registry });
   metricsRoutes(app, { tokens, rolling, hub, sink, tracker });
+  datasetRoutes(app, { tokens, audit, jobs, allowedRoots: exportRoots });
+  queryRoutes(app, { tokens, source });
   const { handleUpgrade, closeSockets } = webSocketUpgrades({
     tokens,
     hub,
@@ -199,6 +226,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await Promise.all(bridge.map((b) => b.close()));
     await sink?.close();
     tracker.close();
+    await jobs.close();
+    await source.close();
     await app.close();
     throw err;
   }
@@ -216,7 +245,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       clearInterval(summaryTimer);
       node.stop();
       await Promise.all(bridge.map((b) => b.close()));
+      await jobs.close();
       await sink?.close();
+      await source.close();
       tracker.close();
       closeSockets();
       await app.close();

@@ -1,3 +1,4 @@
+import type { DatasetManifest } from "../data/export";
 import {
   AckOutcome,
   Action,
@@ -111,6 +112,49 @@ const RECENT = 2_000;
  * Typed client of the control plane for notebooks, services and the JupyterLab extension. It holds
  * one realtime connection, opened on first need, through which command acks arrive.
  */
+/** `POST /api/datasets/scrape`: the blueprint's body (`compression`, `from`, `to` are accepted too). */
+export interface ScrapeRequest {
+  start: string | number;
+  end: string | number;
+  types: string[];
+  dex?: string[];
+  modules?: string[];
+  format?: "parquet" | "jsonl";
+  compress?: "zstd" | "gzip" | "none";
+  /** Relative to the control plane's export root, or s3://bucket/prefix; default a new dated name. */
+  output?: string;
+}
+
+/** A job as the control plane shows it (64-bit counters as strings). */
+export interface JobView {
+  id: string;
+  kind: string;
+  state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  created_by?: string;
+  created_at?: string;
+  phase?: string;
+  fraction?: number;
+  rows?: string;
+  bytes?: string;
+  files_done?: number;
+  files_total?: number;
+  error?: string;
+  output?: string;
+  dataset_id?: string;
+  params: Record<string, unknown> | null;
+  manifest: DatasetManifest | null;
+}
+
+export interface CuratedQueryResult {
+  ok: true;
+  name: string;
+  source: "clickhouse" | "local";
+  columns: Array<{ name: string; type: string }>;
+  rows: Array<Record<string, unknown>>;
+  row_count: number;
+  elapsed_ms: number;
+}
+
 export class ControlPlaneClient {
   private realtimeReady?: Promise<RealtimeConnection>;
   private readonly recentAcks = new Map<string, ControlAck>();
@@ -264,6 +308,54 @@ export class ControlPlaneClient {
       accepted,
       result: { requestId: accepted.request_id, request, ack: this.recentAcks.get(accepted.request_id), latencyMs },
     };
+  }
+
+  /** Starts a dataset export job on the control plane (the blueprint's scrape body). */
+  scrape(body: ScrapeRequest): Promise<{ ok: true; job_id: string; output: string; job: JobView }> {
+    return requestJson(this.transport.fetch, this.url, "/api/datasets/scrape", {
+      method: "POST",
+      body: JSON.stringify(body),
+      token: this.token,
+    });
+  }
+
+  job(id: string): Promise<JobView> {
+    return requestJson(this.transport.fetch, this.url, `/api/datasets/jobs/${encodeURIComponent(id)}`, {
+      token: this.token,
+    });
+  }
+
+  jobs(): Promise<{ jobs: JobView[] }> {
+    return requestJson(this.transport.fetch, this.url, "/api/datasets/jobs", { token: this.token });
+  }
+
+  cancelJob(id: string): Promise<{ ok: true; job: JobView }> {
+    return requestJson(this.transport.fetch, this.url, `/api/datasets/jobs/${encodeURIComponent(id)}/cancel`, {
+      method: "POST",
+      body: "{}",
+      token: this.token,
+    });
+  }
+
+  /** Polls a job until it has finished (succeeded, failed or cancelled). */
+  async waitForJob(id: string, opts: { timeoutMs?: number; onUpdate?: (job: JobView) => void } = {}): Promise<JobView> {
+    const deadline = now() + (opts.timeoutMs ?? 600_000);
+    for (;;) {
+      const job = await this.job(id);
+      opts.onUpdate?.(job);
+      if (job.state === "succeeded" || job.state === "failed" || job.state === "cancelled") return job;
+      if (now() > deadline) throw new TimeoutError(`job ${id} still ${job.state} after ${opts.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Runs a named query of the control plane's curated registry. */
+  curatedQuery(name: string, params: Record<string, string | number> = {}): Promise<CuratedQueryResult> {
+    return requestJson(this.transport.fetch, this.url, "/api/clickhouse/query", {
+      method: "POST",
+      body: JSON.stringify({ name, params }),
+      token: this.token,
+    });
   }
 
   agents(): Promise<{ agents: AgentView[] }> {

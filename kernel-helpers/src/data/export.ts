@@ -179,6 +179,15 @@ export function resolveOutput(output: unknown, roots: readonly string[] = defaul
   return { kind: "local", dir, uri: dir };
 }
 
+/**
+ * Checks an export without running it: every field, every filter, and the output against the allowed
+ * roots. Returns where the dataset would go. Throws the `DataError` that `exportDataset` would.
+ */
+export function validateExport(spec: ExportSpec, allowedRoots: readonly string[] = defaultExportRoots()): string {
+  planExport(spec);
+  return resolveOutput(spec.output, allowedRoots).uri;
+}
+
 /** Exports the slices of `spec.types` and returns the dataset id and manifest. */
 export async function exportDataset(spec: ExportSpec, options: ExportOptions = {}): Promise<ExportResult> {
   const plan = planExport(spec);

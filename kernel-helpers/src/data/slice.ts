@@ -26,7 +26,14 @@ import { DataError } from "../errors";
 import { ClickHouseSource, type ArrowCompression, type QueryParams } from "./clickhouse";
 import { nativeDuck, type DuckParam, type NativeSession } from "./duck";
 import { batchesToTable, type Progress, type ReadOptions } from "./progress";
-import { CLICKHOUSE_TYPE, DUCKDB_TYPE, EVENT_TABLES, STREAM_ALIASES, type ColumnType, type EventTable } from "./streams";
+import {
+  CLICKHOUSE_TYPE,
+  DUCKDB_TYPE,
+  EVENT_TABLES,
+  STREAM_ALIASES,
+  type ColumnType,
+  type EventTable,
+} from "./streams";
 
 /** Dataset file formats and their compression. */
 export type FileFormat = "parquet" | "jsonl";
@@ -199,11 +206,13 @@ export class DataSource {
     const db = await this.session();
     for (const table of Object.keys(EVENT_TABLES)) {
       const files = partitionFiles(this.storeDir, table as EventTable, 0, Number.MAX_SAFE_INTEGER);
-      if (files.length) {
-        await db.run(
-          `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true)`,
-        );
-      }
+      // A table with no files yet is an empty view of the right columns, so queries over it still run.
+      const columns = EVENT_TABLES[table as EventTable] as ReadonlyArray<readonly [string, ColumnType]>;
+      await db.run(
+        files.length
+          ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true)`
+          : `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.map(([c, t]) => `CAST(NULL AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ")} WHERE false`,
+      );
     }
     const duckParams: Record<string, DuckParam> = {};
     for (const [k, v] of Object.entries(params)) {

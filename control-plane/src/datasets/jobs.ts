@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { JobSchema, create, type Job } from "@mevlab/proto";
+import { DataError, describe, exportDataset, type DataSource, type ExportSpec } from "@mevlab/kernel-helpers";
+
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+const FINAL = new Set<string>(["succeeded", "failed", "cancelled"]);
+
+export interface JobRunnerOptions {
+  /** Append-only journal of job snapshots (the last line per id wins). */
+  file: string;
+  source: DataSource;
+  allowedRoots: readonly string[];
+  /** Every change of a job (throttled while it runs). */
+  onChange: (job: Job) => void;
+  log?: (line: string) => void;
+  /** Minimum time between two progress snapshots of one job (default 250 ms). */
+  progressEveryMs?: number;
+}
+
+/**
+ * The embedded job runner: dataset exports one at a time, in order of submission. State is journaled,
+ * so jobs survive a control-plane restart: one that was queued or running when it stopped runs again
+ * (an export is written to a staging place and only appears whole, so a rerun is safe).
+ */
+export class JobRunner {
+  private readonly jobs = new Map<string, Job>();
+  private readonly specs = new Map<string, ExportSpec>();
+  private readonly queue: string[] = [];
+  private readonly fd: number;
+  private running?: { id: string; abort: AbortController; done: Promise<void> };
+  private closed = false;
+
+  constructor(private readonly opts: JobRunnerOptions) {
+    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
+    const restarted: string[] = [];
+    if (existsSync(opts.file)) {
+      for (const line of readFileSync(opts.file, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        try {
+          const { job, spec } = JSON.parse(line) as { job: Record<string, unknown>; spec?: ExportSpec };
+          const j = create(JobSchema, {
+            ...job,
+            createdAt: BigInt(job.createdAt as string),
+            startedAt: BigInt(job.startedAt as string),
+            finishedAt: BigInt(job.finishedAt as string),
+            rows: BigInt(job.rows as string),
+            bytes: BigInt(job.bytes as string),
+          } as never);
+          this.jobs.set(j.id, j);
+          if (spec) this.specs.set(j.id, spec);
+        } catch {
+          // a line cut by a crash: the job's previous snapshot stands
+        }
+      }
+      for (const j of this.jobs.values()) if (!FINAL.has(j.state)) restarted.push(j.id);
+    }
+    this.fd = openSync(opts.file, "a", 0o600);
+    for (const id of restarted.sort((a, b) => Number(this.jobs.get(a)!.createdAt - this.jobs.get(b)!.createdAt))) {
+      const j = this.jobs.get(id)!;
+      opts.log?.(`job ${id} was ${j.state} when the control plane stopped: queued again`);
+      this.update(j, { state: "queued", phase: "", fraction: 0, error: "" });
+      this.queue.push(id);
+    }
+    this.pump();
+  }
+
+  /** Queues an export; `spec` has been validated by the caller. */
+  submit(spec: ExportSpec, output: string, createdBy: string, params: unknown): Job {
+    const job = create(JobSchema, {
+      id: `job-${randomUUID()}`,
+      kind: "dataset_export",
+      state: "queued",
+      createdBy,
+      createdAt: BigInt(Date.now()),
+      output,
+      paramsJson: JSON.stringify(params),
+    });
+    this.jobs.set(job.id, job);
+    this.specs.set(job.id, spec);
+    this.persist(job);
+    this.opts.onChange(job);
+    this.queue.push(job.id);
+    this.pump();
+    return job;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Newest first. */
+  list(limit = 100): Job[] {
+    return [...this.jobs.values()].sort((a, b) => Number(b.createdAt - a.createdAt)).slice(0, limit);
+  }
+
+  /** Outputs of jobs that have not finished: a second job may not write to one of them. */
+  busyOutputs(): Set<string> {
+    return new Set([...this.jobs.values()].filter((j) => !FINAL.has(j.state)).map((j) => j.output));
+  }
+
+  /** Cancels a queued or running job; false when it had already finished. */
+  cancel(id: string): boolean {
+    const job = this.jobs.get(id);
+    if (!job || FINAL.has(job.state)) return false;
+    if (this.running?.id === id) {
+      this.running.abort.abort();
+      return true;
+    }
+    this.queue.splice(this.queue.indexOf(id), 1);
+    this.update(job, { state: "cancelled", finishedAt: BigInt(Date.now()), error: "cancelled before it started" });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // A running export is interrupted; its journal says running, so the next start runs it again.
+    const running = this.running;
+    if (running) {
+      running.abort.abort();
+      await running.done;
+    }
+    closeSync(this.fd);
+  }
+
+  private pump(): void {
+    if (this.running || this.closed) return;
+    const id = this.queue.shift();
+    if (!id) return;
+    const job = this.jobs.get(id)!;
+    const spec = this.specs.get(id);
+    const abort = new AbortController();
+    const done = this.run(job, spec, abort).finally(() => {
+      this.running = undefined;
+      this.pump();
+    });
+    this.running = { id, abort, done };
+  }
+
+  private async run(job: Job, spec: ExportSpec | undefined, abort: AbortController): Promise<void> {
+    if (!spec) {
+      this.update(job, { state: "failed", finishedAt: BigInt(Date.now()), error: "the job's parameters were lost" });
+      return;
+    }
+    this.update(job, { state: "running", startedAt: BigInt(Date.now()), phase: "write", fraction: 0 });
+    let last = 0;
+    const every = this.opts.progressEveryMs ?? 250;
+    try {
+      const res = await exportDataset(spec, {
+        source: this.opts.source,
+        allowedRoots: this.opts.allowedRoots,
+        signal: abort.signal,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - last < every && p.phase !== "done") return;
+          last = now;
+          this.update(
+            job,
+            {
+              phase: p.phase,
+              fraction: p.fraction,
+              rows: BigInt(p.rows),
+              bytes: BigInt(p.bytes),
+              filesDone: p.files_done,
+              filesTotal: p.files_total,
+            },
+            false,
+          );
+        },
+      });
+      this.update(job, {
+        state: "succeeded",
+        finishedAt: BigInt(Date.now()),
+        phase: "done",
+        fraction: 1,
+        rows: BigInt(res.manifest.rows),
+        bytes: BigInt(res.manifest.bytes),
+        filesDone: res.manifest.files.length,
+        filesTotal: res.manifest.files.length,
+        datasetId: res.id,
+        manifestJson: JSON.stringify(res.manifest),
+      });
+    } catch (err) {
+      if (this.closed && abort.signal.aborted) return; // stays "running" in the journal: rerun at next start
+      const cancelled = abort.signal.aborted;
+      this.update(job, {
+        state: cancelled ? "cancelled" : "failed",
+        finishedAt: BigInt(Date.now()),
+        error: cancelled ? "cancelled while running; nothing was written" : describe(err),
+      });
+      if (!cancelled && !(err instanceof DataError)) this.opts.log?.(`job ${job.id} failed: ${describe(err)}`);
+    }
+  }
+
+  private update(job: Job, changes: Partial<Job>, persist = true): void {
+    Object.assign(job, changes);
+    if (persist) this.persist(job);
+    this.opts.onChange(job);
+  }
+
+  private persist(job: Job): void {
+    if (this.closed && this.fd === undefined) return;
+    const plain = {
+      ...job,
+      $typeName: undefined,
+      createdAt: String(job.createdAt),
+      startedAt: String(job.startedAt),
+      finishedAt: String(job.finishedAt),
+      rows: String(job.rows),
+      bytes: String(job.bytes),
+    };
+    writeSync(this.fd, JSON.stringify({ job: plain, spec: this.specs.get(job.id) }) + "\n");
+  }
+}
