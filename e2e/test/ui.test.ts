@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { verifyDataset } from "@mevlab/kernel-helpers";
 import { ROOT, embeddedStack, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -74,4 +75,49 @@ test("Stop on MEV stops the MEV agent, shows the ack latency, and leaves arbitra
 test("the live table fills with opportunities from the agents", async () => {
   await page.locator(".mevlab-caption", { hasText: /\(([1-9][0-9]*) shown\)/ }).waitFor({ timeout: 15_000 });
   await page.screenshot({ path: join(RESULTS, "ui-live-table.png") });
+});
+
+test("the Datasets panel starts an export, shows its progress and its manifest", async () => {
+  // The sink writes the agents' events to the Parquet store every 5 s; wait until some are there.
+  await new Promise((r) => setTimeout(r, 6_000));
+  // Opened from the command palette, as a user would.
+  await page.keyboard.press("Control+Shift+C");
+  const search = page.locator(".lm-CommandPalette-input");
+  await search.waitFor();
+  await search.fill("mevlab: Datasets");
+  await page.locator(".lm-CommandPalette-item", { hasText: "mevlab: Datasets" }).first().click();
+  const panel = page.locator(".mevlab-datasets");
+  await panel.waitFor();
+  // A bad output is refused with the control plane's message, and no job appears.
+  await panel.locator("input[name=output]").fill("../outside");
+  await panel.locator(".mevlab-scrape-button").click();
+  await panel.locator(".mevlab-datasets-message.mevlab-error", { hasText: /path traversal/ }).waitFor();
+  assert.equal(await panel.locator(".mevlab-jobs tbody tr").count(), 0);
+  await panel.locator("input[name=output]").fill("ui-dataset");
+  await panel.locator("select[name=format]").selectOption("jsonl");
+  await panel.locator("select[name=compress]").selectOption("gzip");
+  await panel.locator(".mevlab-scrape-button").click();
+  const row = panel.locator('.mevlab-jobs tr[data-state="succeeded"]');
+  await row.waitFor({ timeout: 60_000 });
+  assert.match((await row.locator(".mevlab-progress-text").textContent()) ?? "", /100%/);
+  assert.match((await row.locator(".mevlab-job-output").textContent()) ?? "", /exports\/ui-dataset$/);
+  await row.locator(".mevlab-show-manifest").click();
+  const files = panel.locator(".mevlab-manifest-files tbody tr");
+  await files.first().waitFor();
+  assert.equal(await files.count(), 2);
+  const shaText = await panel.locator(".mevlab-manifest-files .mevlab-sha").allTextContents();
+  assert.ok(
+    shaText.every((s) => /^[0-9a-f]{64}$/.test(s)),
+    shaText.join(", "),
+  );
+  const rows = (await files.locator("td:nth-child(2)").allTextContents()).map((t) => Number(t.replace(/[^0-9]/g, "")));
+  assert.ok(rows[0] + rows[1] > 0, `rows exported: ${rows.join(", ")}`);
+  // The files on disk match the manifest the panel shows.
+  const verified = await verifyDataset(join(stack.dataDir, "exports", "ui-dataset"));
+  assert.ok(verified.ok);
+  assert.deepEqual(
+    verified.manifest.files.map((f) => f.sha256),
+    shaText,
+  );
+  await page.screenshot({ path: join(RESULTS, "ui-datasets.png") });
 });

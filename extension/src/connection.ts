@@ -4,7 +4,9 @@ import {
   ControlPlaneClient,
   type ActionName,
   type ControlArgsJson,
+  type JobView,
   type ModuleName,
+  type ScrapeRequest,
   type RealtimeConnection,
   type Transport,
   type WebSocketLike,
@@ -41,7 +43,7 @@ export class MevlabConnection implements IMevlabConnection {
     const url = this.url();
     const client = await ControlPlaneClient.login({ url, username, password, transport: browserTransport });
     const live = await client.realtime({
-      streams: [Stream.control_ack, Stream.agent_status, Stream.arb_opportunity, Stream.mev_opportunity],
+      streams: [Stream.control_ack, Stream.agent_status, Stream.arb_opportunity, Stream.mev_opportunity, Stream.job],
     });
     live.listen({ onEvents: (events) => this.onEvents(events) });
     live.onClose((code, reason) => {
@@ -75,6 +77,23 @@ export class MevlabConnection implements IMevlabConnection {
     } catch (err) {
       return { module, action, error: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  async scrape(body: ScrapeRequest): Promise<JobView> {
+    return (await this.requireClient().scrape(body)).job;
+  }
+
+  async jobs(): Promise<JobView[]> {
+    return (await this.requireClient().jobs()).jobs;
+  }
+
+  async cancelJob(id: string): Promise<JobView> {
+    return (await this.requireClient().cancelJob(id)).job;
+  }
+
+  private requireClient(): ControlPlaneClient {
+    if (!this.client) throw new Error("not logged in");
+    return this.client;
   }
 
   private onEvents(events: Event[]): void {

@@ -3,11 +3,13 @@ import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/appu
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { MevlabConnection } from "./connection";
+import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
 import { IMevlabConnection } from "./tokens";
 
 const PLUGIN_ID = "@mevlab/extension:plugin";
 const OPEN = "mevlab:open";
+const OPEN_DATASETS = "mevlab:datasets";
 
 interface Settings {
   controlPlaneUrl: string;
@@ -77,4 +79,41 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [connectionPlugin, panelPlugin];
+/** Dataset exports: the scrape form, jobs with progress, manifests. */
+const datasetsPlugin: JupyterFrontEndPlugin<void> = {
+  id: "@mevlab/extension:datasets",
+  description: "Dataset exports from the event store: scrape form, jobs, manifests.",
+  autoStart: true,
+  requires: [IMevlabConnection],
+  optional: [ICommandPalette, ILauncher],
+  activate: (
+    app: JupyterFrontEnd,
+    conn: IMevlabConnection,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null,
+  ) => {
+    const tracker = new WidgetTracker<MainAreaWidget<DatasetsPanel>>({ namespace: "mevlab-datasets" });
+    app.commands.addCommand(OPEN_DATASETS, {
+      label: "mevlab: Datasets",
+      caption: "Export slices of the event store as Parquet or JSON lines, with a manifest",
+      execute: () => {
+        const open = tracker.currentWidget;
+        if (open && !open.isDisposed) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const widget = new MainAreaWidget({ content: new DatasetsPanel(conn) });
+        widget.id = "mevlab-datasets-main";
+        widget.title.label = "mevlab datasets";
+        void tracker.add(widget);
+        app.shell.add(widget, "main");
+        app.shell.activateById(widget.id);
+        return widget;
+      },
+    });
+    palette?.addItem({ command: OPEN_DATASETS, category: "mevlab" });
+    launcher?.add({ command: OPEN_DATASETS, category: "mevlab", rank: 1 });
+  },
+};
+
+export default [connectionPlugin, panelPlugin, datasetsPlugin];

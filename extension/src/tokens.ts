@@ -1,7 +1,13 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
 import type { AgentStatus, ControlAck, ControlRequest, Event } from "@mevlab/proto";
-import type { ActionName, ControlArgsJson, ModuleName } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+import type {
+  ActionName,
+  ControlArgsJson,
+  JobView,
+  ModuleName,
+  ScrapeRequest,
+} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
 
 export interface SessionInfo {
   url: string;
@@ -32,6 +38,10 @@ export interface IMevlabConnection {
   login(username: string, password: string): Promise<SessionInfo>;
   logout(): void;
   command(module: ModuleName, action: ActionName, args?: ControlArgsJson): Promise<CommandOutcome>;
+  /** Starts a dataset export job; rejects with the control plane's message (4xx) when refused. */
+  scrape(body: ScrapeRequest): Promise<JobView>;
+  jobs(): Promise<JobView[]>;
+  cancelJob(id: string): Promise<JobView>;
 }
 
 export const IMevlabConnection = new Token<IMevlabConnection>(
