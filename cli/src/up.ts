@@ -123,7 +123,16 @@ async function startLab(
       // Jupyter refuses root without this; CI and containers run as root.
       ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
     ],
-    { env: { ...process.env, MEVLAB_URL: controlPlaneUrl }, stdio: ["ignore", "ignore", "pipe"] },
+    {
+      env: {
+        ...process.env,
+        MEVLAB_URL: controlPlaneUrl,
+        // Notebooks read the store this control plane writes and export next to its dataset jobs.
+        MEVLAB_DATA_DIR: process.env.MEVLAB_DATA_DIR ?? dataDir,
+        MEVLAB_EXPORT_ROOTS: process.env.MEVLAB_EXPORT_ROOTS ?? join(dataDir, "exports"),
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

@@ -8,3 +8,4 @@ export * as arrow from "apache-arrow";
 export * from "./streams";
 export * from "./slice";
 export * from "./export";
+export * from "./charts";
