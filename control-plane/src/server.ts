@@ -149,8 +149,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     commandTtlMs: opts.commandTtlMs,
   });
 
-  // Datasets and curated queries read the same store the sink writes.
+  // Datasets and curated queries read the same store the sink writes; each has its own DuckDB
+  // connection, so a running export and a query never share one.
   const source = new DataSource({ clickhouseUrl: opts.clickhouseUrl ?? "", dataDir: opts.dataDir });
+  const querySource = new DataSource({ clickhouseUrl: opts.clickhouseUrl ?? "", dataDir: opts.dataDir });
   const envRoots = (process.env.MEVLAB_EXPORT_ROOTS ?? "")
     .split(",")
     .map((r) => r.trim())
@@ -185,7 +187,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   agentRoutes(app, { tokens, registry });
   metricsRoutes(app, { tokens, rolling, hub, sink, tracker });
   datasetRoutes(app, { tokens, audit, jobs, allowedRoots: exportRoots });
-  queryRoutes(app, { tokens, source });
+  queryRoutes(app, { tokens, source: querySource });
   const { handleUpgrade, closeSockets } = webSocketUpgrades({
     tokens,
     hub,
@@ -228,6 +230,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     tracker.close();
     await jobs.close();
     await source.close();
+    await querySource.close();
     await app.close();
     throw err;
   }
@@ -248,6 +251,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await jobs.close();
       await sink?.close();
       await source.close();
+      await querySource.close();
       tracker.close();
       closeSockets();
       await app.close();

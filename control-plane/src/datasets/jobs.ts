@@ -31,6 +31,7 @@ export class JobRunner {
   private readonly fd: number;
   private running?: { id: string; abort: AbortController; done: Promise<void> };
   private closed = false;
+  private fdOpen = true;
 
   constructor(private readonly opts: JobRunnerOptions) {
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
@@ -122,6 +123,7 @@ export class JobRunner {
       await running.done;
     }
     closeSync(this.fd);
+    this.fdOpen = false;
   }
 
   private pump(): void {
@@ -200,7 +202,7 @@ export class JobRunner {
   }
 
   private persist(job: Job): void {
-    if (this.closed && this.fd === undefined) return;
+    if (!this.fdOpen) return;
     const plain = {
       ...job,
       $typeName: undefined,
