@@ -39,7 +39,9 @@ export function startProcess(
   ready: RegExp,
   timeoutMs = 60_000,
 ): Promise<{ child: ChildProcess; lines: string[] }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // MEVLAB_CPU_PROF_DIR: each mevlab process writes a V8 CPU profile there when it exits (for benchmarks).
+  const prof = process.env.MEVLAB_CPU_PROF_DIR;
+  const child = spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), CLI, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -211,6 +211,8 @@ export class HubClient {
   /** Queued entries; undefined marks one dropped or superseded in place. */
   private queue: (Entry | undefined)[] = [];
   private head = 0;
+  /** Where the search for the oldest droppable event starts: everything before it is sent, gone or kept. */
+  private dropFrom = 0;
   private queued = 0;
   private queuedBytes = 0;
   private readonly positions = new Map<string, number>();
@@ -250,6 +252,16 @@ export class HubClient {
     return this.queuedBytes + this.transport.bufferedAmount();
   }
 
+  /** Events waiting in this client's queue. */
+  get queuedEvents(): number {
+    return this.queued;
+  }
+
+  /** Slots the queue holds, waiting events and holes left by dropped ones (bounded by compaction). */
+  get queueSlots(): number {
+    return this.queue.length - this.head;
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
@@ -272,6 +284,7 @@ export class HubClient {
     // A new subscription starts a new queue: what was queued under the old filters goes.
     this.queue = [];
     this.head = 0;
+    this.dropFrom = 0;
     this.queued = 0;
     this.queuedBytes = 0;
     this.positions.clear();
@@ -401,12 +414,20 @@ export class HubClient {
   private enforceCap(): void {
     const cap = this.hub.options.maxQueueBytes;
     if (this.queueBytes() <= cap) return;
-    for (let i = this.head; i < this.queue.length && this.queueBytes() > cap; i++) {
+    // Drops go oldest first, so the search resumes where the last one stopped: a client that never
+    // reads costs O(1) per event, not a walk over every slot dropped before.
+    let i = Math.max(this.head, this.dropFrom);
+    for (; i < this.queue.length && this.queueBytes() > cap; i++) {
       const e = this.queue[i];
       if (!e || !DROPPABLE.has(e.event.stream)) continue;
       this.removeAt(i);
       this.noteLost(e.event.stream, e.event.seq, "client too slow: its queue was full");
       this.hub.countDrop(e.event.stream, 1n);
+    }
+    this.dropFrom = i;
+    // The slots of dropped events are holes; once they are most of the array, close them up.
+    if (this.dropFrom - this.head > 4096 && (this.dropFrom - this.head) * 2 > this.queue.length - this.head) {
+      this.compact();
     }
   }
 
@@ -449,6 +470,7 @@ export class HubClient {
     if (this.head >= this.queue.length) {
       this.queue = [];
       this.head = 0;
+      this.dropFrom = 0;
     } else if (this.head > 4096 && this.head * 2 > this.queue.length) this.compact();
     // The socket is backed up: look again shortly instead of waiting for more events.
     if (this.queued > 0) {
@@ -460,9 +482,14 @@ export class HubClient {
   }
 
   private compact(): void {
-    const rest = this.queue.slice(this.head);
+    const rest: Entry[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e) rest.push(e);
+    }
     this.queue = rest;
     this.head = 0;
+    this.dropFrom = 0;
     this.positions.clear();
     rest.forEach((e, i) => {
       if (e?.meta.coalesceKey !== undefined) this.positions.set(e.meta.coalesceKey, i);

@@ -67,13 +67,10 @@ async function main(): Promise<void> {
     const counts = clients.map(() => 0);
     let ages: number[] = [];
     clients.forEach((c, i) => {
-      c.probe.onEvents = (events, at) => {
-        counts[i] += events.length;
-        // Every client's age samples, thinned to one in 8 to keep the bench's own cost down.
-        for (let k = 0; k < events.length; k += 8) {
-          const e = events[k];
-          if (e.payload.case === "arbOpportunity") ages.push(at - Number(e.payload.value.ts));
-        }
+      // Counted per frame; ages from the first (oldest) and last event of every frame.
+      c.probe.onLight = (count, timestamps, at) => {
+        counts[i] += count;
+        for (const ts of timestamps) ages.push(at - ts);
       };
     });
     await Promise.all(clients.map((c) => c.probe.subscribe({ streams: [Stream.arb_opportunity], format: c.format })));

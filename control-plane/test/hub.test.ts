@@ -1,0 +1,75 @@
+// The realtime hub with a client that never reads: its queue stays under its byte cap, every event it
+// loses is counted, the slots it keeps stay bounded (dropped events do not pile up as holes), and a
+// client that reads gets every event in order.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ClientFrameSchema,
+  Format,
+  Module,
+  ServerFrameSchema,
+  Stream,
+  create,
+  decode,
+  toWireJson,
+} from "@mevlab/proto";
+import { RealtimeHub, type ClientTransport } from "../src/realtime/hub";
+
+function subscribe(format: Format): string {
+  return JSON.stringify(
+    toWireJson(
+      ClientFrameSchema,
+      create(ClientFrameSchema, {
+        schemaVersion: 1,
+        frame: { case: "subscribe", value: { streams: [Stream.arb_opportunity], format } },
+      }),
+    ),
+  );
+}
+
+test("a client that never reads keeps a bounded queue; one that reads gets everything in order", async () => {
+  const cap = 256 * 1024;
+  const hub = new RealtimeHub({ maxQueueBytes: cap, socketHighWaterBytes: 64 * 1024, flushMs: 5 });
+  // The slow socket already holds 128 KiB it cannot write: nothing more is handed to it.
+  const slowTransport: ClientTransport = { send: () => undefined, bufferedAmount: () => 128 * 1024 };
+  const seqs: bigint[] = [];
+  const fastTransport: ClientTransport = {
+    send: (data) => {
+      if (typeof data === "string") return;
+      const frame = decode(ServerFrameSchema, data);
+      if (frame.frame.case === "batch") for (const e of frame.frame.value.events) seqs.push(e.seq);
+    },
+    bufferedAmount: () => 0,
+  };
+  const who = { user: "t", role: "viewer", expiresAt: Date.now() + 60_000 };
+  const slow = hub.attach(slowTransport, who);
+  const fast = hub.attach(fastTransport, who);
+  slow.handleMessage(subscribe(Format.protobuf));
+  fast.handleMessage(subscribe(Format.protobuf));
+  try {
+    const N = 60_000;
+    let maxSlots = 0;
+    for (let i = 0; i < N; i++) {
+      hub.publish(
+        Stream.arb_opportunity,
+        Module.arbitrage,
+        { case: "arbOpportunity", value: { id: `arb-${i}`, agentId: "a", ts: BigInt(i) } },
+        { dexes: ["orca"], netSol: 0.01 },
+      );
+      maxSlots = Math.max(maxSlots, slow.queueSlots);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(slow.queueBytes() <= cap, `slow queue ${slow.queueBytes()} bytes, cap ${cap}`);
+    const dropped = hub.dropped.get(Stream.arb_opportunity) ?? 0n;
+    assert.equal(dropped + BigInt(slow.queuedEvents), BigInt(N), "every event is queued or counted as dropped");
+    assert.ok(dropped > 0n);
+    // Holes are closed up once they are most of the array: slots stay near the waiting events.
+    assert.ok(maxSlots <= 2 * slow.queuedEvents + 8192, `slots peaked at ${maxSlots} for ${slow.queuedEvents} waiting`);
+    assert.equal(seqs.length, N);
+    assert.ok(seqs.every((s, i) => s === BigInt(i + 1)));
+  } finally {
+    // A client that is never detached keeps its flush timer, and the test process, alive.
+    hub.detach(slow);
+    hub.detach(fast);
+  }
+});
