@@ -11,6 +11,7 @@ import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
 import { LocalBus, verifyDataset } from "@mevlab/kernel-helpers";
 import { Stream, type Job } from "@mevlab/proto";
 import { RealtimeProbe } from "../src/probe";
+import { startS3Proxy } from "../src/s3proxy";
 import { waitFor } from "../src/stack";
 import { writeSyntheticArbStore } from "../src/synthetic";
 
@@ -196,6 +197,75 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     assert.equal(job.state, "succeeded", String(job.error));
     assert.equal(job.rows, String(ROWS));
     assert.ok((await verifyDataset(job.output as string)).ok);
+  });
+
+  it("a scrape to an S3 prefix listed in the export roots uploads the dataset (s3proxy)", async () => {
+    const s3 = await startS3Proxy(["datasets"]);
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+    });
+    const dir = mkdtempSync(join(tmpdir(), "mevlab-jobs-s3-"));
+    await writeSyntheticArbStore(join(dir, "events"), 50_000, T0, 1);
+    const cp2 = await startControlPlane({
+      dataDir: dir,
+      bus,
+      port: 0,
+      sink: false,
+      exportRoots: [join(dir, "exports"), "s3://datasets/jobs"],
+      log: () => undefined,
+    });
+    try {
+      await cp2.users.add("admin", "admin-password", "admin");
+      const login = await fetch(`${cp2.url}/api/auth/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: "admin-password" }),
+      });
+      const token = ((await login.json()) as { access_token: string }).access_token;
+      const post = (body: unknown) =>
+        fetch(`${cp2.url}/api/datasets/scrape`, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            "X-Requested-With": "mevlab",
+            Authorization: `Bearer ${token}`,
+          },
+          body: JSON.stringify(body),
+        });
+      const body = { start: T0, end: T0 + HOUR, types: ["arb"], format: "jsonl", compress: "zstd" };
+      const refused = await post({ ...body, output: "s3://datasets/elsewhere/x" });
+      assert.equal(refused.status, 400);
+      const res = await post({ ...body, output: "s3://datasets/jobs/run-1" });
+      assert.equal(res.status, 202);
+      const id = ((await res.json()) as { job_id: string }).job_id;
+      const job = await waitFor(
+        "S3 job finished",
+        async () => {
+          const j = (await (
+            await fetch(`${cp2.url}/api/datasets/jobs/${id}`, { headers: { Authorization: `Bearer ${token}` } })
+          ).json()) as Record<string, unknown>;
+          return ["succeeded", "failed", "cancelled"].includes(j.state as string) ? j : undefined;
+        },
+        60_000,
+      );
+      assert.equal(job.state, "succeeded", String(job.error));
+      assert.equal(job.output, "s3://datasets/jobs/run-1");
+      assert.equal(job.rows, "50000");
+      const v = await verifyDataset("s3://datasets/jobs/run-1");
+      assert.ok(v.ok, JSON.stringify(v.files));
+      assert.equal(v.id, job.dataset_id);
+    } finally {
+      await cp2.close();
+      await s3.stop();
+      for (const k of ["AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
   });
 
   it("bad scrape bodies and callers get a 4xx naming the problem; no job is created", async () => {
