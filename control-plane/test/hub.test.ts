@@ -1,16 +1,18 @@
 // The realtime hub with a client that never reads: its queue stays under its byte cap, every event it
 // loses is counted, the slots it keeps stay bounded (dropped events do not pile up as holes), and a
-// client that reads gets every event in order.
+// client that reads gets every event in order; events kept for replay only as bytes come back intact.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   ClientFrameSchema,
+  EventSchema,
   Format,
   Module,
   ServerFrameSchema,
   Stream,
   create,
   decode,
+  fromWireJson,
   toWireJson,
 } from "@mevlab/proto";
 import { RealtimeHub, type ClientTransport } from "../src/realtime/hub";
@@ -72,4 +74,51 @@ test("a client that never reads keeps a bounded queue; one that reads gets every
     hub.detach(slow);
     hub.detach(fast);
   }
+});
+
+test("events kept for replay as bytes come back identical in both formats", () => {
+  const hub = new RealtimeHub({ flushMs: 1 });
+  const who = { user: "t", role: "viewer", expiresAt: Date.now() + 60_000 };
+  const originals = Array.from({ length: 5 }, (_, i) =>
+    create(EventSchema, {
+      stream: Stream.arb_opportunity,
+      seq: BigInt(i + 1),
+      payload: {
+        case: "arbOpportunity",
+        value: { id: `arb-${i}`, agentId: "a", ts: BigInt(1_000 + i), slot: 2n ** 63n + BigInt(i) },
+      },
+    }),
+  );
+  // Published with no client attached: only the ring holds them, settled to bytes.
+  for (const e of originals) hub.publish(e.stream, Module.arbitrage, e.payload, {});
+  const got: Record<string, unknown[]> = { ndjson: [], protobuf: [] };
+  for (const format of [Format.ndjson, Format.protobuf]) {
+    const name = format === Format.ndjson ? "ndjson" : "protobuf";
+    const client = hub.attach(
+      {
+        send: (data) => {
+          const frame =
+            typeof data === "string"
+              ? fromWireJson(ServerFrameSchema, JSON.parse(data))
+              : decode(ServerFrameSchema, data);
+          if (frame.frame.case === "batch")
+            got[name].push(...frame.frame.value.events.map((e) => toWireJson(EventSchema, e)));
+        },
+        bufferedAmount: () => 0,
+      },
+      who,
+    );
+    const sub = create(ClientFrameSchema, {
+      schemaVersion: 1,
+      frame: {
+        case: "subscribe",
+        value: { streams: [Stream.arb_opportunity], format, sinceSeq: { arb_opportunity: 0n }, epoch: hub.epoch },
+      },
+    });
+    client.handleMessage(JSON.stringify(toWireJson(ClientFrameSchema, sub)));
+    hub.detach(client);
+  }
+  const want = originals.map((e) => toWireJson(EventSchema, e));
+  assert.deepEqual(got.ndjson, want);
+  assert.deepEqual(got.protobuf, want);
 });

@@ -55,16 +55,32 @@ const DROPPABLE = new Set<Stream>([Stream.arb_opportunity, Stream.mev_opportunit
 /** Streams the control loop waits on: flushed at once rather than after flushMs. */
 const URGENT = new Set<Stream>([Stream.control_ack, Stream.control_request]);
 
-/** One published event, encoded at most once per format whatever the number of clients. */
+/**
+ * One published event, encoded at most once per format whatever the number of clients. Once every
+ * client has been offered it, `settle()` keeps only its encodings: the replay buffer then holds bytes
+ * (off the V8 heap) rather than a tree of message objects that every young-generation GC would copy.
+ */
 export class Entry {
   private bin?: Uint8Array;
   private json?: string;
+  private message?: Event;
+  readonly stream: Stream;
+  readonly seq: bigint;
 
   constructor(
-    readonly event: Event,
+    event: Event,
     readonly module: Module,
     readonly meta: EventMeta,
-  ) {}
+  ) {
+    this.message = event;
+    this.stream = event.stream;
+    this.seq = event.seq;
+  }
+
+  /** The event as a message (decoded again from its bytes after `settle()`; rare: resumes only). */
+  get event(): Event {
+    return this.message ?? fromBinary(EventSchema, this.bin!);
+  }
 
   binary(): Uint8Array {
     return (this.bin ??= this.meta.raw ? rawEvent(this.event, this.meta.raw) : toBinary(EventSchema, this.event));
@@ -72,6 +88,13 @@ export class Entry {
 
   text(): string {
     return (this.json ??= JSON.stringify(toWireJson(EventSchema, this.event)));
+  }
+
+  /** Drops the message objects (and the reference into the bus's receive buffer), keeping the bytes. */
+  settle(): void {
+    this.binary();
+    this.message = undefined;
+    this.meta.raw = undefined;
   }
 
   size(format: Format): number {
@@ -103,13 +126,13 @@ export class Ring {
 
   /** Oldest seq still held; undefined when empty. */
   oldestSeq(): bigint | undefined {
-    return this.length ? this.items[this.start]!.event.seq : undefined;
+    return this.length ? this.items[this.start]!.seq : undefined;
   }
 
   *after(seq: bigint): Generator<Entry> {
     for (let i = 0; i < this.length; i++) {
       const e = this.items[(this.start + i) % this.capacity]!;
-      if (e.event.seq > seq) yield e;
+      if (e.seq > seq) yield e;
     }
   }
 }
@@ -164,6 +187,7 @@ export class RealtimeHub {
     const entry = new Entry(create(EventSchema, { stream, seq, payload }), module, meta);
     this.ring(stream).push(entry);
     for (const c of this.clients) c.offer(entry);
+    entry.settle();
   }
 
   lastSeq(stream: Stream): bigint {
@@ -353,7 +377,7 @@ export class HubClient {
   }
 
   private matches(entry: Entry): boolean {
-    const stream = entry.event.stream;
+    const stream = entry.stream;
     if (this.streams && !this.streams.has(stream)) return false;
     if (this.modules && entry.module !== Module.MODULE_UNSPECIFIED && !this.modules.has(entry.module)) return false;
     if (this.dexes && entry.meta.dexes && !entry.meta.dexes.some((d) => this.dexes!.has(d))) return false;
@@ -372,7 +396,7 @@ export class HubClient {
         // Superseded before it was sent: the client gets the latest, and a Gap saying so.
         const old = this.queue[at]!;
         this.removeAt(at);
-        this.noteLost(old.event.stream, old.event.seq, "superseded by a later event of the same key while queued");
+        this.noteLost(old.stream, old.seq, "superseded by a later event of the same key while queued");
         this.hub.coalesced += 1n;
       }
       this.positions.set(key, this.queue.length);
@@ -386,7 +410,7 @@ export class HubClient {
     this.enforceCap();
     this.queueBytesMax = Math.max(this.queueBytesMax, this.queueBytes());
     if (this.queued === 0) return;
-    if (URGENT.has(entry.event.stream)) {
+    if (URGENT.has(entry.stream)) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
         this.flush();
@@ -419,10 +443,10 @@ export class HubClient {
     let i = Math.max(this.head, this.dropFrom);
     for (; i < this.queue.length && this.queueBytes() > cap; i++) {
       const e = this.queue[i];
-      if (!e || !DROPPABLE.has(e.event.stream)) continue;
+      if (!e || !DROPPABLE.has(e.stream)) continue;
       this.removeAt(i);
-      this.noteLost(e.event.stream, e.event.seq, "client too slow: its queue was full");
-      this.hub.countDrop(e.event.stream, 1n);
+      this.noteLost(e.stream, e.seq, "client too slow: its queue was full");
+      this.hub.countDrop(e.stream, 1n);
     }
     this.dropFrom = i;
     // The slots of dropped events are holes; once they are most of the array, close them up.
