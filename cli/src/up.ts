@@ -119,6 +119,8 @@ async function startLab(
       "--ServerApp.port_retries=0",
       `--IdentityProvider.token=${token}`,
       `--LabApp.user_settings_dir=${settingsDir}`,
+      // Open tabs are remembered per data dir, like the settings, not in the user's home.
+      `--LabApp.workspaces_dir=${join(dataDir, "lab", "workspaces")}`,
       `--ServerApp.root_dir=${REPO_ROOT}`,
       // Jupyter refuses root without this; CI and containers run as root.
       ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
