@@ -176,6 +176,17 @@ export async function kafkaStack(
   };
 }
 
+/** Logs in to a control plane and returns the access token; throws with the answer on a refusal. */
+export async function login(url: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`login as ${username} at ${url}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,

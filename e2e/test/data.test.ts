@@ -28,6 +28,7 @@ import {
 import { Module, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
 import { startChdbHttp, type ChdbHttp } from "../src/chdb";
 import { publishOpportunities } from "../src/events";
+import { login } from "../src/stack";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -301,15 +302,10 @@ describe("data helpers", { timeout: 300_000 }, () => {
   it("curated queries give the same answers from the local store and from ClickHouse", async () => {
     const answer = async (cp: ControlPlane, name: string, params: Record<string, unknown>) => {
       if (!cp.users.has("q")) await cp.users.add("q", "query-password", "viewer");
-      const login = await fetch(`${cp.url}/api/auth/login`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username: "q", password: "query-password" }),
-      });
-      const { access_token } = (await login.json()) as { access_token: string };
+      const token = await login(cp.url, "q", "query-password");
       const res = await fetch(`${cp.url}/api/clickhouse/query`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${access_token}` },
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
         body: JSON.stringify({ name, params }),
       });
       const json = (await res.json()) as { source: string; rows: Array<Record<string, unknown>> };

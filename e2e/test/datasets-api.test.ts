@@ -12,7 +12,7 @@ import { LocalBus, verifyDataset } from "@mevlab/kernel-helpers";
 import { Stream, type Job } from "@mevlab/proto";
 import { RealtimeProbe } from "../src/probe";
 import { startS3Proxy } from "../src/s3proxy";
-import { waitFor } from "../src/stack";
+import { login, waitFor } from "../src/stack";
 import { writeSyntheticArbStore } from "../src/synthetic";
 
 const T0 = Date.parse("2026-11-20T00:00:00Z");
@@ -28,15 +28,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
   const exportRoot = () => join(dataDir, "exports");
 
   const start = () => startControlPlane({ dataDir, bus, port: 0, sink: false, log: () => undefined });
-  const login = async (username: string, password: string) => {
-    const res = await fetch(`${cp.url}/api/auth/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username, password }),
-    });
-    assert.equal(res.status, 200);
-    return ((await res.json()) as { access_token: string }).access_token;
-  };
+  const signIn = (username: string, password: string) => login(cp.url, username, password);
   const call = async (
     method: "GET" | "POST",
     path: string,
@@ -73,8 +65,8 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     cp = await start();
     await cp.users.add("admin", "admin-password", "admin");
     await cp.users.add("viewer", "viewer-password", "viewer");
-    admin = await login("admin", "admin-password");
-    viewer = await login("viewer", "viewer-password");
+    admin = await signIn("admin", "admin-password");
+    viewer = await signIn("viewer", "viewer-password");
   });
   after(async () => {
     await cp?.close();
@@ -192,7 +184,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     await cp.close();
     assert.ok(!existsSync(join(exportRoot(), "survives-restart")));
     cp = await start();
-    admin = await login("admin", "admin-password");
+    admin = await signIn("admin", "admin-password");
     const job = await finished(id);
     assert.equal(job.state, "succeeded", String(job.error));
     assert.equal(job.rows, String(ROWS));
@@ -220,12 +212,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     });
     try {
       await cp2.users.add("admin", "admin-password", "admin");
-      const login = await fetch(`${cp2.url}/api/auth/login`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username: "admin", password: "admin-password" }),
-      });
-      const token = ((await login.json()) as { access_token: string }).access_token;
+      const token = await login(cp2.url, "admin", "admin-password");
       const post = (body: unknown) =>
         fetch(`${cp2.url}/api/datasets/scrape`, {
           method: "POST",

@@ -3,11 +3,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyDataset } from "@mevlab/kernel-helpers";
-import { ROOT, VENV_BIN, embeddedStack, waitFor, type Stack } from "../src/stack";
+import { runNotebook, type NotebookOutput } from "../src/notebook";
+import { VENV_BIN, embeddedStack, waitFor, type Stack } from "../src/stack";
 
 let stack: Stack;
 
@@ -28,29 +29,7 @@ test("jupyter labextension list shows @mevlab/extension enabled and OK, installe
   assert.match(pip.stdout, /share\/jupyter\/labextensions\/@mevlab\/extension\/package\.json/);
 });
 
-/** Executes a notebook with nbclient on the tslab kernel; returns its outputs. */
-function runNotebook(name: string, env: NodeJS.ProcessEnv): Array<{ text?: string[]; data?: Record<string, unknown> }> {
-  const out = join(mkdtempSync(join(tmpdir(), "mevlab-nb-")), `${name}.out.ipynb`);
-  const script = [
-    "import sys, nbformat",
-    "from nbclient import NotebookClient",
-    "nb = nbformat.read(sys.argv[1], as_version=4)",
-    "NotebookClient(nb, kernel_name='tslab', timeout=120, resources={'metadata': {'path': sys.argv[3]}}).execute()",
-    "nbformat.write(nb, sys.argv[2])",
-  ].join("\n");
-  const res = spawnSync(
-    join(VENV_BIN, "python"),
-    ["-c", script, join(ROOT, "notebooks", `${name}.ipynb`), out, join(ROOT, "notebooks")],
-    { encoding: "utf8", env: { ...process.env, ...env }, timeout: 180_000 },
-  );
-  assert.equal(res.status, 0, res.stderr);
-  const nb = JSON.parse(readFileSync(out, "utf8")) as {
-    cells: { outputs?: { text?: string[]; data?: Record<string, unknown> }[] }[];
-  };
-  return nb.cells.flatMap((c) => c.outputs ?? []);
-}
-
-const textOf = (outputs: ReturnType<typeof runNotebook>) =>
+const textOf = (outputs: NotebookOutput[]) =>
   outputs
     .map((o) =>
       [o.text ?? [], o.data?.["text/html"] ?? []].map((t) => (Array.isArray(t) ? t.join("") : String(t))).join(""),

@@ -2,12 +2,12 @@
 // change and the ack latency. Screenshots go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { verifyDataset } from "@mevlab/kernel-helpers";
-import { ROOT, VENV_BIN, embeddedStack, type Stack } from "../src/stack";
+import { runNotebook } from "../src/notebook";
+import { ROOT, embeddedStack, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
 const CHROMIUM = process.env.MEVLAB_CHROMIUM ?? "/usr/bin/chromium";
@@ -126,29 +126,11 @@ test("the Datasets panel starts an export, shows its progress and its manifest",
 test("notebooks/01-explore.ipynb, executed, shows its two plotly charts in JupyterLab", async () => {
   // Executed headless on the tslab kernel against this stack's store, then opened in the lab: the
   // plotly renderer from the project venv must draw both figures.
-  const out = join(RESULTS, "01-explore.executed.ipynb");
-  const script = [
-    "import sys, nbformat",
-    "from nbclient import NotebookClient",
-    "nb = nbformat.read(sys.argv[1], as_version=4)",
-    "NotebookClient(nb, kernel_name='tslab', timeout=120, resources={'metadata': {'path': sys.argv[3]}}).execute()",
-    "nbformat.write(nb, sys.argv[2])",
-  ].join("\n");
-  const res = spawnSync(
-    join(VENV_BIN, "python"),
-    ["-c", script, join(ROOT, "notebooks", "01-explore.ipynb"), out, join(ROOT, "notebooks")],
-    {
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        MEVLAB_DATA_DIR: stack.dataDir,
-        MEVLAB_EXPORT_ROOTS: join(stack.dataDir, "exports"),
-        CLICKHOUSE_URL: "",
-      },
-      timeout: 180_000,
-    },
+  runNotebook(
+    "01-explore",
+    { MEVLAB_DATA_DIR: stack.dataDir, MEVLAB_EXPORT_ROOTS: join(stack.dataDir, "exports"), CLICKHOUSE_URL: "" },
+    join(RESULTS, "01-explore.executed.ipynb"),
   );
-  assert.equal(res.status, 0, res.stderr);
   await page.goto(stack.labUrl!.replace("/lab?", "/lab/tree/test-results/01-explore.executed.ipynb?"), {
     waitUntil: "domcontentloaded",
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { JobSchema, create, type Job } from "@mevlab/proto";
+import { JobSchema, create, fromWireJson, toWireJson, type Job, type JsonValue } from "@mevlab/proto";
 import { DataError, describe, exportDataset, type DataSource, type ExportSpec } from "@mevlab/kernel-helpers";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -40,15 +40,8 @@ export class JobRunner {
       for (const line of readFileSync(opts.file, "utf8").split("\n")) {
         if (!line.trim()) continue;
         try {
-          const { job, spec } = JSON.parse(line) as { job: Record<string, unknown>; spec?: ExportSpec };
-          const j = create(JobSchema, {
-            ...job,
-            createdAt: BigInt(job.createdAt as string),
-            startedAt: BigInt(job.startedAt as string),
-            finishedAt: BigInt(job.finishedAt as string),
-            rows: BigInt(job.rows as string),
-            bytes: BigInt(job.bytes as string),
-          } as never);
+          const { job, spec } = JSON.parse(line) as { job: JsonValue; spec?: ExportSpec };
+          const j = fromWireJson(JobSchema, job);
           this.jobs.set(j.id, j);
           if (spec) this.specs.set(j.id, spec);
         } catch {
@@ -203,15 +196,6 @@ export class JobRunner {
 
   private persist(job: Job): void {
     if (!this.fdOpen) return;
-    const plain = {
-      ...job,
-      $typeName: undefined,
-      createdAt: String(job.createdAt),
-      startedAt: String(job.startedAt),
-      finishedAt: String(job.finishedAt),
-      rows: String(job.rows),
-      bytes: String(job.bytes),
-    };
-    writeSync(this.fd, JSON.stringify({ job: plain, spec: this.specs.get(job.id) }) + "\n");
+    writeSync(this.fd, JSON.stringify({ job: toWireJson(JobSchema, job), spec: this.specs.get(job.id) }) + "\n");
   }
 }

@@ -11,7 +11,7 @@ import { arbOpportunity, initialRuntime, rng } from "@mevlab/agents";
 import { KafkaBus, publishMessages } from "@mevlab/kernel-helpers";
 import { ArbOpportunitySchema, Format, Stream, TOPICS, clone, type ArbOpportunity } from "@mevlab/proto";
 import { RealtimeProbe } from "../probe";
-import { kafkaStack, percentile, waitFor } from "../stack";
+import { kafkaStack, login, percentile, waitFor } from "../stack";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -34,12 +34,7 @@ async function main(): Promise<void> {
   const producer = new KafkaBus({ brokers: [stack.kafka!.brokers], clientId: "bench-producer" });
   await producer.connect();
   try {
-    const login = (await fetch(`${stack.url}/api/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-requested-with": "mevlab" },
-      body: JSON.stringify({ username: stack.viewer.username, password: stack.viewer.password }),
-    }).then((r) => r.json())) as { access_token: string };
-    const token = login.access_token;
+    const token = await login(stack.url, stack.viewer.username, stack.viewer.password);
     const cpPid = stack.pids!.controlPlane;
 
     // A pool of realistic events, re-stamped (id, ts) as they are sent.

@@ -6,7 +6,7 @@
  * manifest comes last.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { chmodSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -401,16 +401,16 @@ function planExport(spec: ExportSpec): ExportPlan {
       ...(spec.modules !== undefined ? { modules: spec.modules } : {}),
       ...(spec.dex !== undefined && OPPORTUNITY_TABLES.has(table) ? { dex: spec.dex } : {}),
     };
-    planSlice(slice); // every filter checked before anything is written
-    return { table, slice };
+    // every filter checked before anything is written
+    return { table, slice, plan: planSlice(slice) };
   });
-  const first = planSlice(planned[0].slice);
+  const first = planned[0].plan;
   return {
     format,
     compression,
     extension:
       format === "parquet" ? ".parquet" : { zstd: ".jsonl.zst", gzip: ".jsonl.gz", none: ".jsonl" }[compression],
-    tables: planned,
+    tables: planned.map(({ table, slice }) => ({ table, slice })),
     filters: {
       types: [...spec.types],
       from: new Date(first.fromMs).toISOString(),
@@ -617,9 +617,4 @@ function s3Error(err: unknown, where: string): DataError {
     field: "output",
     cause: err,
   });
-}
-
-/** For tests and tools: the manifest of a local dataset directory. */
-export function readManifest(dir: string): DatasetManifest {
-  return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as DatasetManifest;
 }
