@@ -20,9 +20,10 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024,
-    // Only for clients that offer it, and only frames worth compressing; level 1 keeps CPU low.
+    // Only for clients that offer it, and only frames worth compressing (see `compressFrom`); level 1
+    // keeps CPU low.
     perMessageDeflate: deps.deflate
-      ? { threshold: 1024, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
+      ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
       : false,
     handleProtocols: (protocols) => {
       for (const p of [REALTIME_PROTOCOL, LINK_PROTOCOL]) if (protocols.has(p)) return p;
@@ -79,6 +80,17 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
   return { handleUpgrade, closeSockets };
 }
 
+/**
+ * Frames below this size go out uncompressed. ws applies its own `threshold` only when no context
+ * takeover was negotiated; with context takeover it deflates every frame on the thread pool, which
+ * put a thread hop (and ws' send queue behind it) in front of every small request record.
+ */
+const COMPRESS_FROM = 1024;
+
+const frameOptions = (data: string | Uint8Array) => ({
+  compress: (typeof data === "string" ? data.length : data.byteLength) >= COMPRESS_FROM,
+});
+
 const MAX_TIMER_MS = 2_147_483_647;
 
 /** Runs `fn` at an absolute time, however far away (setTimeout alone overflows after ~24.8 days). */
@@ -95,7 +107,7 @@ function atTime(when: number, fn: () => void): () => void {
 function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
   const client = hub.attach(
     {
-      send: (data) => ws.send(data),
+      send: (data) => ws.send(data, frameOptions(data)),
       bufferedAmount: () => ws.bufferedAmount,
     },
     { user: who.sub, role: who.role, expiresAt: who.exp * 1000 },
