@@ -18,7 +18,11 @@ export const nodeFetch: FetchLike = (url, init = {}) =>
     const u = new URL(url);
     const mod = u.protocol === "https:" ? https : http;
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+    if (init.headers instanceof Headers || Array.isArray(init.headers)) {
+      new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+    } else if (init.headers) {
+      for (const [k, v] of Object.entries(init.headers)) headers[k.toLowerCase()] = String(v);
+    }
     const body = typeof init.body === "string" ? init.body : undefined;
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
     const req = mod.request(

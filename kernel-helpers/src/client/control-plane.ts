@@ -367,7 +367,7 @@ export class ControlPlaneClient {
     this.realtimeReady ??= RealtimeConnection.open(this.url, this.token, this.transport.webSocket, {
       streams: [...(request?.streams ?? [Stream.control_ack, Stream.agent_status]), Stream.control_request],
       modules: request?.modules,
-      format: request?.format ?? Format.ndjson,
+      format: request?.format ?? Format.protobuf,
     }).then((conn) => {
       conn.listen({ onEvents: (events) => this.onEvents(events) });
       conn.onClose(() => {
