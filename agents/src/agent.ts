@@ -83,7 +83,8 @@ export class Agent {
     await this.recoverPolicy();
     if (this.opts.busSilenceStopMs !== undefined) this.subs.push(await this.listenToOwnHeartbeat());
     this.sub = await this.opts.bus.subscribeBatches(
-      { topics: [TOPICS.controlCommands.name], group: `agent-${this.opts.agentId}` },
+      // Only this module's commands travel to the agent (it checks the key again).
+      { topics: [TOPICS.controlCommands.name], group: `agent-${this.opts.agentId}`, keys: [this.opts.module] },
       (records) => this.onCommands(records),
     );
     await this.heartbeat();

@@ -16,6 +16,7 @@ import {
 } from "@mevlab/kernel-helpers";
 import { ControlRequest_State as State, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
 import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
+import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import { mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
 import type { ChildProcess } from "node:child_process";
 
@@ -229,5 +230,40 @@ test("control plane restarted: a request pending at the time is resolved from th
     assert.equal(request.outcomes[0].agentId, "mev-1");
   } finally {
     await client.close();
+  }
+});
+
+test("a keyed subscription is assigned only its key's partition of control-commands and gets only its records", async () => {
+  const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "keys-test", topics: [] });
+  const admin = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+  const group = `keys-test-${Date.now()}`;
+  await admin.connect();
+  const got: string[] = [];
+  try {
+    await bus.ensureTopics([TOPICS.controlCommands]);
+    const sub = await bus.subscribe({ topics: [TOPICS.controlCommands.name], group, keys: ["mev"] }, async (r) => {
+      got.push(r.key);
+    });
+    const { groups } = await admin.describeGroups([group]);
+    const assigned = groups[0].members.map(
+      (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {},
+    );
+    const partitions = await admin.fetchTopicMetadata({ topics: [TOPICS.controlCommands.name] });
+    assert.equal(partitions.topics[0].partitions.length, 2, "control-commands has a partition per module key");
+    // The producer's partitioner puts "mev" on partition 1 and "arbitrage" on 0 (murmur2, as Java does).
+    assert.deepEqual(assigned, [{ [TOPICS.controlCommands.name]: [1] }]);
+    await bus.publish(TOPICS.controlCommands.name, [
+      { key: "arbitrage", value: new Uint8Array([1]) },
+      { key: "mev", value: new Uint8Array([2]) },
+      { key: "arbitrage", value: new Uint8Array([3]) },
+      { key: "mev", value: new Uint8Array([4]) },
+    ]);
+    await waitFor("2 mev records", async () => (got.length >= 2 ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(got, ["mev", "mev"]);
+    await sub.close();
+  } finally {
+    await admin.disconnect();
+    await bus.close();
   }
 });

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalBus, type BusRecord } from "../src";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus, decodeLinkFrame, type BusRecord } from "../src";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
@@ -67,4 +70,62 @@ test("the handler's effect comes first: the next record waits for the previous h
   await new Promise((r) => setTimeout(r, 40));
   assert.deepEqual(events, ["start 1", "end 1", "start 2", "end 2"]);
   await bus.close();
+});
+
+test("keys: a subscription gets only its keys' records, on the local bus and over the link, where no other key travels", async (t) => {
+  const bus = new LocalBus();
+  const direct: string[] = [];
+  const keyed = await bus.subscribe(
+    { topics: ["c"], group: "direct", keys: ["mev"] },
+    async (r) => void direct.push(dec(r)),
+  );
+  // The link as the control plane serves it: one LinkSession per WebSocket, from the same bus.
+  const wss = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    handleProtocols: (p) => (p.has(LINK_PROTOCOL) ? LINK_PROTOCOL : false),
+  });
+  await once(wss, "listening");
+  const keysSent: string[] = [];
+  wss.on("connection", (ws) => {
+    const session = new LinkSession(bus, (data) => {
+      const f = decodeLinkFrame(data).frame;
+      if (f.case === "delivery") {
+        for (const r of [...(f.value.record ? [f.value.record] : []), ...f.value.records]) keysSent.push(r.key);
+      }
+      ws.send(data);
+    });
+    ws.on("message", (d: Buffer) => void session.handleMessage(new Uint8Array(d)));
+    ws.on("close", () => void session.close());
+  });
+  const link = new LinkBus({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: "unused" });
+  t.after(async () => {
+    await link.close();
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    await bus.close();
+  });
+  const viaLink: string[] = [];
+  const all: string[] = [];
+  await link.subscribe({ topics: ["c"], group: "linked", keys: ["mev"] }, async (r) => void viaLink.push(dec(r)));
+  await bus.subscribe({ topics: ["c"], group: "all" }, async (r) => void all.push(dec(r)));
+  const keys = ["arbitrage", "mev"];
+  await bus.publish(
+    "c",
+    Array.from({ length: 10 }, (_, i) => ({ key: keys[i % 2], value: enc(`${keys[i % 2]}-${i}`) })),
+  );
+  for (let i = 0; i < 200 && viaLink.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+  const mev = ["mev-1", "mev-3", "mev-5", "mev-7", "mev-9"];
+  assert.deepEqual(direct, mev);
+  assert.deepEqual(viaLink, mev);
+  assert.equal(all.length, 10, "a subscription without keys still gets everything");
+  assert.deepEqual([...new Set(keysSent)], ["mev"], "only the subscribed key crossed the link");
+  // The filtered group moved past the other keys: subscribing again without keys starts after them.
+  await bus.publish("c", [{ key: "arbitrage", value: enc("arbitrage-10") }]);
+  await keyed.close();
+  const later: string[] = [];
+  await bus.subscribe({ topics: ["c"], group: "direct" }, async (r) => void later.push(dec(r)));
+  await bus.publish("c", [{ key: "arbitrage", value: enc("arbitrage-11") }]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(later, ["arbitrage-11"]);
 });

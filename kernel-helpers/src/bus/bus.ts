@@ -21,6 +21,18 @@ export interface SubscribeOptions {
   group: string;
   /** Start at the oldest retained record when the group has no committed position. */
   fromBeginning?: boolean;
+  /**
+   * Only records with one of these keys reach the handler (all when absent). The group's position
+   * moves past the others; on the link they are not even sent.
+   */
+  keys?: readonly string[];
+}
+
+/** The filter of `SubscribeOptions.keys`: undefined when every record passes. */
+export function keyFilter(keys: readonly string[] | undefined): ((key: string) => boolean) | undefined {
+  if (!keys || keys.length === 0) return undefined;
+  const set = new Set(keys);
+  return (key) => set.has(key);
 }
 
 /**

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import {
+  AssignerProtocol,
   Kafka,
+  Partitioners,
   logLevel,
   type KafkaConfig,
+  type PartitionAssigner,
   type KafkaMessage,
   type LogEntry,
   type Message,
@@ -11,6 +14,7 @@ import {
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import {
+  keyFilter,
   oneByOne,
   type BatchHandler,
   type Bus,
@@ -162,8 +166,10 @@ export class KafkaBus implements Bus {
    * the consumers' own idempotency (dedupe by request id) absorbs.
    */
   private async consume(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    const accept = keyFilter(options.keys);
     const consumer = this.kafka.consumer({
       groupId: options.group,
+      ...(accept ? { partitionAssigners: [keyedAssigner(options.keys ?? [])] } : {}),
       maxWaitTimeInMs: 100,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
@@ -194,7 +200,9 @@ export class KafkaBus implements Bus {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          await handler(batch.messages.map((m) => toRecord(batch.topic, m)));
+          const records = batch.messages.map((m) => toRecord(batch.topic, m));
+          const wanted = accept ? records.filter((r) => accept(r.key)) : records;
+          if (wanted.length > 0) await handler(wanted);
           for (const m of batch.messages) resolveOffset(m.offset);
           const next = (BigInt(batch.lastOffset()) + 1n).toString();
           done.set(`${batch.topic}/${batch.partition}`, {
@@ -316,6 +324,8 @@ export class KafkaBus implements Bus {
     if (this.producer) return Promise.resolve(this.producer);
     this.connecting ??= (async () => {
       const producer = this.kafka.producer({
+        // Named, not defaulted: keyedAssigner finds a key's partition with the same function.
+        createPartitioner: Partitioners.DefaultPartitioner,
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -357,4 +367,48 @@ function headersOf(headers: Record<string, unknown> | undefined): Record<string,
 
 function isRetriable(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+const partitionOf = Partitioners.DefaultPartitioner();
+
+/**
+ * Assigns a group only the partitions its keys are produced to (the producer's partitioner), round
+ * robin over the members: an agent is not woken by the records of another module's partition.
+ */
+function keyedAssigner(keys: readonly string[]): PartitionAssigner {
+  const name = "MevlabKeyedAssigner";
+  return ({ cluster }) => ({
+    name,
+    version: 0,
+    async assign({ members, topics }) {
+      const sorted = members.map((m) => m.memberId).sort();
+      const assignment = new Map<string, Record<string, number[]>>(sorted.map((id) => [id, {}]));
+      let next = 0;
+      for (const topic of topics) {
+        const partitionMetadata = cluster.findTopicPartitionMetadata(topic);
+        const wanted = new Set(
+          keys.map((key) => partitionOf({ topic, partitionMetadata, message: { key, value: null } })),
+        );
+        for (const { partitionId } of partitionMetadata) {
+          if (!wanted.has(partitionId)) continue;
+          const member = assignment.get(sorted[next++ % sorted.length])!;
+          (member[topic] ??= []).push(partitionId);
+        }
+      }
+      return sorted.map((memberId) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: assignment.get(memberId)!,
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      };
+    },
+  });
 }

@@ -88,11 +88,11 @@ export class LinkSession {
         return;
       }
       case "subscribe": {
-        const { id, topics, group, fromBeginning } = f.value;
+        const { id, topics, group, fromBeginning, keys } = f.value;
         const entry: { sub?: Subscription; waiting?: () => void } = {};
         this.subs.set(id, entry);
         try {
-          entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning }, (records) =>
+          entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning, keys }, (records) =>
             this.deliver(id, entry, records),
           );
           this.send(encodeLinkFrame({ case: "done", value: { id } }));
@@ -316,6 +316,7 @@ function subscribeFrame(sub: ClientSub): Extract<FrameInit, { case: "subscribe" 
       topics: [...sub.options.topics],
       group: sub.options.group,
       fromBeginning: sub.options.fromBeginning ?? false,
+      keys: [...(sub.options.keys ?? [])],
     },
   };
 }

@@ -1,5 +1,6 @@
 import { BusError } from "../errors";
 import {
+  keyFilter,
   oneByOne,
   type BatchHandler,
   type Bus,
@@ -15,6 +16,7 @@ const MAX_BATCH = 500;
 
 interface Member {
   handler: BatchHandler;
+  accept?: (key: string) => boolean;
   queue: BusRecord[];
   draining: boolean;
   closed: boolean;
@@ -68,7 +70,7 @@ export class LocalBus implements Bus {
   async subscribeBatches(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     if (this.closed) throw new BusError("bus is closed", { retriable: false });
     let group = this.groups.get(options.group);
-    const member: Member = { handler, queue: [], draining: false, closed: false };
+    const member: Member = { handler, accept: keyFilter(options.keys), queue: [], draining: false, closed: false };
     if (!group) {
       group = { positions: new Map(), members: [] };
       this.groups.set(options.group, group);
@@ -121,6 +123,7 @@ export class LocalBus implements Bus {
 
   private deliver(group: Group, record: BusRecord): void {
     const member = group.members[hashKey(record.key) % group.members.length];
+    if (member.accept && !member.accept(record.key)) return;
     member.queue.push(record);
     if (!member.draining) void this.drain(member);
   }
