@@ -60,6 +60,8 @@ export async function runUp(argv: readonly string[]): Promise<void> {
     const child = spawn(
       process.execPath,
       [
+        // Node flags given to `up` (--cpu-prof, heap limits) apply to its agents too.
+        ...process.execArgv,
         MAIN,
         "agent",
         "--module",

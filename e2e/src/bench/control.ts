@@ -16,6 +16,8 @@ interface Pct {
   n: number;
 }
 
+const WARMUP_MS = 3_000;
+
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 function summarize(samples: number[]): Pct {
@@ -46,7 +48,10 @@ async function measure(stack: Stack, n: number, killAlls: number) {
       30_000,
     );
     const throttle = (i: number) => applied(client.command("mev", "throttle", { throttle_pct: i % 100 }));
-    for (let i = 0; i < 30; i++) await throttle(i);
+    // Steady state, not start-up: commands for WARMUP_MS (at least 30) before any is measured, so
+    // that the JIT has compiled the hot paths of every process on the way.
+    const warmupStart = performance.now();
+    for (let i = 0; i < 30 || performance.now() - warmupStart < WARMUP_MS; i++) await throttle(i);
     const seq: number[] = [];
     for (let i = 0; i < n; i++) seq.push(await throttle(i));
     const conc: number[] = [];
@@ -111,13 +116,25 @@ async function main(): Promise<void> {
   const n = nIdx >= 0 ? Number(args[nIdx + 1]) : 1000;
   if (!Number.isInteger(n) || n < 10) throw new Error("--n must be an integer >= 10");
   const killAlls = Math.max(20, Math.round(n / 10));
+  const onlyIdx = args.indexOf("--only");
+  const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
+  if (only !== undefined && only !== "local" && only !== "kafka") throw new Error("--only must be local or kafka");
   const say = (line: string) => void (json || process.stderr.write(line + "\n"));
 
   say(`local bus: ${n} sequential, ${n} concurrent, ${killAlls} kill-all…`);
-  const local = await withStack(
-    () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
-    (s) => measure(s, n, killAlls),
-  );
+  const local =
+    only === "kafka"
+      ? undefined
+      : await withStack(
+          () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
+          (s) => measure(s, n, killAlls),
+        );
+  if (only === "local") {
+    process.stdout.write(
+      JSON.stringify({ bench: "control", local, warmup_ms: WARMUP_MS }, null, json ? undefined : 2) + "\n",
+    );
+    return;
+  }
   const kafka = await startKafka();
   try {
     say(`Kafka: raw hop, then the same through the control plane…`);
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
       bench: "control",
       kafka: { ...viaKafka, raw_hop_ms: raw },
       local,
+      warmup_ms: WARMUP_MS,
       targets: {
         kafka_rtt_p99_ms: 25,
         kafka_rtt_p50_vs_two_raw_hops: round(viaKafka.rtt_ms.p50 / (2 * raw.p50)),
