@@ -52,6 +52,9 @@ export interface EventMeta {
 export const MAX_BATCH = 512;
 /** Opportunity-like events may be dropped for a slow client; everything else is only coalesced. */
 const DROPPABLE = new Set<Stream>([Stream.arb_opportunity, Stream.mev_opportunity, Stream.bundle_outcome]);
+const BATCH_OPEN = Buffer.from('{"schema_version":1,"batch":{"events":[');
+const COMMA = Buffer.from(",");
+const BATCH_CLOSE = Buffer.from("]}}\n");
 /** Streams the control loop waits on: flushed at once rather than after flushMs. */
 const URGENT = new Set<Stream>([Stream.control_ack, Stream.control_request]);
 
@@ -62,7 +65,8 @@ const URGENT = new Set<Stream>([Stream.control_ack, Stream.control_request]);
  */
 export class Entry {
   private bin?: Uint8Array;
-  private json?: string;
+  /** UTF-8 bytes rather than a string: they live as long as the replay buffer keeps the entry. */
+  private json?: Buffer;
   private message?: Event;
   readonly stream: Stream;
   readonly seq: bigint;
@@ -86,8 +90,9 @@ export class Entry {
     return (this.bin ??= this.meta.raw ? rawEvent(this.event, this.meta.raw) : toBinary(EventSchema, this.event));
   }
 
-  text(): string {
-    return (this.json ??= JSON.stringify(toWireJson(EventSchema, this.event)));
+  /** The event's NDJSON form (its proto3 JSON mapping), as UTF-8. */
+  text(): Buffer {
+    return (this.json ??= Buffer.from(JSON.stringify(toWireJson(EventSchema, this.event))));
   }
 
   /** Drops the message objects (and the reference into the bus's receive buffer), keeping the bytes. */
@@ -98,7 +103,6 @@ export class Entry {
   }
 
   size(format: Format): number {
-    // JSON is ASCII apart from rare user text: its length is a close bound of its bytes.
     return format === Format.protobuf ? this.binary().length + 3 : this.text().length + 1;
   }
 }
@@ -541,9 +545,13 @@ export class HubClient {
       }
       this.transport.send(out);
     } else {
-      let s = '{"schema_version":1,"batch":{"events":[';
-      for (let i = 0; i < batch.length; i++) s += (i ? "," : "") + batch[i].text();
-      this.transport.send(s + "]}}\n");
+      const parts: Buffer[] = [BATCH_OPEN];
+      for (let i = 0; i < batch.length; i++) {
+        if (i) parts.push(COMMA);
+        parts.push(batch[i].text());
+      }
+      parts.push(BATCH_CLOSE);
+      this.transport.send(Buffer.concat(parts).toString());
     }
   }
 

@@ -31,6 +31,38 @@ interface Segment {
 }
 
 const IN_MEMORY_SEGMENTS = 4;
+const CHUNK_BYTES = 256 * 1024;
+
+/** A group's rows while its batch is open: JSON lines copied into off-heap chunks as they arrive. */
+class RowBuffer {
+  private readonly chunks: Buffer[] = [];
+  private chunk = Buffer.allocUnsafeSlow(0);
+  private used = 0;
+  rows = 0;
+
+  constructor(
+    readonly table: string,
+    readonly date: string,
+    readonly hour: string,
+  ) {}
+
+  append(line: string): void {
+    const need = Buffer.byteLength(line) + 1;
+    if (this.used + need > this.chunk.length) {
+      if (this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
+      this.used = 0;
+    }
+    this.used += this.chunk.write(line, this.used);
+    this.chunk[this.used++] = 0x0a;
+    this.rows += 1;
+  }
+
+  seal(): SegmentRows {
+    const parts = this.used > 0 ? [...this.chunks, this.chunk.subarray(0, this.used)] : this.chunks;
+    return { table: this.table, date: this.date, hour: this.hour, rows: this.rows, ndjson: Buffer.concat(parts) };
+  }
+}
 const MAX_BACKOFF_MS = 10_000;
 
 const pad = (n: number): string => String(n).padStart(2, "0");
@@ -42,7 +74,7 @@ const pad = (n: number): string => String(n).padStart(2, "0");
  * Segments left by a previous run are drained at start.
  */
 export class EventSink {
-  private current = new Map<string, SegmentRows>();
+  private current = new Map<string, RowBuffer>();
   private currentRows = 0;
   private readonly queue: Segment[] = [];
   private timer?: NodeJS.Timeout;
@@ -84,8 +116,8 @@ export class EventSink {
     const hour = pad(d.getUTCHours());
     const key = `${spec.name}\t${date}\t${hour}`;
     let g = this.current.get(key);
-    if (!g) this.current.set(key, (g = { table: spec.name, date, hour, lines: [] }));
-    g.lines.push(rowJson(spec as TableSpec<never>, row));
+    if (!g) this.current.set(key, (g = new RowBuffer(spec.name, date, hour)));
+    g.append(rowJson(spec as TableSpec<never>, row));
     this.currentRows += 1;
     if (this.currentRows >= (this.opts.maxRows ?? 20_000)) this.seal();
   }
@@ -124,7 +156,7 @@ export class EventSink {
   /** Turns the rows received so far into a segment on disk and queues it for the store. */
   private seal(): void {
     if (this.currentRows === 0) return;
-    const groups = [...this.current.values()];
+    const groups = [...this.current.values()].map((g) => g.seal());
     const rows = this.currentRows;
     this.current = new Map();
     this.currentRows = 0;
@@ -136,8 +168,12 @@ export class EventSink {
     }
     const id = `${Date.now()}-${String(this.seq++).padStart(6, "0")}`;
     const file = join(this.opts.spoolDir, `${id}.seg`);
-    const text = groups.map((g) => `${g.table}\t${g.date}\t${g.hour}\n${g.lines.join("\n")}\n`).join("\f\n");
-    const seg: Segment = { id, file, bytes: Buffer.byteLength(text), rows, groups, done: new Set() };
+    const parts = groups.flatMap((g, i) => [
+      Buffer.from(`${i ? "\f\n" : ""}${g.table}\t${g.date}\t${g.hour}\n`),
+      g.ndjson,
+    ]);
+    const text = Buffer.concat(parts);
+    const seg: Segment = { id, file, bytes: text.length, rows, groups, done: new Set() };
     // On disk (written, synced, renamed) before the store is tried; off the event loop, so a large
     // batch does not hold up the live streams.
     seg.spooled = writeDurably(file, text);
@@ -169,7 +205,7 @@ export class EventSink {
           if (seg.done.has(key)) continue;
           await this.opts.store.write(seg.id, g);
           seg.done.add(key);
-          this.opts.onRowsWritten?.(g.lines.length);
+          this.opts.onRowsWritten?.(g.rows);
         }
       } catch (err) {
         this.failures += 1n;
@@ -198,7 +234,7 @@ export class EventSink {
   }
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
+async function writeDurably(file: string, text: Buffer): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, "w");
   try {
@@ -210,14 +246,25 @@ async function writeDurably(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-function readSegment(file: string): SegmentRows[] {
-  const text = readFileSync(file, "utf8");
-  return text
-    .split("\f\n")
-    .filter((part) => part.length > 0)
-    .map((part) => {
-      const lines = part.split("\n").filter((l) => l.length > 0);
-      const [table, date, hour] = lines[0].split("\t");
-      return { table, date, hour, lines: lines.slice(1) };
-    });
+/**
+ * A spool segment: groups separated by "\f\n", each a `table\tdate\thour` line and its JSON lines
+ * (JSON escapes control characters, so neither \f nor a bare newline occurs inside a row).
+ */
+export function readSegment(file: string): SegmentRows[] {
+  const bytes = readFileSync(file);
+  const groups: SegmentRows[] = [];
+  for (let start = 0; start < bytes.length;) {
+    const sep = bytes.indexOf("\f\n", start);
+    const end = sep < 0 ? bytes.length : sep;
+    const headerEnd = bytes.indexOf(0x0a, start);
+    if (headerEnd > start && headerEnd < end) {
+      const [table, date, hour] = bytes.toString("utf8", start, headerEnd).split("\t");
+      const ndjson = bytes.subarray(headerEnd + 1, end);
+      let rows = 0;
+      for (let i = ndjson.indexOf(0x0a); i >= 0; i = ndjson.indexOf(0x0a, i + 1)) rows += 1;
+      if (rows > 0) groups.push({ table, date, hour, rows, ndjson });
+    }
+    start = end + 2;
+  }
+  return groups;
 }

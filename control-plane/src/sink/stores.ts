@@ -10,7 +10,12 @@ export interface SegmentRows {
   /** UTC date and hour of the rows' ts_ms, e.g. "2026-11-24", "07". */
   date: string;
   hour: string;
-  lines: string[];
+  rows: number;
+  /**
+   * The rows as newline-terminated JSON (UTF-8). Bytes outside the V8 heap: a row is a short-lived
+   * string, not one that lives through several young-generation collections until its batch is written.
+   */
+  ndjson: Buffer;
 }
 
 /** Where the sink writes. `write` is idempotent per segment id where the store allows it. */
@@ -53,7 +58,7 @@ export class ParquetStore implements EventStore {
       mkdirSync(dir, { recursive: true });
       const input = join(this.tmp, `${segmentId}-${g.table}-${g.date}-${g.hour}.ndjson`);
       const partial = join(dir, `.part-${segmentId}.parquet.tmp`);
-      writeFileSync(input, g.lines.join("\n") + "\n");
+      writeFileSync(input, g.ndjson);
       const columns = spec.columns.map(([n, t]) => `${n}: '${DUCKDB_TYPE[t]}'`).join(", ");
       try {
         await this.conn.run(
@@ -100,7 +105,7 @@ export class ClickHouseStore implements EventStore {
 
   constructor(readonly target: ClickHouseTarget) {}
 
-  async query(sql: string, body?: string): Promise<string> {
+  async query(sql: string, body?: string | Buffer): Promise<string> {
     const url = new URL(this.target.url);
     if (body !== undefined) url.searchParams.set("query", sql);
     const res = await fetch(url, {
@@ -126,7 +131,7 @@ export class ClickHouseStore implements EventStore {
   }
 
   async write(_segmentId: string, g: SegmentRows): Promise<void> {
-    await this.query(`INSERT INTO ${this.target.database}.${g.table} FORMAT JSONEachRow`, g.lines.join("\n") + "\n");
+    await this.query(`INSERT INTO ${this.target.database}.${g.table} FORMAT JSONEachRow`, g.ndjson);
   }
 
   async close(): Promise<void> {}
