@@ -2,6 +2,7 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/applica
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
+import type { Widget } from "@lumino/widgets";
 import { MevlabConnection } from "./connection";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
@@ -38,6 +39,33 @@ function read(settings: ISettingRegistry.ISettings): Settings {
   return { controlPlaneUrl: c.controlPlaneUrl ?? defaults.controlPlaneUrl, maxRows: c.maxRows ?? defaults.maxRows };
 }
 
+/**
+ * A command's `execute` for a panel that exists at most once: it brings the open one forward, or
+ * creates it in the main area.
+ */
+function openOnce<T extends Widget>(
+  app: JupyterFrontEnd,
+  tracker: WidgetTracker<MainAreaWidget<T>>,
+  id: string,
+  label: string,
+  content: () => T,
+): () => MainAreaWidget<T> {
+  return () => {
+    const open = tracker.currentWidget;
+    if (open && !open.isDisposed) {
+      app.shell.activateById(open.id);
+      return open;
+    }
+    const widget = new MainAreaWidget({ content: content() });
+    widget.id = id;
+    widget.title.label = label;
+    void tracker.add(widget);
+    app.shell.add(widget, "main");
+    app.shell.activateById(widget.id);
+    return widget;
+  };
+}
+
 /** The control + live panel, opened from the launcher or the palette. */
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: "@mevlab/extension:control-panel",
@@ -57,22 +85,11 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(OPEN, {
       label: "mevlab: Control & Live",
       caption: "Start, stop and kill the agents; watch opportunities live",
-      execute: () => {
-        const open = tracker.currentWidget;
-        if (open && !open.isDisposed) {
-          app.shell.activateById(open.id);
-          return open;
-        }
+      execute: openOnce(app, tracker, "mevlab-main", "mevlab", () => {
         const panel = new MevlabPanel(conn, () => read(settings).controlPlaneUrl, read(settings).maxRows);
         settings.changed.connect(() => panel.setMaxRows(read(settings).maxRows));
-        const widget = new MainAreaWidget({ content: panel });
-        widget.id = "mevlab-main";
-        widget.title.label = "mevlab";
-        void tracker.add(widget);
-        app.shell.add(widget, "main");
-        app.shell.activateById(widget.id);
-        return widget;
-      },
+        return panel;
+      }),
     });
     palette?.addItem({ command: OPEN, category: "mevlab" });
     launcher?.add({ command: OPEN, category: "mevlab", rank: 0 });
@@ -96,20 +113,7 @@ const datasetsPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(OPEN_DATASETS, {
       label: "mevlab: Datasets",
       caption: "Export slices of the event store as Parquet or JSON lines, with a manifest",
-      execute: () => {
-        const open = tracker.currentWidget;
-        if (open && !open.isDisposed) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const widget = new MainAreaWidget({ content: new DatasetsPanel(conn) });
-        widget.id = "mevlab-datasets-main";
-        widget.title.label = "mevlab datasets";
-        void tracker.add(widget);
-        app.shell.add(widget, "main");
-        app.shell.activateById(widget.id);
-        return widget;
-      },
+      execute: openOnce(app, tracker, "mevlab-datasets-main", "mevlab datasets", () => new DatasetsPanel(conn)),
     });
     palette?.addItem({ command: OPEN_DATASETS, category: "mevlab" });
     launcher?.add({ command: OPEN_DATASETS, category: "mevlab", rank: 1 });
