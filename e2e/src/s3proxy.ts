@@ -1,8 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@mevlab/cli";
+import { freePort, mavenJars } from "@mevlab/cli";
 import { ROOT } from "./stack";
 
 /**
@@ -23,32 +23,12 @@ export interface S3Server {
 const VERSION = "2.6.0";
 
 function s3proxyJars(): string {
-  const cache = process.env.MEVLAB_CACHE_DIR ?? join(homedir(), ".cache", "mevlab");
-  const dir = join(cache, `s3proxy-${VERSION}`);
-  if (existsSync(join(dir, ".complete"))) return dir;
-  mkdirSync(cache, { recursive: true });
-  const tmp = mkdtempSync(join(cache, "s3proxy-download-"));
-  const res = spawnSync(
-    "mvn",
-    [
-      "-q",
-      "-B",
-      "-f",
-      join(ROOT, "e2e/s3proxy/pom.xml"),
-      "dependency:copy-dependencies",
-      `-DoutputDirectory=${tmp}`,
-      "-DincludeScope=runtime",
-    ],
-    { encoding: "utf8" },
-  );
-  if (res.status !== 0 || !readdirSync(tmp).some((f) => f.startsWith("s3proxy-"))) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`cannot resolve s3proxy jars with Maven (exit ${res.status}): ${res.stderr || res.stdout}`);
-  }
-  writeFileSync(join(tmp, ".complete"), VERSION);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  return dir;
+  return mavenJars({
+    name: "s3proxy",
+    version: VERSION,
+    pom: join(ROOT, "e2e/s3proxy/pom.xml"),
+    jarPrefix: "s3proxy-",
+  });
 }
 
 export async function startS3Proxy(buckets: readonly string[] = []): Promise<S3Server> {

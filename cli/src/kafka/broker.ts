@@ -1,19 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import { mavenJars } from "../maven";
 
 export const KAFKA_VERSION = "4.1.0";
 const POM = resolve(__dirname, "..", "..", "..", "kafka", "pom.xml");
@@ -40,29 +32,7 @@ export interface KafkaOptions {
 
 /** Jars of the Kafka broker from Maven Central, resolved once into the cache. */
 export function kafkaJars(log: (line: string) => void = () => undefined): string {
-  const cache = process.env.MEVLAB_CACHE_DIR ?? join(homedir(), ".cache", "mevlab");
-  const dir = join(cache, `kafka-${KAFKA_VERSION}`);
-  if (existsSync(join(dir, ".complete"))) return dir;
-  mkdirSync(cache, { recursive: true });
-  const tmp = mkdtempSync(join(cache, "kafka-download-"));
-  log(`downloading Kafka ${KAFKA_VERSION} jars from Maven Central into ${dir} (once)`);
-  const res = spawnSync(
-    "mvn",
-    ["-q", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${tmp}`, "-DincludeScope=runtime"],
-    { encoding: "utf8" },
-  );
-  if (res.status !== 0) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new Error(
-      `cannot resolve Kafka jars with Maven (exit ${res.status}): ${res.stderr || res.stdout || res.error}`,
-    );
-  }
-  if (!readdirSync(tmp).some((f) => f.startsWith("kafka_2.13-")))
-    throw new Error(`Maven did not produce kafka_2.13 in ${tmp}`);
-  writeFileSync(join(tmp, ".complete"), KAFKA_VERSION);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  return dir;
+  return mavenJars({ name: "kafka", version: KAFKA_VERSION, pom: POM, jarPrefix: "kafka_2.13-", log });
 }
 
 export function freePort(): Promise<number> {
