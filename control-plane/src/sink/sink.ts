@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { open, rename } from "node:fs/promises";
+import { open, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EventStore, SegmentRows } from "./stores";
 import { rowJson, type TableSpec } from "./tables";
@@ -172,11 +172,11 @@ export class EventSink {
       Buffer.from(`${i ? "\f\n" : ""}${g.table}\t${g.date}\t${g.hour}\n`),
       g.ndjson,
     ]);
-    const text = Buffer.concat(parts);
-    const seg: Segment = { id, file, bytes: text.length, rows, groups, done: new Set() };
+    const bytes = parts.reduce((n, p) => n + p.length, 0);
+    const seg: Segment = { id, file, bytes, rows, groups, done: new Set() };
     // On disk (written, synced, renamed) before the store is tried; off the event loop, so a large
     // batch does not hold up the live streams.
-    seg.spooled = writeDurably(file, text);
+    seg.spooled = writeDurably(file, parts);
     this.queue.push(seg);
     // Only the head of the queue stays in memory; the rest is read back from disk when its turn comes.
     for (let i = IN_MEMORY_SEGMENTS; i < this.queue.length; i++) this.queue[i].groups = undefined;
@@ -234,11 +234,12 @@ export class EventSink {
   }
 }
 
-async function writeDurably(file: string, text: Buffer): Promise<void> {
+/** Writes the parts in turn (no copy into one buffer), syncs, then renames into place. */
+async function writeDurably(file: string, parts: readonly Buffer[]): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, "w");
   try {
-    await fh.writeFile(text);
+    await writeFile(fh, parts);
     await fh.sync();
   } finally {
     await fh.close();
@@ -250,7 +251,7 @@ async function writeDurably(file: string, text: Buffer): Promise<void> {
  * A spool segment: groups separated by "\f\n", each a `table\tdate\thour` line and its JSON lines
  * (JSON escapes control characters, so neither \f nor a bare newline occurs inside a row).
  */
-export function readSegment(file: string): SegmentRows[] {
+function readSegment(file: string): SegmentRows[] {
   const bytes = readFileSync(file);
   const groups: SegmentRows[] = [];
   for (let start = 0; start < bytes.length;) {
