@@ -96,10 +96,10 @@ test("events kept for replay as bytes come back identical in both formats", () =
     const name = format === Format.ndjson ? "ndjson" : "protobuf";
     const client = hub.attach(
       {
-        send: (data) => {
+        send: (data, text) => {
           const frame =
-            typeof data === "string"
-              ? fromWireJson(ServerFrameSchema, JSON.parse(data))
+            typeof data === "string" || text
+              ? fromWireJson(ServerFrameSchema, JSON.parse(Buffer.from(data).toString()))
               : decode(ServerFrameSchema, data);
           if (frame.frame.case === "batch")
             got[name].push(...frame.frame.value.events.map((e) => toWireJson(EventSchema, e)));

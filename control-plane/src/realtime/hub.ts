@@ -16,7 +16,8 @@ import {
 } from "@mevlab/proto";
 
 export interface ClientTransport {
-  send(data: string | Uint8Array): void;
+  /** Sends one frame; bytes go as a binary frame unless `text` says they are UTF-8 text (NDJSON). */
+  send(data: string | Uint8Array, text?: boolean): void;
   /** Bytes accepted by send() but not yet written to the network. */
   bufferedAmount(): number;
 }
@@ -551,7 +552,7 @@ export class HubClient {
         parts.push(batch[i].text());
       }
       parts.push(BATCH_CLOSE);
-      this.transport.send(Buffer.concat(parts).toString());
+      this.transport.send(Buffer.concat(parts), true);
     }
   }
 

@@ -20,7 +20,7 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024,
-    // Only for clients that offer it, and only frames worth compressing (see `compressFrom`); level 1
+    // Only for clients that offer it, and only frames worth compressing (see `COMPRESS_FROM`); level 1
     // keeps CPU low.
     perMessageDeflate: deps.deflate
       ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
@@ -87,7 +87,8 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
  */
 const COMPRESS_FROM = 1024;
 
-const frameOptions = (data: string | Uint8Array) => ({
+const frameOptions = (data: string | Uint8Array, text?: boolean) => ({
+  binary: typeof data !== "string" && !text,
   compress: (typeof data === "string" ? data.length : data.byteLength) >= COMPRESS_FROM,
 });
 
@@ -107,7 +108,7 @@ function atTime(when: number, fn: () => void): () => void {
 function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
   const client = hub.attach(
     {
-      send: (data) => ws.send(data, frameOptions(data)),
+      send: (data, text) => ws.send(data, frameOptions(data, text)),
       bufferedAmount: () => ws.bufferedAmount,
     },
     { user: who.sub, role: who.role, expiresAt: who.exp * 1000 },
