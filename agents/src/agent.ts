@@ -17,11 +17,13 @@ import {
 import {
   LatencyHistogram,
   describe,
+  messageRecords,
   publishMessage,
   publishMessages,
   type Bus,
   type BusRecord,
   type Subscription,
+  type TopicRecord,
 } from "@mevlab/kernel-helpers";
 import { arbOpportunity, logNormal, mevOpportunity, rng } from "./simulate";
 import { StateFile } from "./persist";
@@ -134,8 +136,12 @@ export class Agent {
     return limit === undefined || Date.now() - this.lastHeard <= limit;
   }
 
-  /** Everything already delivered is looked at together, so that a kill goes first. */
-  private async onCommands(records: BusRecord[]): Promise<void> {
+  /**
+   * Everything already delivered is looked at together, so that a kill goes first. Each command is
+   * applied (and journaled) in turn; the acks go back as the batch's output, which the bus publishes
+   * before it commits the batch. No extra status: each ack carries the agent's new state.
+   */
+  private async onCommands(records: BusRecord[]): Promise<TopicRecord[]> {
     const commands: ControlCommand[] = [];
     for (const r of records) {
       if (r.key !== this.opts.module) continue;
@@ -145,20 +151,12 @@ export class Agent {
         this.log(`bad command at ${r.offset}: ${describe(err)}`);
       }
     }
-    // Kills first, acked on their own; then the rest of the batch, applied (and journaled) in turn
-    // and acked in one publish. No extra status: each ack carries the agent's new state.
-    for (const group of splitKills(commands)) {
-      if (group.length === 0) continue;
-      const acks = group.map((cmd) => ({ key: this.opts.module, message: this.apply(cmd) }));
-      try {
-        await publishMessages(this.opts.bus, TOPICS.controlAcks, acks);
-      } catch (err) {
-        // Thrown on, so the batch is not committed: its redelivery is answered `duplicate` (the
-        // effects are on disk), which acks the commands after all.
-        this.log(`acks for ${acks.length} commands not sent: ${describe(err)}`);
-        throw err;
-      }
-    }
+    const acks = splitKills(commands).flatMap((group) =>
+      group.map((cmd) => ({ key: this.opts.module, message: this.apply(cmd) })),
+    );
+    // Not published here: if the bus cannot publish them, the batch is not committed and its
+    // redelivery is answered `duplicate` (the effects are on disk), which acks the commands after all.
+    return messageRecords(TOPICS.controlAcks, acks);
   }
 
   private apply(cmd: ControlCommand): ControlAck {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Fastify from "fastify";
 import cors from "@fastify/cors";
 import { DataSource, type Bus, type Subscription } from "@mevlab/kernel-helpers";
-import { Module, Stream } from "@mevlab/proto";
+import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import { agentRoutes } from "./agents/routes";
 import { AuditLog } from "./audit/log";
@@ -137,6 +137,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           case: "controlRequest",
           value: request,
         },
+        { pending: request.state === ControlRequest_State.pending },
       ),
   });
   const policies = new PolicyStore(join(opts.dataDir, "policies"));

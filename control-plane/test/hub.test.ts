@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   ClientFrameSchema,
+  ControlRequestSchema,
+  ControlRequest_State,
   EventSchema,
   Format,
   Module,
@@ -13,6 +15,7 @@ import {
   create,
   decode,
   fromWireJson,
+  toBinary,
   toWireJson,
 } from "@mevlab/proto";
 import { RealtimeHub, type ClientTransport } from "../src/realtime/hub";
@@ -121,4 +124,61 @@ test("events kept for replay as bytes come back identical in both formats", () =
   const want = originals.map((e) => toWireJson(EventSchema, e));
   assert.deepEqual(got.ndjson, want);
   assert.deepEqual(got.protobuf, want);
+});
+
+test("final_requests: a subscriber gets only final request records, others every change", async () => {
+  const hub = new RealtimeHub({ flushMs: 1 });
+  const who = { user: "t", role: "viewer", expiresAt: Date.now() + 60_000 };
+  const received = (finalRequests: boolean) => {
+    const states: ControlRequest_State[] = [];
+    const client = hub.attach(
+      {
+        send: (data) => {
+          if (typeof data === "string") return;
+          const frame = decode(ServerFrameSchema, data);
+          if (frame.frame.case !== "batch") return;
+          for (const e of frame.frame.value.events) {
+            if (e.payload.case === "controlRequest") states.push(e.payload.value.state);
+          }
+        },
+        bufferedAmount: () => 0,
+      },
+      who,
+    );
+    client.handleMessage(
+      toBinary(
+        ClientFrameSchema,
+        create(ClientFrameSchema, {
+          schemaVersion: 1,
+          frame: {
+            case: "subscribe",
+            value: { streams: [Stream.control_request], format: Format.protobuf, finalRequests },
+          },
+        }),
+      ),
+    );
+    return states;
+  };
+  const every = received(false);
+  const finals = received(true);
+  const request = create(ControlRequestSchema, {
+    requestId: "r1",
+    modules: [Module.mev],
+    state: ControlRequest_State.pending,
+  });
+  const publish = () =>
+    hub.publish(
+      Stream.control_request,
+      Module.mev,
+      { case: "controlRequest", value: request },
+      { pending: request.state === ControlRequest_State.pending },
+    );
+  publish(); // created
+  publish(); // one agent's ack, still pending
+  request.state = ControlRequest_State.applied;
+  publish(); // final
+  await new Promise((r) => setTimeout(r, 20));
+  const { pending, applied } = ControlRequest_State;
+  assert.deepEqual(every, [pending, pending, applied]);
+  assert.deepEqual(finals, [applied]);
 });

@@ -73,7 +73,7 @@ export class MevlabConnection implements IMevlabConnection {
     if (!this.client) return { module, action, error: "not logged in" };
     try {
       const r = await this.client.command(module, action, args);
-      return { module, action, requestId: r.requestId, request: r.request, ack: r.ack, latencyMs: r.latencyMs };
+      return { module, action, requestId: r.requestId, request: r.request, outcome: r.outcome, latencyMs: r.latencyMs };
     } catch (err) {
       return { module, action, error: err instanceof Error ? err.message : String(err) };
     }

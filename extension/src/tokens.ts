@@ -1,6 +1,6 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
-import type { AgentStatus, ControlAck, ControlRequest, Event } from "@mevlab/proto";
+import type { AgentOutcome, AgentStatus, ControlRequest, Event } from "@mevlab/proto";
 import type {
   ActionName,
   ControlArgsJson,
@@ -21,7 +21,7 @@ export interface CommandOutcome {
   action: ActionName;
   requestId?: string;
   request?: ControlRequest;
-  ack?: ControlAck;
+  outcome?: AgentOutcome;
   latencyMs?: number;
   error?: string;
 }

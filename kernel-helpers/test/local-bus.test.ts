@@ -129,3 +129,100 @@ test("keys: a subscription gets only its keys' records, on the local bus and ove
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(later, ["arbitrage-11"]);
 });
+
+test("a batch handler's output is published before the group moves on; over the link it rides in the handled frame", async (t) => {
+  const bus = new LocalBus();
+  // Every delivered command is answered with an ack; each handler call first records which acks the
+  // bus already holds, so that the output of one batch must be on the bus before the next batch.
+  const answer = (seenByHandler: number[]) => async (records: BusRecord[]) => {
+    seenByHandler.push((await bus.snapshot("acks")).length);
+    return records.map((r) => ({ topic: "acks", key: r.key, value: enc(`ack:${dec(r)}`) }));
+  };
+  const direct: number[] = [];
+  await bus.subscribeBatches({ topics: ["cmds"], group: "direct", keys: ["mev"] }, answer(direct));
+  await bus.publish("cmds", [{ key: "mev", value: enc("c1") }]);
+  await new Promise((r) => setImmediate(r));
+  await bus.publish("cmds", [{ key: "mev", value: enc("c2") }]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual((await bus.snapshot("acks")).map(dec), ["ack:c1", "ack:c2"]);
+  assert.deepEqual(direct, [0, 1], "the second batch was handled after the first one's output was published");
+
+  // Over the link: the agent sends one frame per handled batch, with its output; the control plane
+  // publishes it, and when it cannot, the delivery fails and the link ends.
+  let failNext = false;
+  const flaky: typeof bus = Object.create(bus) as typeof bus;
+  flaky.publish = async (topic, records) => {
+    if (topic === "acks" && failNext) {
+      failNext = false;
+      throw new Error("store full");
+    }
+    return bus.publish(topic, records);
+  };
+  const wss = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    handleProtocols: (p) => (p.has(LINK_PROTOCOL) ? LINK_PROTOCOL : false),
+  });
+  await once(wss, "listening");
+  const fromAgent: string[] = [];
+  const ended: string[] = [];
+  wss.on("connection", (ws) => {
+    const session = new LinkSession(
+      flaky,
+      (data) => ws.send(data),
+      (reason) => {
+        ended.push(reason);
+        ws.close(1011, reason.slice(0, 120));
+      },
+    );
+    ws.on("message", (d: Buffer) => {
+      const f = decodeLinkFrame(new Uint8Array(d)).frame;
+      fromAgent.push(f.case === "handled" ? `handled+${f.value.publish.length}` : String(f.case));
+      void session.handleMessage(new Uint8Array(d));
+    });
+    ws.on("close", () => void session.close());
+  });
+  const link = new LinkBus({
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    token: "unused",
+    minBackoffMs: 10,
+  });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on("warning", onWarning);
+  t.after(async () => {
+    process.off("warning", onWarning);
+    await link.close();
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    await bus.close();
+  });
+  const viaLink: number[] = [];
+  await link.subscribeBatches({ topics: ["cmds"], group: "agent", keys: ["arbitrage"] }, answer(viaLink));
+  const acksOf = async (prefix: string) => (await bus.snapshot("acks")).map(dec).filter((a) => a.startsWith(prefix));
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    for (let i = 0; i < 300 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await ok(), what);
+  };
+  await bus.publish("cmds", [{ key: "arbitrage", value: enc("a1") }]);
+  await until("a1 acked", async () => (await acksOf("ack:a")).length === 1);
+  await bus.publish("cmds", [{ key: "arbitrage", value: enc("a2") }]);
+  await until("a2 acked", async () => (await acksOf("ack:a")).length === 2);
+  assert.deepEqual(await acksOf("ack:a"), ["ack:a1", "ack:a2"]);
+  assert.deepEqual(
+    fromAgent.filter((f) => f !== "subscribe"),
+    ["handled+1", "handled+1"],
+    "no publish round trip: the acks came in the handled frames",
+  );
+
+  failNext = true;
+  await bus.publish("cmds", [{ key: "arbitrage", value: enc("a3") }]);
+  await until("the link ended", async () => ended.length === 1);
+  assert.match(ended[0], /not published: store full/);
+  await until("the failed delivery reported", async () => warnings.some((w) => /store full/.test(w)));
+  assert.deepEqual(await acksOf("ack:a"), ["ack:a1", "ack:a2"], "nothing of the failed batch was published");
+  // The agent reconnects and resubscribes; what comes next is delivered and acked again.
+  await until("resubscribed", async () => fromAgent.filter((f) => f === "subscribe").length === 2);
+  await bus.publish("cmds", [{ key: "arbitrage", value: enc("a4") }]);
+  await until("a4 acked after the reconnect", async () => (await acksOf("ack:a")).includes("ack:a4"));
+});

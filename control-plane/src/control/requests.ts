@@ -77,6 +77,7 @@ export class RequestTracker {
       at: ack.ts,
       state: ack.state,
       policyVersion: ack.policyVersion,
+      throttlePct: ack.throttlePct,
     });
     if (request.state === State.pending) {
       const final = aggregate(request);

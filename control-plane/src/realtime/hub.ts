@@ -48,6 +48,8 @@ export interface EventMeta {
    * the event is then assembled around these bytes instead of encoding the message again.
    */
   raw?: { field: number; bytes: Uint8Array };
+  /** A request record that is not final yet (skipped for subscribers of final records only). */
+  pending?: boolean;
 }
 
 export const MAX_BATCH = 512;
@@ -234,6 +236,7 @@ export class HubClient {
   private modules?: Set<Module>;
   private dexes?: Set<string>;
   private minNetSol?: number;
+  private finalRequests = false;
   private format = Format.ndjson;
   private subscribed = false;
   private closed = false;
@@ -309,6 +312,7 @@ export class HubClient {
     this.modules = sub.modules.length ? new Set(sub.modules) : undefined;
     this.dexes = sub.dexes.length ? new Set(sub.dexes.map((d) => d.toLowerCase())) : undefined;
     this.minNetSol = sub.minNetSol;
+    this.finalRequests = sub.finalRequests;
     this.format = sub.format === Format.protobuf ? Format.protobuf : Format.ndjson;
     // A new subscription starts a new queue: what was queued under the old filters goes.
     this.queue = [];
@@ -385,6 +389,7 @@ export class HubClient {
     const stream = entry.stream;
     if (this.streams && !this.streams.has(stream)) return false;
     if (this.modules && entry.module !== Module.MODULE_UNSPECIFIED && !this.modules.has(entry.module)) return false;
+    if (this.finalRequests && entry.meta.pending) return false;
     if (this.dexes && entry.meta.dexes && !entry.meta.dexes.some((d) => this.dexes!.has(d))) return false;
     if (this.minNetSol !== undefined && entry.meta.netSol !== undefined && entry.meta.netSol < this.minNetSol) {
       return false;

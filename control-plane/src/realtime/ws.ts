@@ -120,7 +120,11 @@ function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
 }
 
 function serveLink(ws: WebSocket, bus: Bus): void {
-  const session = new LinkSession(bus, (data) => ws.send(data));
+  const session = new LinkSession(
+    bus,
+    (data) => ws.send(data),
+    (reason) => ws.close(1011, reason.slice(0, 120)),
+  );
   ws.on("message", (data: Buffer) => void session.handleMessage(new Uint8Array(data)));
   ws.on("close", () => void session.close());
 }

@@ -58,10 +58,10 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
       const r = await admin.command("mev", "throttle", { throttle_pct: 40 });
       assert.equal(r.request.state, State.applied, r.request.reason);
       assert.deepEqual(r.request.expectedAgents, ["mev-1"]);
-      assert.equal(r.ack?.outcome, AckOutcome.applied);
-      assert.equal(r.ack?.agentId, "mev-1");
-      assert.equal(r.ack?.state, AgentState.throttled);
-      assert.equal(r.ack?.throttlePct, 40);
+      assert.equal(r.outcome?.outcome, AckOutcome.applied);
+      assert.equal(r.outcome?.agentId, "mev-1");
+      assert.equal(r.outcome?.state, AgentState.throttled);
+      assert.equal(r.outcome?.throttlePct, 40);
       assert.ok(r.latencyMs > 0 && r.latencyMs < 5_000, `latency ${r.latencyMs}`);
       const record = await admin.request(r.requestId);
       assert.equal(record.state, State.applied);

@@ -41,11 +41,32 @@ export function keyFilter(keys: readonly string[] | undefined): ((key: string) =
  */
 export type RecordHandler = (record: BusRecord) => Promise<void>;
 
+/** A record to publish on a named topic. */
+export interface TopicRecord extends OutgoingRecord {
+  topic: string;
+}
+
 /**
  * Handles every record delivered so far that the handler has not seen yet, in order. The bus waits
  * for it before the next batch and before committing: a consumer may look ahead within a batch.
+ * What it returns (an agent's acks) the bus publishes after the effect and before it commits the
+ * batch: on the link that is one frame back instead of a publish round trip and then a commit.
  */
-export type BatchHandler = (records: BusRecord[]) => Promise<void>;
+export type BatchHandler = (records: BusRecord[]) => Promise<readonly TopicRecord[] | void>;
+
+/** Publishes a batch handler's output in order: one publish per run of records of the same topic. */
+export async function publishInOrder(bus: Pick<Bus, "publish">, records: readonly TopicRecord[]): Promise<void> {
+  for (let i = 0; i < records.length;) {
+    const topic = records[i].topic;
+    let j = i + 1;
+    while (j < records.length && records[j].topic === topic) j++;
+    await bus.publish(
+      topic,
+      records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+    );
+    i = j;
+  }
+}
 
 export interface Subscription {
   close(): Promise<void>;

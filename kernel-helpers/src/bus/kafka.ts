@@ -16,6 +16,7 @@ import { BusError, describe } from "../errors";
 import {
   keyFilter,
   oneByOne,
+  publishInOrder,
   type BatchHandler,
   type Bus,
   type BusRecord,
@@ -202,7 +203,11 @@ export class KafkaBus implements Bus {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const records = batch.messages.map((m) => toRecord(batch.topic, m));
           const wanted = accept ? records.filter((r) => accept(r.key)) : records;
-          if (wanted.length > 0) await handler(wanted);
+          if (wanted.length > 0) {
+            const output = await handler(wanted);
+            // The handler's output is on the broker before the batch counts as done.
+            if (output && output.length > 0) await publishInOrder(this, output);
+          }
           for (const m of batch.messages) resolveOffset(m.offset);
           const next = (BigInt(batch.lastOffset()) + 1n).toString();
           done.set(`${batch.topic}/${batch.partition}`, {

@@ -4,6 +4,7 @@ import { LinkFrameSchema, type BusRecord as WireRecord, type LinkFrame } from "@
 import { BusError, describe } from "../errors";
 import {
   oneByOne,
+  publishInOrder,
   type BatchHandler,
   type Bus,
   type BusRecord,
@@ -11,6 +12,7 @@ import {
   type RecordHandler,
   type SubscribeOptions,
   type Subscription,
+  type TopicRecord,
 } from "./bus";
 
 /** WebSocket sub-protocol of the bus link; the token travels as a second protocol `bearer.<jwt>`. */
@@ -37,6 +39,10 @@ function toWire(r: BusRecord): MessageInitShape<typeof import("@mevlab/proto").B
   };
 }
 
+function outgoing(r: WireRecord): TopicRecord {
+  return { topic: r.topic, key: r.key, value: r.value, headers: { ...r.headers } };
+}
+
 function fromWire(r: WireRecord): BusRecord {
   return {
     topic: r.topic,
@@ -48,17 +54,25 @@ function fromWire(r: WireRecord): BusRecord {
   };
 }
 
+/** A subscription served over the link, with the delivery the agent has not handled yet. */
+interface SessionSub {
+  sub?: Subscription;
+  waiting?: { done: () => void; fail: (err: Error) => void };
+}
+
 /**
  * Server side of the link, transport-agnostic: the control plane feeds it the frames of one
  * WebSocket and gives it a `send`. It serves the agent from the in-process bus.
  */
 export class LinkSession {
-  private readonly subs = new Map<bigint, { sub?: Subscription; waiting?: () => void }>();
+  private readonly subs = new Map<bigint, SessionSub>();
   private closed = false;
 
   constructor(
     private readonly bus: Bus,
     private readonly send: (data: Uint8Array) => void,
+    /** Ends the link (the agent reconnects and is delivered again what it had not handled). */
+    private readonly end: (reason: string) => void = () => undefined,
   ) {}
 
   async handleMessage(data: Uint8Array): Promise<void> {
@@ -73,14 +87,8 @@ export class LinkSession {
     switch (f.case) {
       case "publish": {
         const { id, records } = f.value;
-        const byTopic = new Map<string, OutgoingRecord[]>();
-        for (const r of records) {
-          const list = byTopic.get(r.topic) ?? [];
-          list.push({ key: r.key, value: r.value, headers: { ...r.headers } });
-          byTopic.set(r.topic, list);
-        }
         try {
-          for (const [topic, list] of byTopic) await this.bus.publish(topic, list);
+          await publishInOrder(this.bus, records.map(outgoing));
           this.send(encodeLinkFrame({ case: "done", value: { id } }));
         } catch (err) {
           this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
@@ -89,7 +97,7 @@ export class LinkSession {
       }
       case "subscribe": {
         const { id, topics, group, fromBeginning, keys } = f.value;
-        const entry: { sub?: Subscription; waiting?: () => void } = {};
+        const entry: SessionSub = {};
         this.subs.set(id, entry);
         try {
           entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning, keys }, (records) =>
@@ -116,7 +124,19 @@ export class LinkSession {
         const entry = this.subs.get(f.value.subscription);
         const waiting = entry?.waiting;
         if (entry) entry.waiting = undefined;
-        waiting?.();
+        if (f.value.publish.length > 0) {
+          try {
+            await publishInOrder(this.bus, f.value.publish.map(outgoing));
+          } catch (err) {
+            // The delivery does not count as handled (a bus that redelivers sends it again) and
+            // the link ends: the agent reconnects and resubscribes.
+            const why = `output of a handled delivery not published: ${describe(err)}`;
+            waiting?.fail(new BusError(why, { retriable: true }));
+            this.end(why);
+            return;
+          }
+        }
+        waiting?.done();
         return;
       }
       default:
@@ -127,17 +147,17 @@ export class LinkSession {
   async close(): Promise<void> {
     this.closed = true;
     for (const entry of this.subs.values()) {
-      entry.waiting?.();
+      entry.waiting?.done();
       await entry.sub?.close();
     }
     this.subs.clear();
   }
 
   /** Delivers a batch and resolves when the agent says it has handled it. */
-  private deliver(id: bigint, entry: { waiting?: () => void }, records: BusRecord[]): Promise<void> {
+  private deliver(id: bigint, entry: SessionSub, records: BusRecord[]): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      entry.waiting = resolve;
+    return new Promise<void>((resolve, reject) => {
+      entry.waiting = { done: resolve, fail: reject };
       this.send(encodeLinkFrame({ case: "delivery", value: { subscription: id, records: records.map(toWire) } }));
     });
   }
@@ -284,9 +304,10 @@ export class LinkBus implements Bus {
     } else if (frame.case === "delivery") {
       const sub = this.subs.get(frame.value.subscription);
       const wire = frame.value.record ? [frame.value.record] : frame.value.records;
+      let output: readonly TopicRecord[] = [];
       if (sub && wire.length > 0) {
         try {
-          await sub.handler(wire.map(fromWire));
+          output = (await sub.handler(wire.map(fromWire))) ?? [];
         } catch (err) {
           process.emitWarning(`mevlab bus link: handler for ${wire[0].topic} failed: ${describe(err)}`);
         }
@@ -295,7 +316,11 @@ export class LinkBus implements Bus {
       ws.send(
         encodeLinkFrame({
           case: "handled",
-          value: { subscription: frame.value.subscription, offset: last?.offset ?? 0n },
+          value: {
+            subscription: frame.value.subscription,
+            offset: last?.offset ?? 0n,
+            publish: output.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers ?? {} })),
+          },
         }),
       );
     }

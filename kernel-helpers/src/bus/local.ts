@@ -2,6 +2,7 @@ import { BusError } from "../errors";
 import {
   keyFilter,
   oneByOne,
+  publishInOrder,
   type BatchHandler,
   type Bus,
   type BusRecord,
@@ -133,7 +134,8 @@ export class LocalBus implements Bus {
     while (member.queue.length > 0 && !member.closed) {
       const batch = member.queue.splice(0, MAX_BATCH);
       try {
-        await member.handler(batch);
+        const output = await member.handler(batch);
+        if (output && output.length > 0) await publishInOrder(this, output);
       } catch (err) {
         // A handler that throws must not wedge the subscription; the failure is the handler's to report.
         process.emitWarning(`mevlab local bus: handler for ${batch[0].topic} failed: ${String(err)}`);

@@ -1,7 +1,20 @@
 import type { MessageShape } from "@bufbuild/protobuf";
 import { SCHEMA_VERSION, SCHEMA_VERSION_HEADER, decode, encode, type TopicSpec } from "@mevlab/proto";
 import type { DescMessage } from "@bufbuild/protobuf";
-import type { Bus, BusRecord, Subscription } from "./bus";
+import type { Bus, BusRecord, Subscription, TopicRecord } from "./bus";
+
+/** Contract messages as records of their topic, with the schema-version header. */
+export function messageRecords<S extends DescMessage>(
+  topic: TopicSpec<S>,
+  items: readonly { key: string; message: MessageShape<S> }[],
+): TopicRecord[] {
+  return items.map(({ key, message }) => ({
+    topic: topic.name,
+    key,
+    value: encode(topic.schema, message),
+    headers: { [SCHEMA_VERSION_HEADER]: String(SCHEMA_VERSION) },
+  }));
+}
 
 /** Publishes contract messages on their topic, with the schema-version header. */
 export async function publishMessages<S extends DescMessage>(
@@ -9,14 +22,7 @@ export async function publishMessages<S extends DescMessage>(
   topic: TopicSpec<S>,
   items: readonly { key: string; message: MessageShape<S> }[],
 ): Promise<void> {
-  await bus.publish(
-    topic.name,
-    items.map(({ key, message }) => ({
-      key,
-      value: encode(topic.schema, message),
-      headers: { [SCHEMA_VERSION_HEADER]: String(SCHEMA_VERSION) },
-    })),
-  );
+  await bus.publish(topic.name, messageRecords(topic, items));
 }
 
 export function publishMessage<S extends DescMessage>(

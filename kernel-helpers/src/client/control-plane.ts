@@ -8,7 +8,7 @@ import {
   PolicySchema,
   Stream,
   fromWireJson,
-  type ControlAck,
+  type AgentOutcome,
   type ControlRequest,
   type Event,
   type Hello,
@@ -69,8 +69,8 @@ export interface CommandResult {
   requestId: string;
   /** The final request record: every expected agent's outcome, or `timeout`. */
   request: ControlRequest;
-  /** The first agent's ack (absent when no agent answered). */
-  ack?: ControlAck;
+  /** The first agent's answer (absent when no agent answered): outcome, state, throttle, policy. */
+  outcome?: AgentOutcome;
   /** From sending the POST to the final request state on the WebSocket, measured here. */
   latencyMs: number;
 }
@@ -157,7 +157,6 @@ export interface CuratedQueryResult {
 
 export class ControlPlaneClient {
   private realtimeReady?: Promise<RealtimeConnection>;
-  private readonly recentAcks = new Map<string, ControlAck>();
   private readonly finished = new Map<string, ControlRequest>();
   private readonly waiters = new Map<string, (request: ControlRequest) => void>();
 
@@ -306,7 +305,7 @@ export class ControlPlaneClient {
     const latencyMs = now() - started;
     return {
       accepted,
-      result: { requestId: accepted.request_id, request, ack: this.recentAcks.get(accepted.request_id), latencyMs },
+      result: { requestId: accepted.request_id, request, outcome: request.outcomes[0], latencyMs },
     };
   }
 
@@ -362,12 +361,16 @@ export class ControlPlaneClient {
     return requestJson(this.transport.fetch, this.url, "/api/agents", { token: this.token });
   }
 
-  /** The shared realtime connection, subscribed to acks and status (and what `request` adds). */
+  /**
+   * The shared realtime connection: agent status (or the streams `request` names) and the final
+   * record of every request, through which `command` and the like learn their outcome.
+   */
   realtime(request?: SubscribeRequest): Promise<RealtimeConnection> {
     this.realtimeReady ??= RealtimeConnection.open(this.url, this.token, this.transport.webSocket, {
-      streams: [...(request?.streams ?? [Stream.control_ack, Stream.agent_status]), Stream.control_request],
+      streams: [...(request?.streams ?? [Stream.agent_status]), Stream.control_request],
       modules: request?.modules,
       format: request?.format ?? Format.protobuf,
+      finalRequests: true,
     }).then((conn) => {
       conn.listen({ onEvents: (events) => this.onEvents(events) });
       conn.onClose(() => {
@@ -386,10 +389,7 @@ export class ControlPlaneClient {
 
   private onEvents(events: Event[]): void {
     for (const ev of events) {
-      if (ev.payload.case === "controlAck") {
-        const ack = ev.payload.value;
-        if (!this.recentAcks.has(ack.requestId)) remember(this.recentAcks, ack.requestId, ack);
-      } else if (ev.payload.case === "controlRequest") {
+      if (ev.payload.case === "controlRequest") {
         const request = ev.payload.value;
         if (request.state === ControlRequest_State.pending) continue;
         remember(this.finished, request.requestId, request);

@@ -34,6 +34,8 @@ export interface SubscribeRequest {
   /** Resume: stream name -> last seq seen, within `epoch` (from the Hello). */
   sinceSeq?: Record<string, bigint>;
   epoch?: string;
+  /** control_request: only final records (one event per command instead of one per change). */
+  finalRequests?: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export class RealtimeSession {
           minNetSol: request.minNetSol,
           sinceSeq: request.sinceSeq ?? {},
           epoch: request.epoch ?? "",
+          finalRequests: request.finalRequests ?? false,
         },
       },
     });

@@ -86,7 +86,14 @@ export const SAMPLES: readonly Sample[] = [
       state: ControlRequest_State.applied,
       expectedAgents: ["arbitrage-1", "mev-1"],
       outcomes: [
-        { agentId: "mev-1", outcome: AckOutcome.applied, at: TS + 2n, state: AgentState.killed, policyVersion: 12n },
+        {
+          agentId: "mev-1",
+          outcome: AckOutcome.applied,
+          at: TS + 2n,
+          state: AgentState.killed,
+          policyVersion: 12n,
+          throttlePct: 40,
+        },
         {
           agentId: "arbitrage-1",
           outcome: AckOutcome.applied,
@@ -247,10 +254,11 @@ export const SAMPLES: readonly Sample[] = [
       frame: {
         case: "subscribe",
         value: {
-          streams: [Stream.control_ack, Stream.mev_opportunity],
+          streams: [Stream.control_request, Stream.mev_opportunity],
           modules: [Module.mev],
           format: Format.protobuf,
           sinceSeq: { mev_opportunity: 1200n },
+          finalRequests: true,
         },
       },
     }),
