@@ -9,12 +9,13 @@ import { join } from "node:path";
 import {
   ControlPlaneClient,
   KafkaBus,
+  RealtimeConnection,
   ResponseError,
   nodeTransport,
   publishMessages,
   type AgentView,
 } from "@mevlab/kernel-helpers";
-import { ControlRequest_State as State, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
+import { ControlRequest_State as State, Format, Stream, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
 import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import { mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
@@ -151,32 +152,39 @@ test("agent killed and restarted: it recovers policy and dedupe window; replays 
         60_000,
       );
       const applied = BigInt((await agentView(client, "mev-1"))!.commands_applied);
-      const ackOutcomes = await client.realtime().then(
-        (rt) =>
-          new Promise<string[]>((resolve) => {
-            const seen: string[] = [];
-            const stop = rt.listen({
-              onEvents: (evs) => {
-                for (const e of evs) {
-                  if (e.payload.case !== "controlAck") continue;
-                  const ack = e.payload.value;
-                  if (cmds.some((c) => c.requestId === ack.requestId)) {
-                    seen.push(String(ack.outcome));
-                    if (seen.length === cmds.length) {
-                      stop();
-                      resolve(seen);
-                    }
-                  }
-                }
-              },
-            });
-            void publishMessages(
-              bus,
-              TOPICS.controlCommands,
-              cmds.map((c) => ({ key: "mev", message: c })),
-            );
-          }),
-      );
+      // Acks on their own realtime connection: the client's shared one carries final request records.
+      const acksWs = await RealtimeConnection.open(client.url, client.token, nodeTransport.webSocket, {
+        streams: [Stream.control_ack],
+        format: Format.protobuf,
+      });
+      const ackOutcomes = await new Promise<string[]>((resolve, reject) => {
+        const seen: string[] = [];
+        const timer = setTimeout(
+          () => reject(new Error(`replays answered ${seen.length} of ${cmds.length} within 30 s`)),
+          30_000,
+        );
+        const stop = acksWs.listen({
+          onEvents: (evs) => {
+            for (const e of evs) {
+              if (e.payload.case !== "controlAck") continue;
+              const ack = e.payload.value;
+              if (!cmds.some((c) => c.requestId === ack.requestId)) continue;
+              seen.push(String(ack.outcome));
+              if (seen.length === cmds.length) {
+                clearTimeout(timer);
+                stop();
+                resolve(seen);
+              }
+            }
+          },
+        });
+        void publishMessages(
+          bus,
+          TOPICS.controlCommands,
+          cmds.map((c) => ({ key: "mev", message: c })),
+        );
+      });
+      acksWs.close();
       assert.deepEqual(ackOutcomes, ["2", "2", "2"], "every replay answered duplicate (AckOutcome.duplicate = 2)");
       await new Promise((r) => setTimeout(r, 1_500));
       assert.equal(BigInt((await agentView(client, "mev-1"))!.commands_applied), applied, "replays not applied");
