@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ArbOpportunitySchema,
   ClientFrameSchema,
   ControlRequestSchema,
   ControlRequest_State,
@@ -92,8 +93,13 @@ test("events kept for replay as bytes come back identical in both formats", () =
       },
     }),
   );
-  // Published with no client attached: only the ring holds them, settled to bytes.
-  for (const e of originals) hub.publish(e.stream, Module.arbitrage, e.payload, {});
+  // Published as the bridge does (with the bytes that came off the bus) and with no client attached:
+  // only the ring holds them, settled to bytes.
+  for (const e of originals) {
+    if (e.payload.case !== "arbOpportunity") continue;
+    const bytes = toBinary(ArbOpportunitySchema, e.payload.value);
+    hub.publish(e.stream, Module.arbitrage, e.payload, { raw: { field: 5, bytes } });
+  }
   const got: Record<string, unknown[]> = { ndjson: [], protobuf: [] };
   for (const format of [Format.ndjson, Format.protobuf]) {
     const name = format === Format.ndjson ? "ndjson" : "protobuf";

@@ -2,11 +2,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname } from "node:path";
 import {
   AckOutcome,
+  AgentOutcomeSchema,
+  AgentState,
   ControlRequestSchema,
   ControlRequest_State as State,
   create,
   fromWireJson,
   toWireJson,
+  type AgentOutcome,
   type ControlAck,
   type ControlRequest,
   type JsonValue,
@@ -20,14 +23,35 @@ export type NewRequest = Omit<
 
 const KEEP = 20_000;
 
+/** A journal line for one agent's answer: the outcome and the request's state after it. */
+interface AckLine {
+  request_id: string;
+  ack: {
+    agent_id: string;
+    outcome: string;
+    reason: string;
+    at: string;
+    state: string;
+    policy_version: string;
+    throttle_pct: number;
+  };
+  state: string;
+  reason: string;
+  completed_at: string;
+}
+
 /**
  * The request records: pending until every expected agent has acked (or the timeout), then final.
- * Each change is appended to a JSONL file, so a restarted control plane still resolves the requests
- * that were pending from the acks it reads back.
+ * Each change is appended to a JSONL file — the whole record when it is created or times out, the
+ * agent's outcome for each ack — so a restarted control plane still resolves the requests that were
+ * pending from the acks it reads back. A record is never changed once pushed: each change is a new
+ * record (shallow copy), so what a client is sent later is what was true when it was pushed.
  */
 export class RequestTracker {
   private readonly requests = new Map<string, ControlRequest>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Created, journaled, not pushed yet. */
+  private readonly unannounced = new Set<string>();
   private readonly fd: number;
 
   constructor(
@@ -42,12 +66,17 @@ export class RequestTracker {
     this.fd = openSync(opts.file, "a", 0o600);
   }
 
+  /**
+   * Records and journals a new request. Its pending record is pushed once the code that created it
+   * yields (the command is on its way to the agents by then), and always before any change of it.
+   */
   create(init: NewRequest): ControlRequest {
     const request = create(ControlRequestSchema, { ...init, schemaVersion: 1, state: State.pending });
     this.remember(request);
-    this.arm(request, this.opts.timeoutMs);
+    this.arm(request.requestId, this.opts.timeoutMs);
     this.persist(request);
-    this.opts.onChange(request);
+    this.unannounced.add(request.requestId);
+    queueMicrotask(() => this.announce(request));
     return request;
   }
 
@@ -67,9 +96,10 @@ export class RequestTracker {
 
   /** Records one agent's ack; finalises the request when every expected agent has answered. */
   onAck(ack: ControlAck): void {
-    const request = this.requests.get(ack.requestId);
-    if (!request || request.outcomes.some((o) => o.agentId === ack.agentId)) return;
-    request.outcomes.push({
+    const prev = this.requests.get(ack.requestId);
+    if (!prev || prev.outcomes.some((o) => o.agentId === ack.agentId)) return;
+    this.announce(prev);
+    const outcome: AgentOutcome = {
       $typeName: "mevlab.v1.AgentOutcome",
       agentId: ack.agentId,
       outcome: ack.outcome,
@@ -78,13 +108,18 @@ export class RequestTracker {
       state: ack.state,
       policyVersion: ack.policyVersion,
       throttlePct: ack.throttlePct,
-    });
+    };
+    let request: ControlRequest = { ...prev, outcomes: [...prev.outcomes, outcome] };
     if (request.state === State.pending) {
       const final = aggregate(request);
-      if (final !== undefined) this.finish(request, final, request.outcomes.find((o) => o.reason)?.reason ?? "");
+      if (final !== undefined)
+        request = this.finish(request, final, request.outcomes.find((o) => o.reason)?.reason ?? "");
     }
-    this.persist(request);
+    this.requests.set(request.requestId, request);
+    // Pushed first: the ack itself is durable on the bus, and a control plane that stops before the
+    // line below is written reads it again (its position is committed only after this returns).
     this.opts.onChange(request);
+    this.journal(ackLine(request, outcome));
   }
 
   close(): void {
@@ -93,30 +128,35 @@ export class RequestTracker {
     closeSync(this.fd);
   }
 
-  private finish(request: ControlRequest, state: State, reason: string): void {
-    request.state = state;
-    request.reason = reason;
-    request.completedAt = BigInt(Date.now());
-    clearTimeout(this.timers.get(request.requestId));
-    this.timers.delete(request.requestId);
+  private announce(request: ControlRequest): void {
+    if (this.unannounced.delete(request.requestId)) this.opts.onChange(request);
   }
 
-  private arm(request: ControlRequest, ms: number): void {
+  private finish(request: ControlRequest, state: State, reason: string): ControlRequest {
+    clearTimeout(this.timers.get(request.requestId));
+    this.timers.delete(request.requestId);
+    return { ...request, state, reason, completedAt: BigInt(Date.now()) };
+  }
+
+  private arm(requestId: string, ms: number): void {
     const timer = setTimeout(() => {
-      this.timers.delete(request.requestId);
-      if (request.state !== State.pending) return;
-      const missing = request.expectedAgents.filter((a) => !request.outcomes.some((o) => o.agentId === a));
-      const none = request.expectedAgents.length === 0 && request.outcomes.length === 0;
-      this.finish(
-        request,
+      this.timers.delete(requestId);
+      const prev = this.requests.get(requestId);
+      if (!prev || prev.state !== State.pending) return;
+      this.announce(prev);
+      const missing = prev.expectedAgents.filter((a) => !prev.outcomes.some((o) => o.agentId === a));
+      const none = prev.expectedAgents.length === 0 && prev.outcomes.length === 0;
+      const request = this.finish(
+        prev,
         State.timeout,
         none ? "no live agent of the module when it was sent" : `no ack from ${missing.join(", ")}`,
       );
+      this.requests.set(requestId, request);
       this.persist(request);
       this.opts.onChange(request);
     }, ms);
     timer.unref();
-    this.timers.set(request.requestId, timer);
+    this.timers.set(requestId, timer);
   }
 
   private remember(request: ControlRequest): void {
@@ -128,20 +168,76 @@ export class RequestTracker {
   }
 
   private persist(request: ControlRequest): void {
-    writeSync(this.fd, JSON.stringify(toWireJson(ControlRequestSchema, request)) + "\n");
+    this.journal(toWireJson(ControlRequestSchema, request));
   }
 
-  /** The last line of each request wins; pending ones get a fresh timeout to collect the acks. */
+  private journal(line: unknown): void {
+    writeSync(this.fd, JSON.stringify(line) + "\n");
+  }
+
+  /**
+   * Whole records replace what was known of a request; ack lines add an outcome and set the state.
+   * Pending requests get a fresh timeout to collect the acks.
+   */
   private load(): void {
     if (!existsSync(this.opts.file)) return;
-    for (const line of readFileSync(this.opts.file, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      const request = fromWireJson(ControlRequestSchema, JSON.parse(line) as JsonValue);
+    for (const text of readFileSync(this.opts.file, "utf8").split("\n")) {
+      if (!text.trim()) continue;
+      const line = JSON.parse(text) as JsonValue;
+      if (isAckLine(line)) {
+        const request = this.requests.get(line.request_id);
+        if (request) this.requests.set(request.requestId, withAckLine(request, line));
+        continue;
+      }
+      const request = fromWireJson(ControlRequestSchema, line);
       this.requests.delete(request.requestId);
       this.remember(request);
     }
-    for (const r of this.requests.values()) if (r.state === State.pending) this.arm(r, this.opts.timeoutMs);
+    for (const r of this.requests.values()) if (r.state === State.pending) this.arm(r.requestId, this.opts.timeoutMs);
   }
+}
+
+function ackLine(request: ControlRequest, o: AgentOutcome): AckLine {
+  return {
+    request_id: request.requestId,
+    ack: {
+      agent_id: o.agentId,
+      outcome: AckOutcome[o.outcome],
+      reason: o.reason,
+      at: o.at.toString(),
+      state: AgentState[o.state],
+      policy_version: o.policyVersion.toString(),
+      throttle_pct: o.throttlePct,
+    },
+    state: State[request.state],
+    reason: request.reason,
+    completed_at: request.completedAt.toString(),
+  };
+}
+
+function isAckLine(line: JsonValue): line is JsonValue & AckLine {
+  return typeof line === "object" && line !== null && !Array.isArray(line) && "ack" in line;
+}
+
+function withAckLine(request: ControlRequest, line: AckLine): ControlRequest {
+  const a = line.ack;
+  if (request.outcomes.some((o) => o.agentId === a.agent_id)) return request;
+  const outcome = create(AgentOutcomeSchema, {
+    agentId: a.agent_id,
+    outcome: AckOutcome[a.outcome as keyof typeof AckOutcome],
+    reason: a.reason,
+    at: BigInt(a.at),
+    state: AgentState[a.state as keyof typeof AgentState],
+    policyVersion: BigInt(a.policy_version),
+    throttlePct: a.throttle_pct,
+  });
+  return {
+    ...request,
+    outcomes: [...request.outcomes, outcome],
+    state: State[line.state as keyof typeof State],
+    reason: line.reason,
+    completedAt: BigInt(line.completed_at),
+  };
 }
 
 /** The final state once every expected agent answered (or the first answer when none was expected). */

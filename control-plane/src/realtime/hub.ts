@@ -98,8 +98,13 @@ export class Entry {
     return (this.json ??= Buffer.from(JSON.stringify(toWireJson(EventSchema, this.event))));
   }
 
-  /** Drops the message objects (and the reference into the bus's receive buffer), keeping the bytes. */
+  /**
+   * Drops the message objects (and the reference into the bus's receive buffer), keeping the bytes,
+   * where the bytes exist already or cost nothing to make (raw bus bytes: every high-rate stream).
+   * Other events (control, status) keep their message and are encoded when a client first needs it.
+   */
   settle(): void {
+    if (this.bin === undefined && this.meta.raw === undefined) return;
     this.binary();
     this.message = undefined;
     this.meta.raw = undefined;
@@ -420,7 +425,11 @@ export class HubClient {
     this.enforceCap();
     this.queueBytesMax = Math.max(this.queueBytesMax, this.queueBytes());
     if (this.queued === 0) return;
-    if (URGENT.has(entry.stream)) {
+    if (entry.stream === Stream.control_request && !entry.meta.pending) {
+      // A final request record ends a command: it goes out now, with whatever is queued before it,
+      // ahead of the bookkeeping that follows it (journal, event sink).
+      this.flush();
+    } else if (URGENT.has(entry.stream)) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
         this.flush();

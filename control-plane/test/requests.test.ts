@@ -1,0 +1,123 @@
+// The request journal: whole records when a request is created or times out, one line per ack; a
+// tracker started on the same file has every request as the first one left it, and resolves the
+// requests that were still pending from the acks that come after.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  AckOutcome,
+  Action,
+  AgentState,
+  ControlAckSchema,
+  ControlRequestSchema,
+  ControlRequest_State as State,
+  Module,
+  create,
+  toWireJson,
+  type ControlRequest,
+} from "@mevlab/proto";
+import { RequestTracker } from "../src/control/requests";
+
+const ack = (requestId: string, agentId: string, outcome: AckOutcome, throttlePct: number, reason = "") =>
+  create(ControlAckSchema, {
+    schemaVersion: 1,
+    ts: 1_755_310_001_200n,
+    module: Module.mev,
+    requestId,
+    agentId,
+    outcome,
+    reason,
+    policyVersion: 9_007_199_254_740_993n,
+    state: AgentState.throttled,
+    throttlePct,
+    action: Action.throttle,
+  });
+
+test("the journal brings back every request as it was, and a restarted tracker resolves the pending ones", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-requests-")), "requests.jsonl");
+  const changes: { id: string; state: State; outcomes: number }[] = [];
+  const pushed: ControlRequest[] = [];
+  const first = new RequestTracker({
+    file,
+    timeoutMs: 60_000,
+    onChange: (r) => {
+      pushed.push(r);
+      changes.push({ id: r.requestId, state: r.state, outcomes: r.outcomes.length });
+    },
+  });
+  const init = (requestId: string) => ({
+    requestId,
+    modules: [Module.mev],
+    action: Action.throttle,
+    args: { throttlePct: 40 },
+    issuer: "admin",
+    createdAt: 1_755_310_001_123n,
+    notAfter: 1_755_310_011_123n,
+    expectedAgents: ["mev-1", "mev-2"],
+  });
+  first.create(init("done"));
+  assert.equal(changes.length, 0, "the pending record is pushed once the caller yields, not inside create");
+  await Promise.resolve();
+  assert.deepEqual(changes, [{ id: "done", state: State.pending, outcomes: 0 }]);
+  first.onAck(ack("done", "mev-1", AckOutcome.applied, 40));
+  first.onAck(ack("done", "mev-1", AckOutcome.applied, 40)); // the same agent again: ignored
+  first.onAck(ack("done", "mev-2", AckOutcome.rejected, 0, "throttle_pct: must be 0-100"));
+  first.create(init("half"));
+  first.onAck(ack("half", "mev-2", AckOutcome.applied, 40));
+  await Promise.resolve();
+  assert.deepEqual(
+    changes.map((c) => `${c.id}:${State[c.state]}:${c.outcomes}`),
+    ["done:pending:0", "done:pending:1", "done:rejected:2", "half:pending:0", "half:pending:1"],
+  );
+  // A pushed record is a snapshot: later changes are new records (a client may encode it later).
+  assert.deepEqual(
+    pushed.map((r) => `${r.requestId}:${State[r.state]}:${r.outcomes.length}`),
+    changes.map((c) => `${c.id}:${State[c.state]}:${c.outcomes}`),
+  );
+  const asJson = (r: ControlRequest | undefined) => toWireJson(ControlRequestSchema, r!);
+  const before = { done: asJson(first.get("done")), half: asJson(first.get("half")) };
+  first.close();
+  assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 5, "2 records + 3 ack lines");
+
+  const second = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined });
+  assert.deepEqual(asJson(second.get("done")), before.done);
+  assert.deepEqual(asJson(second.get("half")), before.half);
+  assert.equal(second.get("done")!.outcomes[1].throttlePct, 0);
+  assert.equal(second.get("done")!.reason, "throttle_pct: must be 0-100");
+  second.onAck(ack("half", "mev-1", AckOutcome.applied, 40));
+  assert.equal(second.get("half")!.state, State.applied);
+  second.close();
+  const third = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined });
+  assert.equal(third.get("half")!.state, State.applied);
+  assert.deepEqual(
+    third.get("half")!.outcomes.map((o) => o.agentId),
+    ["mev-2", "mev-1"],
+  );
+  third.close();
+});
+
+test("a request that times out is journaled whole; a late ack is kept without changing its state", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-requests-")), "requests.jsonl");
+  const tracker = new RequestTracker({ file, timeoutMs: 20, onChange: () => undefined });
+  tracker.create({
+    requestId: "slow",
+    modules: [Module.mev],
+    action: Action.stop,
+    issuer: "admin",
+    createdAt: 1n,
+    notAfter: 2n,
+    expectedAgents: ["mev-1"],
+  });
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(tracker.get("slow")!.state, State.timeout);
+  tracker.onAck(ack("slow", "mev-1", AckOutcome.applied, 0));
+  tracker.close();
+  const again = new RequestTracker({ file, timeoutMs: 20, onChange: () => undefined });
+  const r = again.get("slow")!;
+  assert.equal(r.state, State.timeout);
+  assert.match(r.reason, /no ack from mev-1/);
+  assert.equal(r.outcomes.length, 1);
+  again.close();
+});
