@@ -1,12 +1,14 @@
 // Control-loop latency on the local bus and on a real Kafka broker, side by side in one run:
 // POST → final request state on the WS (sequential, and with 10 concurrent senders), kill-all until
-// every agent acked, and the raw produce → consume time of one Kafka hop on the same broker (the floor).
-// `npm run bench:control -- --json [--n 1000]` prints one JSON object.
+// every agent acked, and the floor of each: the raw produce → consume time of one Kafka hop on the
+// same (warm) broker, and for the local bus the same processes and messages with no mevlab code
+// (floor.ts). `npm run bench:control -- --json [--n 1000] [--only local|kafka]` prints one JSON object.
 import { randomUUID } from "node:crypto";
 import { ControlPlaneClient, KafkaBus, nodeTransport } from "@mevlab/kernel-helpers";
 import { ControlRequest_State, TOPICS } from "@mevlab/proto";
 import { startKafka, type KafkaBroker } from "@mevlab/cli";
 import { embeddedStack, kafkaStack, percentile, waitFor, type Stack } from "../stack";
+import { localFloor } from "./floor";
 
 interface Pct {
   p50: number;
@@ -16,7 +18,8 @@ interface Pct {
   n: number;
 }
 
-const WARMUP_MS = 3_000;
+/** Steady state, not start-up: the broker's JVM takes longer to warm up than Node. */
+const WARMUP_MS = { local: 3_000, kafka: 10_000 };
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -39,7 +42,7 @@ async function applied(p: Promise<{ request: { state: ControlRequest_State; reas
   return r.latencyMs;
 }
 
-async function measure(stack: Stack, n: number, killAlls: number) {
+async function measure(stack: Stack, n: number, killAlls: number, warmupMs: number) {
   const client = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   try {
     await waitFor(
@@ -48,10 +51,10 @@ async function measure(stack: Stack, n: number, killAlls: number) {
       30_000,
     );
     const throttle = (i: number) => applied(client.command("mev", "throttle", { throttle_pct: i % 100 }));
-    // Steady state, not start-up: commands for WARMUP_MS (at least 30) before any is measured, so
+    // Steady state, not start-up: commands for warmupMs (at least 30) before any is measured, so
     // that the JIT has compiled the hot paths of every process on the way.
     const warmupStart = performance.now();
-    for (let i = 0; i < 30 || performance.now() - warmupStart < WARMUP_MS; i++) await throttle(i);
+    for (let i = 0; i < 30 || performance.now() - warmupStart < warmupMs; i++) await throttle(i);
     const seq: number[] = [];
     for (let i = 0; i < n; i++) seq.push(await throttle(i));
     const conc: number[] = [];
@@ -75,7 +78,11 @@ async function measure(stack: Stack, n: number, killAlls: number) {
   }
 }
 
-/** One produce → consume hop through the broker with the same client library, nothing else. */
+/**
+ * One produce → consume hop through the broker with the same client library, nothing else: on the
+ * same broker right after the control loop was measured through it (warm, its JIT done), with the
+ * stack's processes still up but idle.
+ */
 async function rawHop(kafka: KafkaBroker, n: number): Promise<Pct> {
   const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "bench-raw", topics: [] });
   const topic = `bench-raw-${randomUUID().slice(0, 8)}`;
@@ -122,46 +129,48 @@ async function main(): Promise<void> {
   if (only !== undefined && only !== "local" && only !== "kafka") throw new Error("--only must be local or kafka");
   const say = (line: string) => void (json || process.stderr.write(line + "\n"));
 
-  say(`local bus: ${n} sequential, ${n} concurrent, ${killAlls} kill-all…`);
-  const local =
-    only === "kafka"
-      ? undefined
-      : await withStack(
-          () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
-          (s) => measure(s, n, killAlls),
-        );
-  if (only === "local") {
-    process.stdout.write(
-      JSON.stringify({ bench: "control", local, warmup_ms: WARMUP_MS }, null, json ? undefined : 2) + "\n",
+  let local: (Awaited<ReturnType<typeof measure>> & { floor_ms: Pct; floor_cpu_per_command_ms: unknown }) | undefined;
+  if (only !== "kafka") {
+    say(`local bus: ${n} sequential, ${n} concurrent, ${killAlls} kill-all…`);
+    const viaLocal = await withStack(
+      () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
+      (s) => measure(s, n, killAlls, WARMUP_MS.local),
     );
-    return;
+    say(`local floor: the same processes and messages without mevlab…`);
+    const floor = await localFloor(n, WARMUP_MS.local);
+    local = { ...viaLocal, floor_ms: summarize(floor.samples), floor_cpu_per_command_ms: floor.cpuPerCommandMs };
   }
-  const kafka = await startKafka();
-  try {
-    say(`Kafka: raw hop, then the same through the control plane…`);
-    const raw = await rawHop(kafka, n);
-    const viaKafka = await withStack(
-      () => kafkaStack({ rate: 0, kafka, agentsPerModule: 2 }),
-      (s) => measure(s, n, killAlls),
-    );
-    const result = {
-      bench: "control",
-      kafka: { ...viaKafka, raw_hop_ms: raw },
-      local,
-      warmup_ms: WARMUP_MS,
-      targets: {
-        kafka_rtt_p99_ms: 25,
-        kafka_rtt_p50_vs_two_raw_hops: round(viaKafka.rtt_ms.p50 / (2 * raw.p50)),
-        local_rtt_p50_ms: 1,
-        local_rtt_p99_ms: 5,
-        kill_all_p99_ms: 30,
-      },
-    };
-    if (json) process.stdout.write(JSON.stringify(result) + "\n");
-    else process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-  } finally {
-    await kafka.stop();
+  let kafka: (Awaited<ReturnType<typeof measure>> & { raw_hop_ms: Pct }) | undefined;
+  if (only !== "local") {
+    const broker = await startKafka();
+    try {
+      say(`Kafka: through the control plane, then the raw hop on the same broker…`);
+      kafka = await withStack(
+        () => kafkaStack({ rate: 0, kafka: broker, agentsPerModule: 2 }),
+        async (s) => {
+          const viaKafka = await measure(s, n, killAlls, WARMUP_MS.kafka);
+          return { ...viaKafka, raw_hop_ms: await rawHop(broker, n) };
+        },
+      );
+    } finally {
+      await broker.stop();
+    }
   }
+  const result = {
+    bench: "control",
+    kafka,
+    local,
+    warmup_ms: WARMUP_MS,
+    targets: {
+      kafka_rtt_p99_ms: 25,
+      kafka_rtt_p50_vs_two_raw_hops: kafka ? round(kafka.rtt_ms.p50 / (2 * kafka.raw_hop_ms.p50)) : undefined,
+      local_rtt_p50_ms: 1,
+      local_rtt_p99_ms: 5,
+      local_rtt_p50_vs_floor: local ? round(local.rtt_ms.p50 / local.floor_ms.p50) : undefined,
+      kill_all_p99_ms: 30,
+    },
+  };
+  process.stdout.write(JSON.stringify(result, null, json ? undefined : 2) + "\n");
 }
 
 main().catch((err: unknown) => {
