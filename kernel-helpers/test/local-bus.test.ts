@@ -3,10 +3,53 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
-import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus, decodeLinkFrame, type BusRecord } from "../src";
+import type { LinkFrame } from "@mevlab/proto";
+import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus, decodeLinkFrame, type Bus, type BusRecord } from "../src";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
+
+/**
+ * The link as the control plane serves it: one LinkSession per WebSocket, from `bus`, ending a link
+ * with 1011. `sent` and `received` see every frame going to and coming from the agent.
+ */
+async function serveLink(
+  bus: Bus,
+  taps: { sent?: (f: LinkFrame) => void; received?: (f: LinkFrame) => void; ended?: (reason: string) => void } = {},
+): Promise<{ url: string; close: () => void }> {
+  const wss = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    handleProtocols: (p) => (p.has(LINK_PROTOCOL) ? LINK_PROTOCOL : false),
+  });
+  await once(wss, "listening");
+  wss.on("connection", (ws) => {
+    const session = new LinkSession(
+      bus,
+      (data) => {
+        taps.sent?.(decodeLinkFrame(data));
+        ws.send(data);
+      },
+      (reason) => {
+        taps.ended?.(reason);
+        ws.close(1011, reason.slice(0, 120));
+      },
+    );
+    ws.on("message", (d: Buffer) => {
+      const bytes = new Uint8Array(d);
+      taps.received?.(decodeLinkFrame(bytes));
+      void session.handleMessage(bytes);
+    });
+    ws.on("close", () => void session.close());
+  });
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    close: () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
 
 test("each group sees each record once; different groups each see all, in order per key", async () => {
   const bus = new LocalBus();
@@ -79,30 +122,17 @@ test("keys: a subscription gets only its keys' records, on the local bus and ove
     { topics: ["c"], group: "direct", keys: ["mev"] },
     async (r) => void direct.push(dec(r)),
   );
-  // The link as the control plane serves it: one LinkSession per WebSocket, from the same bus.
-  const wss = new WebSocketServer({
-    port: 0,
-    host: "127.0.0.1",
-    handleProtocols: (p) => (p.has(LINK_PROTOCOL) ? LINK_PROTOCOL : false),
-  });
-  await once(wss, "listening");
   const keysSent: string[] = [];
-  wss.on("connection", (ws) => {
-    const session = new LinkSession(bus, (data) => {
-      const f = decodeLinkFrame(data).frame;
-      if (f.case === "delivery") {
-        for (const r of [...(f.value.record ? [f.value.record] : []), ...f.value.records]) keysSent.push(r.key);
-      }
-      ws.send(data);
-    });
-    ws.on("message", (d: Buffer) => void session.handleMessage(new Uint8Array(d)));
-    ws.on("close", () => void session.close());
+  const server = await serveLink(bus, {
+    sent: ({ frame: f }) => {
+      if (f.case !== "delivery") return;
+      for (const r of [...(f.value.record ? [f.value.record] : []), ...f.value.records]) keysSent.push(r.key);
+    },
   });
-  const link = new LinkBus({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: "unused" });
+  const link = new LinkBus({ url: server.url, token: "unused" });
   t.after(async () => {
     await link.close();
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
+    server.close();
     await bus.close();
   });
   const viaLink: string[] = [];
@@ -158,43 +188,21 @@ test("a batch handler's output is published before the group moves on; over the 
     }
     return bus.publish(topic, records);
   };
-  const wss = new WebSocketServer({
-    port: 0,
-    host: "127.0.0.1",
-    handleProtocols: (p) => (p.has(LINK_PROTOCOL) ? LINK_PROTOCOL : false),
-  });
-  await once(wss, "listening");
   const fromAgent: string[] = [];
   const ended: string[] = [];
-  wss.on("connection", (ws) => {
-    const session = new LinkSession(
-      flaky,
-      (data) => ws.send(data),
-      (reason) => {
-        ended.push(reason);
-        ws.close(1011, reason.slice(0, 120));
-      },
-    );
-    ws.on("message", (d: Buffer) => {
-      const f = decodeLinkFrame(new Uint8Array(d)).frame;
-      fromAgent.push(f.case === "handled" ? `handled+${f.value.publish.length}` : String(f.case));
-      void session.handleMessage(new Uint8Array(d));
-    });
-    ws.on("close", () => void session.close());
+  const server = await serveLink(flaky, {
+    received: ({ frame: f }) =>
+      fromAgent.push(f.case === "handled" ? `handled+${f.value.publish.length}` : String(f.case)),
+    ended: (reason) => ended.push(reason),
   });
-  const link = new LinkBus({
-    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
-    token: "unused",
-    minBackoffMs: 10,
-  });
+  const link = new LinkBus({ url: server.url, token: "unused", minBackoffMs: 10 });
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on("warning", onWarning);
   t.after(async () => {
     process.off("warning", onWarning);
     await link.close();
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
+    server.close();
     await bus.close();
   });
   const viaLink: number[] = [];

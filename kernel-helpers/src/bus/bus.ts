@@ -60,10 +60,7 @@ export async function publishInOrder(bus: Pick<Bus, "publish">, records: readonl
     const topic = records[i].topic;
     let j = i + 1;
     while (j < records.length && records[j].topic === topic) j++;
-    await bus.publish(
-      topic,
-      records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-    );
+    await bus.publish(topic, records.slice(i, j));
     i = j;
   }
 }

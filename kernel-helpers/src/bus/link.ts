@@ -71,7 +71,7 @@ export class LinkSession {
   constructor(
     private readonly bus: Bus,
     private readonly send: (data: Uint8Array) => void,
-    /** Ends the link (the agent reconnects and is delivered again what it had not handled). */
+    /** Ends the link; the agent reconnects and resubscribes. */
     private readonly end: (reason: string) => void = () => undefined,
   ) {}
 
