@@ -3,7 +3,6 @@ import { dirname } from "node:path";
 import {
   AckOutcome,
   AgentOutcomeSchema,
-  AgentState,
   ControlRequestSchema,
   ControlRequest_State as State,
   create,
@@ -23,18 +22,10 @@ export type NewRequest = Omit<
 
 const KEEP = 20_000;
 
-/** A journal line for one agent's answer: the outcome and the request's state after it. */
+/** A journal line for one agent's answer: the outcome (the contract's JSON) and the request's state after it. */
 interface AckLine {
   request_id: string;
-  ack: {
-    agent_id: string;
-    outcome: string;
-    reason: string;
-    at: string;
-    state: string;
-    policy_version: string;
-    throttle_pct: number;
-  };
+  ack: JsonValue;
   state: string;
   reason: string;
   completed_at: string;
@@ -200,15 +191,7 @@ export class RequestTracker {
 function ackLine(request: ControlRequest, o: AgentOutcome): AckLine {
   return {
     request_id: request.requestId,
-    ack: {
-      agent_id: o.agentId,
-      outcome: AckOutcome[o.outcome],
-      reason: o.reason,
-      at: o.at.toString(),
-      state: AgentState[o.state],
-      policy_version: o.policyVersion.toString(),
-      throttle_pct: o.throttlePct,
-    },
+    ack: toWireJson(AgentOutcomeSchema, o),
     state: State[request.state],
     reason: request.reason,
     completed_at: request.completedAt.toString(),
@@ -220,17 +203,8 @@ function isAckLine(line: JsonValue): line is JsonValue & AckLine {
 }
 
 function withAckLine(request: ControlRequest, line: AckLine): ControlRequest {
-  const a = line.ack;
-  if (request.outcomes.some((o) => o.agentId === a.agent_id)) return request;
-  const outcome = create(AgentOutcomeSchema, {
-    agentId: a.agent_id,
-    outcome: AckOutcome[a.outcome as keyof typeof AckOutcome],
-    reason: a.reason,
-    at: BigInt(a.at),
-    state: AgentState[a.state as keyof typeof AgentState],
-    policyVersion: BigInt(a.policy_version),
-    throttlePct: a.throttle_pct,
-  });
+  const outcome = fromWireJson(AgentOutcomeSchema, line.ack);
+  if (request.outcomes.some((o) => o.agentId === outcome.agentId)) return request;
   return {
     ...request,
     outcomes: [...request.outcomes, outcome],
