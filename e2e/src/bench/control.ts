@@ -25,7 +25,7 @@ interface Pct {
  * Kafka, where a command takes longer, 10 s are fewer than 1,000 commands, and the broker's JVM has
  * its own warm-up. Each stack takes at least WARMUP_COMMANDS and WARMUP_MS before any is measured.
  */
-const WARMUP_MS = { local: 10_000, kafka: 10_000 };
+const WARMUP_MS = 10_000;
 const WARMUP_COMMANDS = 6_000;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -49,7 +49,7 @@ async function applied(p: Promise<{ request: { state: ControlRequest_State; reas
   return r.latencyMs;
 }
 
-async function measure(stack: Stack, n: number, killAlls: number, warmupMs: number) {
+async function measure(stack: Stack, n: number, killAlls: number) {
   const client = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   try {
     await waitFor(
@@ -58,11 +58,11 @@ async function measure(stack: Stack, n: number, killAlls: number, warmupMs: numb
       30_000,
     );
     const throttle = (i: number) => applied(client.command("mev", "throttle", { throttle_pct: i % 100 }));
-    // Steady state, not start-up: WARMUP_COMMANDS commands and warmupMs before any is measured, so
+    // Steady state, not start-up: WARMUP_COMMANDS commands and WARMUP_MS before any is measured, so
     // that the JIT has compiled the hot paths of every process on the way.
     const warmupStart = performance.now();
     const warmup: number[] = [];
-    for (let i = 0; i < WARMUP_COMMANDS || performance.now() - warmupStart < warmupMs; i++)
+    for (let i = 0; i < WARMUP_COMMANDS || performance.now() - warmupStart < WARMUP_MS; i++)
       warmup.push(await throttle(i));
     // The p50 of each full block of 1,000 warm-up commands: shows that the measured part is past it.
     const warmupBlocks: number[] = [];
@@ -152,10 +152,10 @@ async function main(): Promise<void> {
     say(`local bus: ${n} sequential, ${n} concurrent, ${killAlls} kill-all…`);
     const viaLocal = await withStack(
       () => embeddedStack({ rate: 0, agentsPerModule: 2 }),
-      (s) => measure(s, n, killAlls, WARMUP_MS.local),
+      (s) => measure(s, n, killAlls),
     );
     say(`local floor: the same processes and messages without mevlab…`);
-    const floor = await localFloor(n, WARMUP_MS.local);
+    const floor = await localFloor(n, WARMUP_MS);
     local = { ...viaLocal, floor_ms: summarize(floor.samples), floor_cpu_per_command_ms: floor.cpuPerCommandMs };
   }
   let kafka: (Awaited<ReturnType<typeof measure>> & { raw_hop_ms: Pct }) | undefined;
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       kafka = await withStack(
         () => kafkaStack({ rate: 0, kafka: broker, agentsPerModule: 2 }),
         async (s) => {
-          const viaKafka = await measure(s, n, killAlls, WARMUP_MS.kafka);
+          const viaKafka = await measure(s, n, killAlls);
           return { ...viaKafka, raw_hop_ms: await rawHop(broker, n) };
         },
       );
