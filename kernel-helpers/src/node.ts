@@ -1,54 +1,44 @@
-import http from "node:http";
-import https from "node:https";
+import { STATUS_CODES } from "node:http";
+import { Agent, type Dispatcher } from "undici";
 import WebSocket from "ws";
 import { ControlPlaneClient, type Transport, type WebSocketLike } from "./client/control-plane";
 import type { FetchLike, ResponseLike } from "./client/http";
 
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+/** Keep-alive connections per origin, closed after 10 s idle; they do not keep the process alive. */
+const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 
 /**
- * fetch over node:http with keep-alive. On loopback it answers in about a third of the time of
- * Node's built-in fetch, which matters for a control loop measured in milliseconds.
+ * fetch over undici's request API with keep-alive. On loopback it answers in a fraction of the time
+ * of Node's built-in fetch, and with about 60 µs less CPU per request than node:http, which matters
+ * for a control loop measured in milliseconds (`bench:control`).
  */
-export const nodeFetch: FetchLike = (url, init = {}) =>
-  new Promise<ResponseLike>((resolve, reject) => {
-    const u = new URL(url);
-    const mod = u.protocol === "https:" ? https : http;
-    const headers: Record<string, string> = {};
-    if (init.headers instanceof Headers || Array.isArray(init.headers)) {
-      new Headers(init.headers).forEach((v, k) => (headers[k] = v));
-    } else if (init.headers) {
-      for (const [k, v] of Object.entries(init.headers)) headers[k.toLowerCase()] = String(v);
-    }
-    const body = typeof init.body === "string" ? init.body : undefined;
-    if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
-    const req = mod.request(
-      u,
-      { method: init.method ?? "GET", headers, agent: agents[u.protocol as "http:" | "https:"] },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolve({
-            ok: status >= 200 && status < 300,
-            status,
-            statusText: res.statusMessage ?? "",
-            text: async () => text,
-          });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+export const nodeFetch: FetchLike = async (url, init = {}) => {
+  const headers: Record<string, string> = {};
+  if (init.headers instanceof Headers || Array.isArray(init.headers)) {
+    new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+  } else if (init.headers) {
+    for (const [k, v] of Object.entries(init.headers)) headers[k.toLowerCase()] = String(v);
+  }
+  const { origin, pathname, search } = new URL(url);
+  const res = await dispatcher.request({
+    origin,
+    path: pathname + search,
+    method: (init.method ?? "GET") as Dispatcher.HttpMethod,
+    headers,
+    body: typeof init.body === "string" ? init.body : undefined,
+    signal: init.signal ?? undefined,
   });
+  const text = await res.body.text();
+  const status = res.statusCode;
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: STATUS_CODES[status] ?? "",
+    text: async () => text,
+  } satisfies ResponseLike;
+};
 
-/** Node's transport: node:http with keep-alive and the `ws` package. */
+/** Node's transport: undici with keep-alive and the `ws` package. */
 export const nodeTransport: Transport = {
   fetch: nodeFetch,
   webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,

@@ -1,5 +1,5 @@
 // The floor of the local control loop: the same processes and messages as `mevlab up` with two agents
-// per module, and nothing else. A client POSTs (node:http, keep-alive, as the helper library does) to
+// per module, and nothing else. A client POSTs (undici, keep-alive, as the helper library does) to
 // a server that answers 202, relays the body over a WebSocket to two agent processes, and once both
 // have answered pushes one frame to the client's WebSocket. No auth, no validation, no journal, no
 // protobuf: what is left is processes waking each other up on this machine.
