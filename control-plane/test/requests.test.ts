@@ -57,10 +57,13 @@ test("the journal brings back every request as it was, and a restarted tracker r
     notAfter: 1_755_310_011_123n,
     expectedAgents: ["mev-1", "mev-2"],
   });
+  const journal = () => readFileSync(file, "utf8").trim().split("\n").filter(Boolean);
   first.create(init("done"));
   assert.equal(changes.length, 0, "the pending record is pushed once the caller yields, not inside create");
+  assert.equal(journal().length, 0, "journaled once the caller yields (after it has published), not inside create");
   await Promise.resolve();
   assert.deepEqual(changes, [{ id: "done", state: State.pending, outcomes: 0 }]);
+  assert.equal(journal().length, 1);
   first.onAck(ack("done", "mev-1", AckOutcome.applied, 40));
   first.onAck(ack("done", "mev-1", AckOutcome.applied, 40)); // the same agent again: ignored
   first.onAck(ack("done", "mev-2", AckOutcome.rejected, 0, "throttle_pct: must be 0-100"));
@@ -79,7 +82,15 @@ test("the journal brings back every request as it was, and a restarted tracker r
   const asJson = (r: ControlRequest | undefined) => toWireJson(ControlRequestSchema, r!);
   const before = { done: asJson(first.get("done")), half: asJson(first.get("half")) };
   first.close();
-  assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 5, "2 records + 3 ack lines");
+  // An ack read before the caller yielded still comes after the record it belongs to.
+  assert.deepEqual(
+    journal().map((l) => {
+      const line = JSON.parse(l) as { ack?: unknown; request_id?: string; requestId?: string };
+      return `${line.ack ? "ack" : "record"}:${line.request_id ?? line.requestId}`;
+    }),
+    ["record:done", "ack:done", "ack:done", "record:half", "ack:half"],
+    "2 records + 3 ack lines",
+  );
 
   const second = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined });
   assert.deepEqual(asJson(second.get("done")), before.done);

@@ -4,7 +4,17 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import type { LinkFrame } from "@mevlab/proto";
-import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus, decodeLinkFrame, type Bus, type BusRecord } from "../src";
+import {
+  LINK_PROTOCOL,
+  LinkBus,
+  LinkSession,
+  LocalBus,
+  decodeLinkFrame,
+  encodeDelivery,
+  encodeLinkFrame,
+  type Bus,
+  type BusRecord,
+} from "../src";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
@@ -233,4 +243,41 @@ test("a batch handler's output is published before the group moves on; over the 
   await until("resubscribed", async () => fromAgent.filter((f) => f === "subscribe").length === 2);
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a4") }]);
   await until("a4 acked after the reconnect", async () => (await acksOf("ack:a")).includes("ack:a4"));
+});
+
+test("a delivery frame assembled from the records' cached encodings is the frame toBinary gives", () => {
+  const record = (offset: string, headers: Record<string, string>, value: Uint8Array): BusRecord => ({
+    topic: "control-commands",
+    key: "mev",
+    value,
+    headers,
+    offset,
+    timestamp: 1_755_310_001_123,
+  });
+  const batches: BusRecord[][] = [
+    [record("0", {}, new Uint8Array())],
+    [record("7", { "x-schema-version": "1" }, enc("a command"))],
+    [
+      record("18446744073709551615", { "x-schema-version": "1", b: "2" }, new Uint8Array(300).fill(7)),
+      record("9007199254740993", {}, enc("second")),
+      record("3", { only: "" }, enc("third")),
+    ],
+  ];
+  for (const subscription of [0n, 1n, 300n, 18_446_744_073_709_551_615n]) {
+    for (const records of batches) {
+      const expected = encodeLinkFrame({
+        case: "delivery",
+        value: {
+          subscription,
+          records: records.map((r) => ({
+            ...r,
+            offset: BigInt(r.offset),
+            timestamp: BigInt(r.timestamp),
+          })),
+        },
+      });
+      // Twice: the second time the records' encodings come from the cache.
+      for (let i = 0; i < 2; i++) assert.deepEqual(encodeDelivery(subscription, records), expected);
+    }
+  }
 });

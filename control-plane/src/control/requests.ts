@@ -58,14 +58,15 @@ export class RequestTracker {
   }
 
   /**
-   * Records and journals a new request. Its pending record is pushed once the code that created it
-   * yields (the command is on its way to the agents by then), and always before any change of it.
+   * Records a new request. It is journaled and its pending record pushed once the code that created
+   * it yields: the command is on its way to the agents by then (on the local bus its deliveries are
+   * written to the agents' sockets without a pause), and it is still before the control plane
+   * answers the request and before any ack of it is read. Both always precede any change of it.
    */
   create(init: NewRequest): ControlRequest {
     const request = create(ControlRequestSchema, { ...init, schemaVersion: 1, state: State.pending });
     this.remember(request);
     this.arm(request.requestId, this.opts.timeoutMs);
-    this.persist(request);
     this.unannounced.add(request.requestId);
     queueMicrotask(() => this.announce(request));
     return request;
@@ -119,8 +120,11 @@ export class RequestTracker {
     closeSync(this.fd);
   }
 
+  /** Journals and pushes a created request, once. */
   private announce(request: ControlRequest): void {
-    if (this.unannounced.delete(request.requestId)) this.opts.onChange(request);
+    if (!this.unannounced.delete(request.requestId)) return;
+    this.persist(request);
+    this.opts.onChange(request);
   }
 
   private finish(request: ControlRequest, state: State, reason: string): ControlRequest {

@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { LinkFrameSchema, type BusRecord as WireRecord, type LinkFrame } from "@mevlab/proto";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BusRecordSchema, LinkFrameSchema, type BusRecord as WireRecord, type LinkFrame } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import {
   oneByOne,
@@ -26,6 +27,34 @@ export function encodeLinkFrame(frame: FrameInit): Uint8Array {
 
 export function decodeLinkFrame(data: Uint8Array): LinkFrame {
   return fromBinary(LinkFrameSchema, data);
+}
+
+/**
+ * Each record's encoding, made once: the in-process bus hands every group the same record object,
+ * so a command for a module's agents is encoded once, not once per agent.
+ */
+const encodedRecords = new WeakMap<BusRecord, Uint8Array>();
+
+function encodeRecord(r: BusRecord): Uint8Array {
+  const known = encodedRecords.get(r);
+  if (known) return known;
+  const bytes = toBinary(BusRecordSchema, create(BusRecordSchema, toWire(r)));
+  encodedRecords.set(r, bytes);
+  return bytes;
+}
+
+/**
+ * `LinkFrame{schema_version: 1, delivery: {subscription, records}}` written around the records'
+ * encodings: the bytes `encodeLinkFrame` gives for the same delivery.
+ */
+export function encodeDelivery(subscription: bigint, records: readonly BusRecord[]): Uint8Array {
+  const w = new BinaryWriter();
+  w.tag(1, WireType.Varint).uint32(1);
+  w.tag(5, WireType.LengthDelimited).fork();
+  if (subscription !== 0n) w.tag(1, WireType.Varint).uint64(subscription);
+  for (const r of records) w.tag(3, WireType.LengthDelimited).bytes(encodeRecord(r));
+  w.join();
+  return w.finish();
 }
 
 function toWire(r: BusRecord): MessageInitShape<typeof import("@mevlab/proto").BusRecordSchema> {
@@ -158,7 +187,7 @@ export class LinkSession {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       entry.waiting = { done: resolve, fail: reject };
-      this.send(encodeLinkFrame({ case: "delivery", value: { subscription: id, records: records.map(toWire) } }));
+      this.send(encodeDelivery(id, records));
     });
   }
 }
