@@ -181,7 +181,16 @@ export class KafkaBus implements Bus {
       if (done.size === 0) return;
       const offsets = [...done.values()];
       done.clear();
-      await consumer.commitOffsets(offsets);
+      try {
+        await consumer.commitOffsets(offsets);
+      } catch (err) {
+        // Tried again at the next tick, unless a later batch has moved the partition on meanwhile.
+        for (const o of offsets) {
+          const key = `${o.topic}/${o.partition}`;
+          if (!done.has(key)) done.set(key, o);
+        }
+        throw err;
+      }
     };
     const timer = setInterval(() => {
       commit().catch((err: unknown) => this.log(`commit for ${options.group} failed: ${describe(err)}`));
@@ -194,6 +203,7 @@ export class KafkaBus implements Bus {
       });
     });
     try {
+      if (!options.fromBeginning) await this.pinStart(options.group, options.topics);
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({
@@ -241,6 +251,39 @@ export class KafkaBus implements Bus {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * A group with no committed offset starts at the end of the topic; kafkajs looks that end up
+   * again whenever the consumer rejoins (after a broker restart, say), so a group that had not
+   * committed yet would jump past everything published in between: acknowledged commands never
+   * reach the agent. The start is committed here instead, once, before the group's first join: from
+   * then on a rejoin resumes from a committed position. A group that already has members is left to
+   * them (its offsets cannot be set while it is active).
+   */
+  private async pinStart(group: string, topics: readonly string[]): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      for (const topic of topics) {
+        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        const missing = new Set(
+          (committed?.partitions ?? []).filter((p) => BigInt(p.offset) < 0n).map((p) => p.partition),
+        );
+        if (missing.size === 0) continue;
+        const ends = await admin.fetchTopicOffsets(topic);
+        const partitions = ends
+          .filter((e) => missing.has(e.partition))
+          .map((e) => ({ partition: e.partition, offset: e.high }));
+        try {
+          await admin.setOffsets({ groupId: group, topic, partitions });
+        } catch (err) {
+          this.log(`start of ${group} on ${topic} not pinned (${describe(err)}): the group's members hold it`);
+        }
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /** Reads a topic from its start to the high watermark seen when called, with a throw-away group. */
