@@ -279,7 +279,7 @@ test("a keyed subscription is assigned only its key's partition of control-comma
 test("a group that has not committed yet resumes where it started, not at the latest record", async () => {
   // kafkajs starts a group without a committed offset at the end of the topic, and looks that end up
   // again when the consumer rejoins (after a broker restart): records published in between were
-  // skipped, and the broker fault test above lost acknowledged commands about one run in three.
+  // skipped, and the broker fault test above lost acknowledged commands (in 4 of 18 runs).
   const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "start-test", topics: [] });
   const topic = `start-test-${Date.now()}`;
   const group = `${topic}-group`;

@@ -57,7 +57,7 @@ export function encodeDelivery(subscription: bigint, records: readonly BusRecord
   return w.finish();
 }
 
-function toWire(r: BusRecord): MessageInitShape<typeof import("@mevlab/proto").BusRecordSchema> {
+function toWire(r: BusRecord): MessageInitShape<typeof BusRecordSchema> {
   return {
     topic: r.topic,
     key: r.key,
