@@ -27,6 +27,14 @@ import {
 } from "./bus";
 
 const COMMIT_INTERVAL_MS = 1_000;
+/** How long a subscription retries reading its group's offsets while the broker says "try again". */
+const PIN_RETRY_MS = 30_000;
+
+interface TopicOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -38,10 +46,10 @@ export interface KafkaBusOptions {
   log?: (line: string) => void;
 }
 
-/** The bus on Apache Kafka: idempotent producer with acks from all in-sync replicas. */
 /** Upper bound of one produce request's records, under the broker's default 1 MiB message.max.bytes. */
 const MAX_REQUEST_BYTES = 512 * 1024;
 
+/** The bus on Apache Kafka: idempotent producer with acks from all in-sync replicas. */
 export class KafkaBus implements Bus {
   readonly kind = "kafka";
   private readonly kafka: Kafka;
@@ -177,8 +185,13 @@ export class KafkaBus implements Bus {
       allowAutoTopicCreation: false,
     });
     const done = new Map<string, { topic: string; partition: number; offset: string }>();
+    // Partitions the group has no committed offset for, with the topic's end before the group
+    // joins: committed as the group's start once the consumer runs (see uncommittedEnds). Until
+    // then the periodic commit waits, so that start never lands after a later position.
+    let start: TopicOffset[] = [];
+    let pinned = false;
     const commit = async (): Promise<void> => {
-      if (done.size === 0) return;
+      if (!pinned || done.size === 0) return;
       const offsets = [...done.values()];
       done.clear();
       try {
@@ -196,14 +209,19 @@ export class KafkaBus implements Bus {
       commit().catch((err: unknown) => this.log(`commit for ${options.group} failed: ${describe(err)}`));
     }, COMMIT_INTERVAL_MS);
     timer.unref();
-    const firstFetch = new Promise<void>((resolve) => {
+    // Offsets are resolved before the first fetch: from then on no new record is missed. The start
+    // is committed then (the consumer must be running to commit).
+    const firstFetch = new Promise<void>((resolve, reject) => {
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
-        resolve();
+        (start.length > 0 ? consumer.commitOffsets(start) : Promise.resolve()).then(() => {
+          pinned = true;
+          resolve();
+        }, reject);
       });
     });
     try {
-      if (!options.fromBeginning) await this.pinStart(options.group, options.topics);
+      if (!options.fromBeginning) start = await this.uncommittedEnds(options.group, options.topics);
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({
@@ -228,7 +246,6 @@ export class KafkaBus implements Bus {
           await heartbeat();
         },
       });
-      // Offsets are resolved before the first fetch: from then on no new record is missed.
       await firstFetch;
     } catch (err) {
       clearInterval(timer);
@@ -254,35 +271,41 @@ export class KafkaBus implements Bus {
   }
 
   /**
-   * A group with no committed offset starts at the end of the topic; kafkajs looks that end up
-   * again whenever the consumer rejoins (after a broker restart, say), so a group that had not
-   * committed yet would jump past everything published in between: acknowledged commands never
-   * reach the agent. The start is committed here instead, once, before the group's first join: from
-   * then on a rejoin resumes from a committed position. A group that already has members is left to
-   * them (its offsets cannot be set while it is active).
+   * A group with no committed offset starts at the end of the topic, and kafkajs looks that end up
+   * again whenever the consumer rejoins (after a broker restart, say): a group that had not
+   * committed yet would jump past everything published in between, and acknowledged commands would
+   * never reach the agent. So the partitions with no committed offset are found before the group
+   * joins, with the topic's end at that moment, and committed as the group's start once the consumer
+   * runs: a rejoin then resumes from a committed position. A start taken before the join is never
+   * after the consumer's own, so nothing is skipped; a record in between may be delivered twice
+   * after a rejoin, which the consumers' dedupe absorbs. Retriable errors (a broker that is still
+   * loading its group coordinator, say) are retried for up to PIN_RETRY_MS.
    */
-  private async pinStart(group: string, topics: readonly string[]): Promise<void> {
-    const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      for (const topic of topics) {
-        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        const missing = new Set(
-          (committed?.partitions ?? []).filter((p) => BigInt(p.offset) < 0n).map((p) => p.partition),
-        );
-        if (missing.size === 0) continue;
-        const ends = await admin.fetchTopicOffsets(topic);
-        const partitions = ends
-          .filter((e) => missing.has(e.partition))
-          .map((e) => ({ partition: e.partition, offset: e.high }));
-        try {
-          await admin.setOffsets({ groupId: group, topic, partitions });
-        } catch (err) {
-          this.log(`start of ${group} on ${topic} not pinned (${describe(err)}): the group's members hold it`);
+  private async uncommittedEnds(group: string, topics: readonly string[]): Promise<TopicOffset[]> {
+    const deadline = Date.now() + PIN_RETRY_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      const admin = this.kafka.admin();
+      try {
+        await admin.connect();
+        const out: TopicOffset[] = [];
+        for (const topic of topics) {
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          const missing = new Set(
+            (committed?.partitions ?? []).filter((p) => BigInt(p.offset) < 0n).map((p) => p.partition),
+          );
+          if (missing.size === 0) continue;
+          for (const end of await admin.fetchTopicOffsets(topic)) {
+            if (missing.has(end.partition)) out.push({ topic, partition: end.partition, offset: end.high });
+          }
         }
+        return out;
+      } catch (err) {
+        if (!isRetriable(err) || Date.now() + delay > deadline) throw err;
+        this.log(`offsets of ${group} not readable yet (${describe(err)}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      } finally {
+        await admin.disconnect().catch(() => undefined);
       }
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   }
 
