@@ -13,6 +13,7 @@ import {
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
+import { patchKafkajsIdleTimer } from "./kafkajs-idle";
 import {
   keyFilter,
   oneByOne,
@@ -67,6 +68,7 @@ export class KafkaBus implements Bus {
   private flushing = false;
 
   constructor(private readonly options: KafkaBusOptions) {
+    patchKafkajsIdleTimer();
     const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
     this.log = log;
     const config: KafkaConfig = {
