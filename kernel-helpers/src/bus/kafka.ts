@@ -79,8 +79,10 @@ export class KafkaBus implements Bus {
         const detail = typeof entry.log.error === "string" ? `: ${entry.log.error}` : "";
         log(`kafkajs ${entry.namespace}: ${entry.log.message}${detail}`);
       },
-      // About 25 s of retries in all, as with kafkajs' exponential default, but at most 1 s apart:
-      // with waits growing to 12.8 s, a client resumed up to 8 s after its broker came back.
+      // About 25 s per retrier, as with the exponential waits before, but at most 1 s apart: with
+      // waits growing to 12.8 s, a client resumed up to 17 s after its broker came back. (A publish
+      // to a broker that stays away fails after about 45 s: the producer's retries wrap the
+      // connection's.)
       retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 25 },
     };
     this.kafka = new Kafka(config);
