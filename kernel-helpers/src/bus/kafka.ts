@@ -190,7 +190,7 @@ export class KafkaBus implements Bus {
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
     });
-    const done = new Map<string, { topic: string; partition: number; offset: string }>();
+    const done = new Map<string, TopicOffset>();
     // Partitions the group has no committed offset for, with the topic's end before the group
     // joins: committed as the group's start once the consumer runs (see uncommittedEnds). Until
     // then the periodic commit waits, so that start never lands after a later position.
