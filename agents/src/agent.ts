@@ -85,8 +85,14 @@ export class Agent {
     await this.recoverPolicy();
     if (this.opts.busSilenceStopMs !== undefined) this.subs.push(await this.listenToOwnHeartbeat());
     this.sub = await this.opts.bus.subscribeBatches(
-      // Only this module's commands travel to the agent (it checks the key again).
-      { topics: [TOPICS.controlCommands.name], group: `agent-${this.opts.agentId}`, keys: [this.opts.module] },
+      // Only this module's commands travel to the agent (it checks the key again). The group is this
+      // agent's alone: what a crashed run of it left there is removed, so a restart joins at once.
+      {
+        topics: [TOPICS.controlCommands.name],
+        group: `agent-${this.opts.agentId}`,
+        keys: [this.opts.module],
+        exclusive: true,
+      },
       (records) => this.onCommands(records),
     );
     await this.heartbeat();
@@ -123,7 +129,11 @@ export class Agent {
 
   private listenToOwnHeartbeat(): Promise<Subscription> {
     return this.opts.bus.subscribe(
-      { topics: [TOPICS.agentStatus.name], group: `agent-${this.opts.agentId}-heartbeat-${Date.now()}` },
+      {
+        topics: [TOPICS.agentStatus.name],
+        group: `agent-${this.opts.agentId}-heartbeat-${Date.now()}`,
+        exclusive: true,
+      },
       async (record) => {
         if (record.key === this.opts.agentId) this.lastHeard = Date.now();
       },

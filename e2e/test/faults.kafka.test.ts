@@ -3,9 +3,11 @@
 // (their heartbeats carry how many commands they applied).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import {
   ControlPlaneClient,
   KafkaBus,
@@ -310,6 +312,81 @@ test("a group that has not committed yet resumes where it started, not at the la
     assert.deepEqual(got, [1, 2, 3]);
     await again.close();
   } finally {
+    await bus.close();
+  }
+});
+
+test("an exclusive subscription takes over from a crashed run of the same client without waiting out its session", async () => {
+  // A process killed with SIGKILL stays a member of its groups until its session times out (10 s),
+  // and the group takes in no new member before that: a restarted agent could not hear a kill for
+  // 10 s. An exclusive subscription removes what an earlier run of the same client id left behind,
+  // and only that: a live member of another client stays.
+  const topic = `exclusive-test-${Date.now()}`;
+  const group = `${topic}-group`;
+  const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "exclusive-test", topics: [] });
+  const other = new KafkaBus({ brokers: [kafka.brokers], clientId: "exclusive-other", topics: [] });
+  const admin = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const members = async () => (await admin.describeGroups([group])).groups[0].members;
+  try {
+    await bus.ensureTopics([{ ...TOPICS.controlCommands, name: topic, partitions: 2 }]);
+    // A live member of another client, there before the crash; it must stay.
+    const otherSub = await other.subscribe({ topics: [topic], group }, async () => undefined);
+    const helpers = require.resolve("@mevlab/kernel-helpers");
+    const crashed = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const { KafkaBus } = require(${JSON.stringify(helpers)});
+         const bus = new KafkaBus({ brokers: [${JSON.stringify(kafka.brokers)}], clientId: "exclusive-test", topics: [] });
+         bus.subscribe({ topics: [${JSON.stringify(topic)}], group: ${JSON.stringify(group)}, exclusive: true }, async () => {})
+           .then(() => console.log("joined"));`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      crashed.once("exit", (code) => reject(new Error(`the first run exited (${code}) before joining`)));
+      createInterface({ input: crashed.stdout! }).on("line", (line) => line === "joined" && resolve());
+    });
+    crashed.removeAllListeners("exit");
+    const exited = new Promise((r) => crashed.once("exit", r));
+    crashed.kill("SIGKILL");
+    await exited;
+    const before = await members();
+    const killed = before.filter((m) => m.clientId === "exclusive-test");
+    assert.equal(before.length, 2);
+    assert.equal(killed.length, 1, "the killed run is still a member");
+    const got: number[] = [];
+    const t0 = Date.now();
+    const sub = await bus.subscribe({ topics: [topic], group, exclusive: true }, async (r) => {
+      got.push(r.value[0]);
+    });
+    const joinedMs = Date.now() - t0;
+    const now = await members();
+    assert.ok(
+      joinedMs < 6_000,
+      `joined ${joinedMs} ms after the crash, under the 10 s session it would otherwise wait out`,
+    );
+    assert.equal(now.length, 2);
+    assert.ok(!now.some((m) => m.memberId === killed[0].memberId), "the killed run's member is gone");
+    assert.ok(
+      now.some((m) => before.some((b) => b.clientId === "exclusive-other" && b.memberId === m.memberId)),
+      "the other client's member is the same one",
+    );
+    assert.deepEqual(now.map((m) => m.clientId).sort(), ["exclusive-other", "exclusive-test"]);
+    // Once the other member has left, the new one is assigned both partitions and gets every record.
+    await otherSub.close();
+    await bus.publish(
+      topic,
+      [1, 2, 3, 4].map((i) => ({ key: `k${i}`, value: new Uint8Array([i]) })),
+    );
+    // At least once: a record handled just before the rebalance may come again after it.
+    await waitFor("the 4 records", async () => (new Set(got).size >= 4 ? true : undefined), 30_000);
+    assert.deepEqual([...new Set(got)].sort(), [1, 2, 3, 4]);
+    await sub.close();
+  } finally {
+    await admin.disconnect();
+    await other.close();
     await bus.close();
   }
 });

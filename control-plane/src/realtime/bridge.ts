@@ -129,11 +129,14 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
     ],
   ]);
   // Acks resume from this instance's committed position after a restart, so pending requests are
-  // resolved; live events start from now under a fresh group.
+  // resolved; live events start from now under a fresh group. Both groups are this process's alone.
   return Promise.all([
-    deps.bus.subscribe({ topics: [...acks.keys()], group: `control-plane-acks-${deps.instanceId}` }, guarded(acks)),
     deps.bus.subscribe(
-      { topics: [...routes.keys()], group: `control-plane-${deps.instanceId}-${randomUUID()}` },
+      { topics: [...acks.keys()], group: `control-plane-acks-${deps.instanceId}`, exclusive: true },
+      guarded(acks),
+    ),
+    deps.bus.subscribe(
+      { topics: [...routes.keys()], group: `control-plane-${deps.instanceId}-${randomUUID()}`, exclusive: true },
       guarded(routes),
     ),
   ]);

@@ -26,6 +26,13 @@ export interface SubscribeOptions {
    * moves past the others; on the link they are not even sent.
    */
   keys?: readonly string[];
+  /**
+   * The group belongs to one process alone (an agent's commands, a control plane's acks). On Kafka,
+   * members that an earlier run of the same client left in it are removed before joining: a process
+   * that crashed stays a member until its session times out (10 s), and until then the group cannot
+   * take in the restarted one.
+   */
+  exclusive?: boolean;
 }
 
 /** The filter of `SubscribeOptions.keys`: undefined when every record passes. */

@@ -14,6 +14,7 @@ import {
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import { patchKafkajsIdleTimer } from "./kafkajs-idle";
+import { canRemoveGroupMembers, removeGroupMembers } from "./kafkajs-leave";
 import {
   keyFilter,
   oneByOne,
@@ -189,6 +190,18 @@ export class KafkaBus implements Bus {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer that lost its broker; the restarted one joins as a new member,
+      // which waited for the lost one's session to end (about 10 s after the broker was back).
+      ...(options.exclusive
+        ? {
+            retry: {
+              restartOnFailure: async () => {
+                await this.removeEarlierMembers(options.group);
+                return true;
+              },
+            },
+          }
+        : {}),
     });
     const done = new Map<string, TopicOffset>();
     // Partitions the group has no committed offset for, with the topic's end before the group
@@ -227,6 +240,7 @@ export class KafkaBus implements Bus {
       });
     });
     try {
+      if (options.exclusive) await this.removeEarlierMembers(options.group);
       if (!options.fromBeginning) start = await this.uncommittedEnds(options.group, options.topics);
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
@@ -308,6 +322,41 @@ export class KafkaBus implements Bus {
       } catch (err) {
         if (!isRetriable(err) || Date.now() + delay > deadline) throw err;
         this.log(`offsets of ${group} not readable yet (${describe(err)}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Members of an exclusive group that an earlier run of this client (same client id) left behind.
+   * A crashed process stays a member until its session times out, and the group does not take in a
+   * new member before every known one has rejoined or timed out: a restarted agent or control plane
+   * waited about 10 s to join. Done before an exclusive subscription joins and before kafkajs
+   * restarts its consumer after losing the broker (retried while the broker is away or loading, up to
+   * PIN_RETRY_MS). Best effort: when it fails, the join waits for the session as before.
+   */
+  private async removeEarlierMembers(group: string): Promise<void> {
+    if (!canRemoveGroupMembers(this.kafka)) return;
+    const deadline = Date.now() + PIN_RETRY_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      const admin = this.kafka.admin();
+      try {
+        await admin.connect();
+        const { groups } = await admin.describeGroups([group]);
+        const earlier = (groups[0]?.members ?? [])
+          .filter((m) => m.clientId === this.options.clientId)
+          .map((m) => m.memberId);
+        if (earlier.length === 0) return;
+        await removeGroupMembers(this.kafka, group, earlier);
+        this.log(`${group}: removed ${earlier.length} member(s) left by an earlier run of ${this.options.clientId}`);
+        return;
+      } catch (err) {
+        if (!isRetriable(err) || Date.now() + delay > deadline) {
+          this.log(`${group}: earlier members not removed (${describe(err)}); the join waits for their session to end`);
+          return;
+        }
         await new Promise((r) => setTimeout(r, delay));
       } finally {
         await admin.disconnect().catch(() => undefined);
