@@ -4,6 +4,7 @@ import {
   Kafka,
   Partitioners,
   logLevel,
+  type Admin,
   type KafkaConfig,
   type PartitionAssigner,
   type KafkaMessage,
@@ -196,7 +197,9 @@ export class KafkaBus implements Bus {
         ? {
             retry: {
               restartOnFailure: async () => {
-                await this.removeEarlierMembers(options.group);
+                await this.withAdmin(`members of ${options.group}`, (admin) =>
+                  this.removeEarlierMembers(admin, options.group),
+                ).catch((err: unknown) => this.log(`${options.group}: ${describe(err)}`));
                 return true;
               },
             },
@@ -240,8 +243,13 @@ export class KafkaBus implements Bus {
       });
     });
     try {
-      if (options.exclusive) await this.removeEarlierMembers(options.group);
-      if (!options.fromBeginning) start = await this.uncommittedEnds(options.group, options.topics);
+      // One admin session before joining, for both.
+      if (options.exclusive || !options.fromBeginning) {
+        start = await this.withAdmin(`offsets of ${options.group}`, async (admin) => {
+          if (options.exclusive) await this.removeEarlierMembers(admin, options.group);
+          return options.fromBeginning ? [] : this.uncommittedEnds(admin, options.group, options.topics);
+        });
+      }
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
       await consumer.run({
@@ -291,37 +299,19 @@ export class KafkaBus implements Bus {
   }
 
   /**
-   * A group with no committed offset starts at the end of the topic, and kafkajs looks that end up
-   * again whenever the consumer rejoins (after a broker restart, say): a group that had not
-   * committed yet would jump past everything published in between, and acknowledged commands would
-   * never reach the agent. So the partitions with no committed offset are found before the group
-   * joins, with the topic's end at that moment, and committed as the group's start once the consumer
-   * runs: a rejoin then resumes from a committed position. A start taken before the join is never
-   * after the consumer's own, so nothing is skipped; a record in between may be delivered twice
-   * after a rejoin, which the consumers' dedupe absorbs. Retriable errors (a broker that is still
-   * loading its group coordinator, say) are retried for up to PIN_RETRY_MS.
+   * Runs `fn` with a connected admin client, again on retriable errors (a broker that is away or
+   * still loading its group coordinator, say) for up to PIN_RETRY_MS, with a log line each time.
    */
-  private async uncommittedEnds(group: string, topics: readonly string[]): Promise<TopicOffset[]> {
+  private async withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
     const deadline = Date.now() + PIN_RETRY_MS;
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
       const admin = this.kafka.admin();
       try {
         await admin.connect();
-        const out: TopicOffset[] = [];
-        for (const topic of topics) {
-          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-          const missing = new Set(
-            (committed?.partitions ?? []).filter((p) => BigInt(p.offset) < 0n).map((p) => p.partition),
-          );
-          if (missing.size === 0) continue;
-          for (const end of await admin.fetchTopicOffsets(topic)) {
-            if (missing.has(end.partition)) out.push({ topic, partition: end.partition, offset: end.high });
-          }
-        }
-        return out;
+        return await fn(admin);
       } catch (err) {
         if (!isRetriable(err) || Date.now() + delay > deadline) throw err;
-        this.log(`offsets of ${group} not readable yet (${describe(err)}); retrying in ${delay} ms`);
+        this.log(`${what} not readable yet (${describe(err)}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay));
       } finally {
         await admin.disconnect().catch(() => undefined);
@@ -330,37 +320,51 @@ export class KafkaBus implements Bus {
   }
 
   /**
+   * A group with no committed offset starts at the end of the topic, and kafkajs looks that end up
+   * again whenever the consumer rejoins (after a broker restart, say): a group that had not
+   * committed yet would jump past everything published in between, and acknowledged commands would
+   * never reach the agent. So the partitions with no committed offset are found before the group
+   * joins, with the topic's end at that moment, and committed as the group's start once the consumer
+   * runs: a rejoin then resumes from a committed position. A start taken before the join is never
+   * after the consumer's own, so nothing is skipped; a record in between may be delivered twice
+   * after a rejoin, which the consumers' dedupe absorbs.
+   */
+  private async uncommittedEnds(admin: Admin, group: string, topics: readonly string[]): Promise<TopicOffset[]> {
+    const out: TopicOffset[] = [];
+    for (const topic of topics) {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const missing = new Set(
+        (committed?.partitions ?? []).filter((p) => BigInt(p.offset) < 0n).map((p) => p.partition),
+      );
+      if (missing.size === 0) continue;
+      for (const end of await admin.fetchTopicOffsets(topic)) {
+        if (missing.has(end.partition)) out.push({ topic, partition: end.partition, offset: end.high });
+      }
+    }
+    return out;
+  }
+
+  /**
    * Members of an exclusive group that an earlier run of this client (same client id) left behind.
    * A crashed process stays a member until its session times out, and the group does not take in a
    * new member before every known one has rejoined or timed out: a restarted agent or control plane
    * waited about 10 s to join. Done before an exclusive subscription joins and before kafkajs
-   * restarts its consumer after losing the broker (retried while the broker is away or loading, up to
-   * PIN_RETRY_MS). Best effort: when it fails, the join waits for the session as before.
+   * restarts its consumer after losing the broker. Best effort: a retriable error is thrown for
+   * withAdmin to retry; any other is logged, and the join waits for the session as before.
    */
-  private async removeEarlierMembers(group: string): Promise<void> {
+  private async removeEarlierMembers(admin: Admin, group: string): Promise<void> {
     if (!canRemoveGroupMembers(this.kafka)) return;
-    const deadline = Date.now() + PIN_RETRY_MS;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-      const admin = this.kafka.admin();
-      try {
-        await admin.connect();
-        const { groups } = await admin.describeGroups([group]);
-        const earlier = (groups[0]?.members ?? [])
-          .filter((m) => m.clientId === this.options.clientId)
-          .map((m) => m.memberId);
-        if (earlier.length === 0) return;
-        await removeGroupMembers(this.kafka, group, earlier);
-        this.log(`${group}: removed ${earlier.length} member(s) left by an earlier run of ${this.options.clientId}`);
-        return;
-      } catch (err) {
-        if (!isRetriable(err) || Date.now() + delay > deadline) {
-          this.log(`${group}: earlier members not removed (${describe(err)}); the join waits for their session to end`);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
+    try {
+      const { groups } = await admin.describeGroups([group]);
+      const earlier = (groups[0]?.members ?? [])
+        .filter((m) => m.clientId === this.options.clientId)
+        .map((m) => m.memberId);
+      if (earlier.length === 0) return;
+      await removeGroupMembers(this.kafka, group, earlier);
+      this.log(`${group}: removed ${earlier.length} member(s) left by an earlier run of ${this.options.clientId}`);
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      this.log(`${group}: earlier members not removed (${describe(err)}); the join waits for their session to end`);
     }
   }
 

@@ -27,15 +27,19 @@ const CHECK_PENDING_REQUESTS_INTERVAL = 10;
 
 let applied: boolean | undefined;
 
+/** Whether the kafkajs in use is the release the patches here were written against. */
+export function isPatchedKafkajsRelease(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs' version, not in its types
+  const { version } = require("kafkajs/package.json") as { version: string };
+  return version === PATCHED_KAFKAJS_VERSION;
+}
+
 /** Patches kafkajs' request queue (see above); true when the patch is in place. */
 export function patchKafkajsIdleTimer(): boolean {
   if (applied !== undefined) return applied;
-  /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs' internals, not in its types */
-  const { version } = require("kafkajs/package.json") as { version: string };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs' internals, not in its types
   const RequestQueue = require("kafkajs/src/network/requestQueue") as { prototype: RequestQueueInternals };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  applied =
-    version === PATCHED_KAFKAJS_VERSION && typeof RequestQueue.prototype.scheduleCheckPendingRequests === "function";
+  applied = isPatchedKafkajsRelease() && typeof RequestQueue.prototype.scheduleCheckPendingRequests === "function";
   if (!applied) return false;
   RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueInternals): void {
     if (this.throttleCheckTimeoutId) return;

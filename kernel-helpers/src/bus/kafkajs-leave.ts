@@ -1,5 +1,5 @@
 import type { Kafka } from "kafkajs";
-import { PATCHED_KAFKAJS_VERSION } from "./kafkajs-idle";
+import { PATCHED_KAFKAJS_VERSION, isPatchedKafkajsRelease } from "./kafkajs-idle";
 
 /**
  * Removes members from a consumer group on their behalf: a LeaveGroup (v3 names the member) sent to
@@ -19,9 +19,7 @@ interface ClusterInternals {
 type ClusterFactory = (opts: { allowAutoTopicCreation: boolean }) => ClusterInternals;
 
 function clusterFactory(kafka: Kafka): ClusterFactory | undefined {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs' version, not in its types
-  const { version } = require("kafkajs/package.json") as { version: string };
-  if (version !== PATCHED_KAFKAJS_VERSION) return undefined;
+  if (!isPatchedKafkajsRelease()) return undefined;
   const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster");
   const factory = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
   return typeof factory === "function" ? (factory as ClusterFactory) : undefined;
