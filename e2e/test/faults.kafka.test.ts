@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import {
+  BusError,
   ControlPlaneClient,
   KafkaBus,
   RealtimeConnection,
@@ -387,6 +388,42 @@ test("an exclusive subscription takes over from a crashed run of the same client
   } finally {
     await admin.disconnect();
     await other.close();
+    await bus.close();
+  }
+});
+
+test("a subscription whose handler fails with an error kafkajs does not retry is started again, not left quiet", async () => {
+  // kafkajs restarts a consumer after a retriable error only: after any other (a TypeError in a
+  // handler, a publish the broker refused for good) its consumer stopped for good, without a word to
+  // the bus: an agent would have kept heartbeating and never heard a kill again.
+  const bus = new KafkaBus({ brokers: [kafka.brokers], clientId: "crash-test", topics: [], log: () => undefined });
+  const topic = `crash-test-${Date.now()}`;
+  const group = `${topic}-group`;
+  try {
+    await bus.ensureTopics([{ ...TOPICS.controlCommands, name: topic, partitions: 1 }]);
+    const failures = [
+      new TypeError("a bug in the handler"),
+      new BusError("publish refused", { retriable: false, topic }),
+    ];
+    const got: number[] = [];
+    const sub = await bus.subscribe({ topics: [topic], group }, async (r) => {
+      const failure = failures.shift();
+      if (failure) throw failure;
+      got.push(r.value[0]);
+    });
+    const t0 = Date.now();
+    await bus.publish(topic, [{ key: "mev", value: new Uint8Array([1]) }]);
+    await waitFor("record 1 after two failed attempts", async () => (got.includes(1) ? true : undefined), 30_000);
+    const recoveredMs = Date.now() - t0;
+    await bus.publish(topic, [{ key: "mev", value: new Uint8Array([2]) }]);
+    await waitFor("record 2", async () => (got.includes(2) ? true : undefined), 30_000);
+    // Nothing skipped: the record whose handling failed is delivered again, and then the next one.
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(failures.length, 0);
+    assert.ok(recoveredMs < 10_000, `record 1 handled ${recoveredMs} ms after it was published`);
+    process.stdout.write(`# handler failures: record 1 handled ${recoveredMs} ms after it was published\n`);
+    await sub.close();
+  } finally {
     await bus.close();
   }
 });

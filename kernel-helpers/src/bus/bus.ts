@@ -45,6 +45,10 @@ export function keyFilter(keys: readonly string[] | undefined): ((key: string) =
 /**
  * Handles one record. The bus waits for the returned promise before it delivers the next record of
  * the same subscription and before it commits the record's offset: the effect comes first.
+ * A handler that throws does not end its subscription: on Kafka the batch comes again (kafkajs
+ * retries it, then restarts the consumer from the committed position, whatever the error); the
+ * local bus and the link log a warning and go on with the next batch. mevlab's own handlers catch
+ * their errors and answer for them (an agent's `rejected` ack).
  */
 export type RecordHandler = (record: BusRecord) => Promise<void>;
 

@@ -5,6 +5,7 @@ import {
   Partitioners,
   logLevel,
   type Admin,
+  type Consumer,
   type KafkaConfig,
   type PartitionAssigner,
   type KafkaMessage,
@@ -32,6 +33,9 @@ import {
 const COMMIT_INTERVAL_MS = 1_000;
 /** How long a subscription retries reading its group's offsets while the broker says "try again". */
 const PIN_RETRY_MS = 30_000;
+/** A consumer kafkajs gave up on is started again after this, doubling up to RESTART_MAX_MS. */
+const RESTART_MIN_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
 
 interface TopicOffset {
   topic: string;
@@ -184,28 +188,35 @@ export class KafkaBus implements Bus {
    */
   private async consume(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     const accept = keyFilter(options.keys);
-    const consumer = this.kafka.consumer({
-      groupId: options.group,
-      ...(accept ? { partitionAssigners: [keyedAssigner(options.keys ?? [])] } : {}),
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      allowAutoTopicCreation: false,
-      // kafkajs restarts a consumer that lost its broker; the restarted one joins as a new member,
-      // which waited for the lost one's session to end (about 10 s after the broker was back).
-      ...(options.exclusive
-        ? {
-            retry: {
-              restartOnFailure: async () => {
-                await this.withAdmin(`members of ${options.group}`, (admin) =>
-                  this.removeEarlierMembers(admin, options.group),
-                ).catch((err: unknown) => this.log(`${options.group}: ${describe(err)}`));
-                return true;
+    const newConsumer = (): Consumer => {
+      const c = this.kafka.consumer({
+        groupId: options.group,
+        ...(accept ? { partitionAssigners: [keyedAssigner(options.keys ?? [])] } : {}),
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        allowAutoTopicCreation: false,
+        // kafkajs restarts a consumer that lost its broker; the restarted one joins as a new member,
+        // which waited for the lost one's session to end (about 10 s after the broker was back).
+        ...(options.exclusive
+          ? {
+              retry: {
+                restartOnFailure: async () => {
+                  await this.withAdmin(`members of ${options.group}`, (admin) =>
+                    this.removeEarlierMembers(admin, options.group),
+                  ).catch((err: unknown) => this.log(`${options.group}: ${describe(err)}`));
+                  return true;
+                },
               },
-            },
-          }
-        : {}),
-    });
+            }
+          : {}),
+      });
+      c.on(c.events.CRASH, ({ payload }) => {
+        if (!payload.restart && c === consumer) stopped(payload.error);
+      });
+      return c;
+    };
+    let consumer = newConsumer();
     const done = new Map<string, TopicOffset>();
     // Partitions the group has no committed offset for, with the topic's end before the group
     // joins: committed as the group's start once the consumer runs (see uncommittedEnds). Until
@@ -233,7 +244,9 @@ export class KafkaBus implements Bus {
     timer.unref();
     // Offsets are resolved before the first fetch: from then on no new record is missed. The start
     // is committed then (the consumer must be running to commit).
+    let failStart: (err: unknown) => void = () => undefined;
     const firstFetch = new Promise<void>((resolve, reject) => {
+      failStart = reject;
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
         (start.length > 0 ? consumer.commitOffsets(start) : Promise.resolve()).then(() => {
@@ -242,17 +255,8 @@ export class KafkaBus implements Bus {
         }, reject);
       });
     });
-    try {
-      // One admin session before joining, for both.
-      if (options.exclusive || !options.fromBeginning) {
-        start = await this.withAdmin(`offsets of ${options.group}`, async (admin) => {
-          if (options.exclusive) await this.removeEarlierMembers(admin, options.group);
-          return options.fromBeginning ? [] : this.uncommittedEnds(admin, options.group, options.topics);
-        });
-      }
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-      await consumer.run({
+    const run = (c: Consumer) =>
+      c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -271,10 +275,52 @@ export class KafkaBus implements Bus {
             partition: batch.partition,
             offset: next,
           });
+          restartDelay = RESTART_MIN_MS;
           await heartbeat();
         },
       });
+    // kafkajs restarts its consumer after a retriable error only. After any other (a handler that
+    // throws a TypeError, a publish of its output the broker refused for good) the consumer stayed
+    // stopped, and nothing told the bus: the subscription went quiet for good. Now it is started
+    // again from the group's committed position (the failed batch comes again: at least once, as
+    // after a retriable error), after a wait that doubles up to RESTART_MAX_MS while it keeps failing.
+    let live = false;
+    let closed = false;
+    let restartDelay = RESTART_MIN_MS;
+    let restartTimer: NodeJS.Timeout | undefined;
+    const stopped = (err: unknown): void => {
+      if (!live) return failStart(err);
+      if (closed || restartTimer) return;
+      this.log(`${options.group}: the consumer stopped (${describe(err)}); starting it again in ${restartDelay} ms`);
+      restartTimer = setTimeout(() => void restart(), restartDelay);
+      restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+    };
+    const restart = async (): Promise<void> => {
+      restartTimer = undefined;
+      if (closed) return;
+      await consumer.disconnect().catch(() => undefined);
+      const c = (consumer = newConsumer());
+      try {
+        await c.connect();
+        await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+        await run(c);
+      } catch (err) {
+        if (c === consumer) stopped(err);
+      }
+    };
+    try {
+      // One admin session before joining, for both.
+      if (options.exclusive || !options.fromBeginning) {
+        start = await this.withAdmin(`offsets of ${options.group}`, async (admin) => {
+          if (options.exclusive) await this.removeEarlierMembers(admin, options.group);
+          return options.fromBeginning ? [] : this.uncommittedEnds(admin, options.group, options.topics);
+        });
+      }
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+      await run(consumer);
       await firstFetch;
+      live = true;
     } catch (err) {
       clearInterval(timer);
       await consumer.disconnect().catch(() => undefined);
@@ -285,6 +331,8 @@ export class KafkaBus implements Bus {
     }
     const subscription: Subscription = {
       close: async () => {
+        closed = true;
+        clearTimeout(restartTimer);
         clearInterval(timer);
         this.subscriptions.delete(subscription);
         // Commit while the group is still joined (kafkajs refuses after stop); a batch that
