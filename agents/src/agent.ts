@@ -74,6 +74,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.store = opts.stateFile ? new StateFile(opts.stateFile) : undefined;
+    this.store?.lock();
     const saved = this.store?.load();
     this.runtime = saved?.runtime ?? initialRuntime(opts.startStopped ?? false);
     this.seen = new DedupeWindow(10_000, saved?.seen ?? []);

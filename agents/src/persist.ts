@@ -5,6 +5,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -29,6 +30,20 @@ interface Entry {
 
 const COMPACT_AFTER = 5_000;
 
+/** Another live process has the state file: two agents with one id would apply a command twice. */
+export class StateFileInUseError extends Error {
+  override readonly name = "StateFileInUseError";
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
  * The agent's runtime and dedupe window on disk: a journal with one appended line per command,
  * written before the ack, so a restarted agent answers a replayed command `duplicate`. Appending to
@@ -37,8 +52,41 @@ const COMPACT_AFTER = 5_000;
 export class StateFile {
   private fd?: number;
   private lines = 0;
+  private locked = false;
 
   constructor(private readonly path: string) {}
+
+  /**
+   * Takes `<path>.lock` (this process's pid) for as long as the agent runs. Two agents started with
+   * the same id and data directory would share this journal and each apply every command once, and
+   * on Kafka each would remove the other from its consumer group: the second is refused. A lock left
+   * by a process that has ended (killed, crashed) is taken over.
+   */
+  lock(): void {
+    const lockPath = `${this.path}.lock`;
+    mkdirSync(dirname(lockPath), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(lockPath, "wx");
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        this.locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const pid = Number.parseInt(readFileSync(lockPath, "utf8"), 10);
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+        throw new StateFileInUseError(
+          `${this.path} is in use by process ${pid}${pid === process.pid ? " (this one)" : ""}: an agent with ` +
+            `this id is already running on this data directory. Stop it first, or start this one with ` +
+            `another --agent-id (if process ${pid} is not a mevlab agent, remove ${lockPath}).`,
+        );
+      }
+      rmSync(lockPath, { force: true });
+    }
+    throw new StateFileInUseError(`${this.path}: another process took ${lockPath} at the same moment`);
+  }
 
   load(): { runtime: AgentRuntime; seen: string[] } | undefined {
     if (!existsSync(this.path)) return undefined;
@@ -79,7 +127,14 @@ export class StateFile {
     }
   }
 
+  /** Closes the journal and gives the lock back. */
   close(): void {
+    this.closeJournal();
+    if (this.locked) rmSync(`${this.path}.lock`, { force: true });
+    this.locked = false;
+  }
+
+  private closeJournal(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -88,7 +143,7 @@ export class StateFile {
     mkdirSync(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify({ runtime: toSaved(runtime), seen: [...seen] } satisfies Snapshot) + "\n");
-    this.close();
+    this.closeJournal();
     renameSync(tmp, this.path);
     this.fd = openSync(this.path, "a");
     this.lines = 0;

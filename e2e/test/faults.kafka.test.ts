@@ -3,7 +3,7 @@
 // (their heartbeats carry how many commands they applied).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ import {
 import { ControlRequest_State as State, Format, Stream, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
 import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
-import { mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
+import { CLI, mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
 import type { ChildProcess } from "node:child_process";
 
 const ADMIN = { username: "admin", password: "admin-password-1" };
@@ -194,6 +194,21 @@ test("agent killed and restarted: it recovers policy and dedupe window; replays 
       assert.deepEqual(ackOutcomes, ["2", "2", "2"], "every replay answered duplicate (AckOutcome.duplicate = 2)");
       await new Promise((r) => setTimeout(r, 1_500));
       assert.equal(BigInt((await agentView(client, "mev-1"))!.commands_applied), applied, "replays not applied");
+      // A second agent with the same id on the same data directory would share the journal and take
+      // over the running one's consumer group: it is refused before it touches the bus.
+      const twin = spawnSync(
+        process.execPath,
+        [CLI, "agent", "--module", "mev", "--agent-id", "mev-1", "--rate", "0", "--data-dir", dataDir],
+        { env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 },
+      );
+      assert.equal(twin.status, 1, `the second mev-1 exited ${twin.status}: ${twin.stderr}`);
+      assert.match(twin.stderr, new RegExp(`in use by process ${agents.get("mev-1")!.pid}: an agent with this id`));
+      const next = await client.command("mev", "throttle", { throttle_pct: 14 });
+      assert.equal(next.request.state, State.applied, "the running mev-1 still hears its commands");
+      assert.deepEqual(
+        next.request.outcomes.map((o) => o.agentId),
+        ["mev-1"],
+      );
     } finally {
       await bus.close();
     }
