@@ -255,6 +255,8 @@ export class KafkaBus implements Bus {
         }, reject);
       });
     });
+    // Awaited below; a crash while the consumer is still starting must not count as unhandled meanwhile.
+    firstFetch.catch(() => undefined);
     const run = (c: Consumer) =>
       c.run({
         autoCommit: false,
