@@ -257,8 +257,10 @@ export class KafkaBus implements Bus {
     });
     // Awaited below; a crash while the consumer is still starting must not count as unhandled meanwhile.
     firstFetch.catch(() => undefined);
-    const run = (c: Consumer) =>
-      c.run({
+    const join = async (c: Consumer): Promise<void> => {
+      await c.connect();
+      await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+      await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -281,6 +283,7 @@ export class KafkaBus implements Bus {
           await heartbeat();
         },
       });
+    };
     // kafkajs restarts its consumer after a retriable error only. After any other (a handler that
     // throws a TypeError, a publish of its output the broker refused for good) the consumer stayed
     // stopped, and nothing told the bus: the subscription went quiet for good. Now it is started
@@ -303,9 +306,7 @@ export class KafkaBus implements Bus {
       await consumer.disconnect().catch(() => undefined);
       const c = (consumer = newConsumer());
       try {
-        await c.connect();
-        await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-        await run(c);
+        await join(c);
       } catch (err) {
         if (c === consumer) stopped(err);
       }
@@ -318,9 +319,7 @@ export class KafkaBus implements Bus {
           return options.fromBeginning ? [] : this.uncommittedEnds(admin, options.group, options.topics);
         });
       }
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-      await run(consumer);
+      await join(consumer);
       await firstFetch;
       live = true;
     } catch (err) {
