@@ -17,6 +17,7 @@ import { ControlService } from "./control/service";
 import { policyRoutes } from "./policy/routes";
 import { PolicyStore } from "./policy/store";
 import { HttpError, errorHandler } from "./http/errors";
+import { useDepthLimitedJson } from "./http/json";
 import { bridgeBusToHub } from "./realtime/bridge";
 import { RealtimeHub, type HubOptions } from "./realtime/hub";
 import { webSocketUpgrades } from "./realtime/ws";
@@ -171,6 +172,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
   app.removeContentTypeParser("text/plain");
+  useDepthLimitedJson(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply

@@ -337,6 +337,29 @@ const OTHER: Case[] = [
 ];
 CASES.push(...OTHER);
 
+// Nesting is refused before parsing, on every route that takes a body: code that walks a parsed
+// value recursively overflowed its stack on this and answered 500.
+const DEEP = `{"ev_min": ${"[".repeat(20_000)}${"]".repeat(20_000)}}`;
+for (const path of [
+  "/api/control/module/mev:policy",
+  "/api/control/kill-all",
+  "/api/agents/bundle/retry",
+  "/api/policy/update",
+  "/api/policy/mev/rollback",
+  "/api/datasets/scrape",
+  "/api/datasets/jobs/x/cancel",
+  "/api/clickhouse/query",
+  "/api/auth/login",
+]) {
+  CASES.push({
+    name: `${path} with a body nested 20,000 deep`,
+    path,
+    body: DEEP,
+    status: 400,
+    message: /nested deeper than 32 levels/,
+  });
+}
+
 for (const c of CASES) {
   test(`control endpoint: ${c.name} → ${c.status}, nothing published`, async () => {
     const before = published;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from "../http/json";
 import {
   ClientFrameSchema,
   EventSchema,
@@ -267,6 +268,10 @@ export class HubClient {
 
   /** Handles a client frame; a bad one gets an Error frame, never an exception. */
   handleMessage(data: string | Uint8Array): void {
+    if (typeof data === "string" && jsonDepthExceeds(data, MAX_JSON_DEPTH)) {
+      this.sendError("bad_frame", `client frame nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return;
+    }
     let frame;
     try {
       frame =
