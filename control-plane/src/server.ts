@@ -196,6 +196,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     hub,
     bus: opts.bus,
     deflate: opts.wsDeflate ?? true,
+    log,
   });
   app.server.on("upgrade", handleUpgrade);
 

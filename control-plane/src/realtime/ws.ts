@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { LINK_PROTOCOL, LinkSession, REALTIME_PROTOCOL, type Bus } from "@mevlab/kernel-helpers";
+import { LINK_PROTOCOL, LinkSession, REALTIME_PROTOCOL, describe, type Bus } from "@mevlab/kernel-helpers";
 import { wsToken } from "../auth/guard";
 import type { Principal, TokenService } from "../auth/tokens";
 import type { RealtimeHub } from "./hub";
@@ -12,11 +12,22 @@ interface Endpoint {
   serve(ws: WebSocket, who: Principal): void;
 }
 
+/** A peer that goes away (reset, half-sent request) is routine; anything else is worth a log line. */
+const PEER_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ETIMEDOUT"]);
+
 /**
  * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response) and closes
- * each socket when its token expires.
+ * each socket when its token expires. Every socket it touches has an error handler from the first
+ * byte: an upgrade request leaves Node's HTTP server, whose handler no longer covers its socket, and
+ * one reset on a refused upgrade ended the process.
  */
-export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub; bus: Bus; deflate: boolean }) {
+export function webSocketUpgrades(deps: {
+  tokens: TokenService;
+  hub: RealtimeHub;
+  bus: Bus;
+  deflate: boolean;
+  log: (line: string) => void;
+}) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 * 1024,
@@ -55,6 +66,9 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
   };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      if (!PEER_GONE.has(err.code ?? "")) deps.log(`upgrade socket from ${req.socket.remoteAddress}: ${describe(err)}`);
+    });
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const endpoint = endpoints[path];
     if (!endpoint) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
@@ -64,6 +78,9 @@ export function webSocketUpgrades(deps: { tokens: TokenService; hub: RealtimeHub
       (who) => {
         if (!endpoint.roles.includes(who.role)) return refuse(socket, 403, `role '${who.role}' may not open ${path}`);
         wss.handleUpgrade(req, socket, head, (ws) => {
+          // ws reports a peer's bad frame (too large, unmasked, bad opcode) here, and closes that
+          // connection with the matching close code (1009, 1002) itself.
+          ws.on("error", (err) => deps.log(`${path} (${who.sub}): ${describe(err)}; connection closed`));
           const stop = atTime(who.exp * 1000, () => ws.close(4001, "token expired"));
           ws.on("close", stop);
           endpoint.serve(ws, who);
