@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   AckOutcome,
   AgentState,
@@ -59,6 +60,8 @@ export class Agent {
   private lastHeard = Date.now();
   private readonly module: Module;
   private readonly startedAt = Date.now();
+  /** Tells this run's heartbeats apart from those of the run before it. */
+  private readonly bootId = randomUUID();
   private readonly random: () => number;
   private sub?: Subscription;
   private readonly subs: Subscription[] = [];
@@ -205,6 +208,7 @@ export class Agent {
       startedAt: BigInt(this.startedAt),
       commandsApplied: this.runtime.commandsApplied,
       version: AGENT_VERSION,
+      bootId: this.bootId,
     });
     try {
       await publishMessage(this.opts.bus, TOPICS.agentStatus, this.opts.agentId, status);

@@ -52,6 +52,21 @@ async function startAgent(id: string, module = "mev"): Promise<void> {
   agents.set(id, p.child);
 }
 
+/** SIGKILL, then the exit: a restart before it could find the old process's lock or port held. */
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Starts the agent unless it is running: a test that failed must not leave the next without it. */
+async function ensureAgent(id: string): Promise<void> {
+  const child = agents.get(id);
+  if (child && child.exitCode === null && child.signalCode === null) return;
+  await startAgent(id);
+}
+
 async function login(): Promise<ControlPlaneClient> {
   return ControlPlaneClient.login({ url: `http://127.0.0.1:${port}`, ...ADMIN, transport: nodeTransport });
 }
@@ -91,13 +106,16 @@ test("broker killed and restarted in a burst of 1,000 commands: 0 acknowledged l
     let refused = 0;
     let sent = 0;
     let brokerBack = 0;
+    let restarted: Promise<void> | undefined;
     const total = 1000;
     const worker = async (): Promise<void> => {
       while (sent < total) {
         const i = sent++;
         if (i === 300) {
           await kafka.kill();
-          setTimeout(() => void kafka.restart().then(() => (brokerBack = Date.now())), 1_000);
+          restarted = new Promise((r) => setTimeout(r, 1_000))
+            .then(() => kafka.restart())
+            .then(() => void (brokerBack = Date.now()));
         }
         try {
           accepted.push((await client.control("mev", "throttle", { throttle_pct: i % 101 })).request_id);
@@ -107,7 +125,10 @@ test("broker killed and restarted in a burst of 1,000 commands: 0 acknowledged l
         }
       }
     };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    // Awaited even when a worker fails: the tests after this one need the broker.
+    const results = await Promise.allSettled(Array.from({ length: 8 }, worker));
+    await restarted;
+    for (const r of results) if (r.status === "rejected") throw r.reason;
     const expected = base + BigInt(accepted.length);
     const applied = await waitFor(
       `mev-1 to apply all ${accepted.length} acknowledged commands`,
@@ -147,17 +168,22 @@ test("agent killed and restarted: it recovers policy and dedupe window; replays 
     try {
       const all = await bus.snapshot(TOPICS.controlCommands.name);
       cmds.push(...all.slice(-3).map((r) => decode(TOPICS.controlCommands.schema, r.value)));
-      agents.get("mev-1")?.kill("SIGKILL");
+      const killedRun = (await agentView(client, "mev-1"))!.boot_id;
+      await killAndWait(agents.get("mev-1")!);
       await startAgent("mev-1");
-      await waitFor(
-        "mev-1 back with the promoted policy",
+      // The restarted run's own heartbeat: until it comes, the view is the killed run's last one, with
+      // the state of the acks after it but a count from before them.
+      const back = await waitFor(
+        "mev-1's restarted run back with the promoted policy",
         async () => {
           const a = await agentView(client, "mev-1");
-          return a && a.policy_version === String(promoted.version) && a.throttle_pct === 13 ? a : undefined;
+          return a && a.boot_id !== killedRun && a.policy_version === String(promoted.version) && a.throttle_pct === 13
+            ? a
+            : undefined;
         },
         60_000,
       );
-      const applied = BigInt((await agentView(client, "mev-1"))!.commands_applied);
+      const applied = BigInt(back.commands_applied);
       // Acks on their own realtime connection: the client's shared one carries final request records.
       const acksWs = await RealtimeConnection.open(client.url, client.token, nodeTransport.webSocket, {
         streams: [Stream.control_ack],
@@ -214,36 +240,48 @@ test("agent killed and restarted: it recovers policy and dedupe window; replays 
     }
     // A brand-new agent with no state of its own learns the policy from the compacted topic.
     await startAgent("mev-2");
-    await waitFor(
-      "mev-2 running the promoted policy",
-      async () => {
-        const a = await agentView(client, "mev-2");
-        return a && a.policy_version === String(promoted.version) ? a : undefined;
-      },
-      60_000,
-    );
-    agents.get("mev-2")?.kill("SIGKILL");
-    agents.delete("mev-2");
+    try {
+      await waitFor(
+        "mev-2 running the promoted policy",
+        async () => {
+          const a = await agentView(client, "mev-2");
+          return a && a.policy_version === String(promoted.version) ? a : undefined;
+        },
+        60_000,
+      );
+    } finally {
+      await killAndWait(agents.get("mev-2")!);
+      agents.delete("mev-2");
+    }
   } finally {
     await client.close();
   }
 });
 
 test("control plane restarted: a request pending at the time is resolved from the acks", async () => {
+  await ensureAgent("mev-1");
   let client = await login();
   const agent = agents.get("mev-1")!;
-  await waitFor("mev-2 gone stale", async () => ((await agentView(client, "mev-2"))?.stale ? true : undefined), 30_000);
+  // The request must expect mev-1 alone: whatever agents an earlier test left, wait until no other
+  // mev agent is live.
+  await waitFor(
+    "mev-1 the only live mev agent",
+    async () => {
+      const live = (await client.agents()).agents.filter((a) => a.module === "mev" && !a.stale);
+      return live.length === 1 && live[0].agent_id === "mev-1" ? true : undefined;
+    },
+    30_000,
+  );
   agent.kill("SIGSTOP");
   let requestId = "";
   try {
     requestId = (await client.control("mev", "throttle", { throttle_pct: 42 })).request_id;
     assert.equal((await client.request(requestId)).state, State.pending);
+    await killAndWait(cp!);
   } finally {
+    agent.kill("SIGCONT");
     await client.close();
   }
-  cp?.kill("SIGKILL");
-  agent.kill("SIGCONT");
-  await new Promise((r) => setTimeout(r, 1_000));
   await startControlPlane();
   client = await login();
   try {
@@ -361,13 +399,19 @@ test("an exclusive subscription takes over from a crashed run of the same client
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the first run did not join within 60 s")), 60_000);
       crashed.once("exit", (code) => reject(new Error(`the first run exited (${code}) before joining`)));
-      createInterface({ input: crashed.stdout! }).on("line", (line) => line === "joined" && resolve());
+      createInterface({ input: crashed.stdout! }).on("line", (line) => {
+        if (line !== "joined") return;
+        clearTimeout(timer);
+        resolve();
+      });
+    }).catch(async (err: unknown) => {
+      await killAndWait(crashed);
+      throw err;
     });
     crashed.removeAllListeners("exit");
-    const exited = new Promise((r) => crashed.once("exit", r));
-    crashed.kill("SIGKILL");
-    await exited;
+    await killAndWait(crashed);
     const before = await members();
     const killed = before.filter((m) => m.clientId === "exclusive-test");
     assert.equal(before.length, 2);

@@ -45,6 +45,8 @@ export class AgentRegistry {
         last_seen: seenAt,
         stale: now - seenAt > STALE_AFTER_MS,
         commands_applied: status.commandsApplied.toString(),
+        boot_id: status.bootId,
+        started_at: Number(status.startedAt),
       }))
       .sort((a, b) => a.agent_id.localeCompare(b.agent_id));
   }

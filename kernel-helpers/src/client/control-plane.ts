@@ -104,6 +104,10 @@ export interface AgentView {
   stale: boolean;
   /** Counted inside the agent: commands it has applied since it first started. */
   commands_applied: string;
+  /** The agent process's run: a new id after every restart. */
+  boot_id: string;
+  /** When that run started, ms since the epoch. */
+  started_at: number;
 }
 
 const RECENT = 2_000;

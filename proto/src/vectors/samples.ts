@@ -119,6 +119,7 @@ export const SAMPLES: readonly Sample[] = [
       startedAt: TS - 3_600_000n,
       commandsApplied: 42n,
       version: "0.1.0",
+      bootId: "4f1c2a9e-7b3d-4e8a-9c61-0d2e5f7a8b90",
     }),
   ),
   sample(
