@@ -1,13 +1,23 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { LINK_PROTOCOL, LinkSession, REALTIME_PROTOCOL, describe, type Bus } from "@mevlab/kernel-helpers";
+import {
+  LINK_MAX_FRAME_BYTES,
+  LINK_PROTOCOL,
+  LinkSession,
+  REALTIME_PROTOCOL,
+  describe,
+  type Bus,
+} from "@mevlab/kernel-helpers";
 import { wsToken } from "../auth/guard";
 import type { Principal, TokenService } from "../auth/tokens";
 import type { RealtimeHub } from "./hub";
 
+/** A realtime client sends only subscribe frames: small. */
+const REALTIME_MAX_FRAME_BYTES = 64 * 1024;
+
 interface Endpoint {
-  protocol: string;
+  wss: WebSocketServer;
   roles: readonly Principal["role"][];
   serve(ws: WebSocket, who: Principal): void;
 }
@@ -28,27 +38,26 @@ export function webSocketUpgrades(deps: {
   deflate: boolean;
   log: (line: string) => void;
 }) {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 64 * 1024,
-    // Only for clients that offer it, and only frames worth compressing (see `COMPRESS_FROM`); level 1
-    // keeps CPU low.
-    perMessageDeflate: deps.deflate
-      ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
-      : false,
-    handleProtocols: (protocols) => {
-      for (const p of [REALTIME_PROTOCOL, LINK_PROTOCOL]) if (protocols.has(p)) return p;
-      return false;
-    },
-  });
+  const server = (protocol: string, maxPayload: number): WebSocketServer =>
+    new WebSocketServer({
+      noServer: true,
+      maxPayload,
+      // Only for clients that offer it, and only frames worth compressing (see `COMPRESS_FROM`); level 1
+      // keeps CPU low.
+      perMessageDeflate: deps.deflate
+        ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
+        : false,
+      handleProtocols: (protocols) => (protocols.has(protocol) ? protocol : false),
+    });
   const endpoints: Record<string, Endpoint> = {
     "/api/realtime/ws": {
-      protocol: REALTIME_PROTOCOL,
+      wss: server(REALTIME_PROTOCOL, REALTIME_MAX_FRAME_BYTES),
       roles: ["admin", "viewer"],
       serve: (ws, who) => serveRealtime(ws, who, deps.hub),
     },
     "/api/bus/ws": {
-      protocol: LINK_PROTOCOL,
+      // Agents split what they send to fit (proto/TOPICS.md); a larger frame closes the link with 1009.
+      wss: server(LINK_PROTOCOL, LINK_MAX_FRAME_BYTES),
       roles: ["agent"],
       serve: (ws) => serveLink(ws, deps.bus),
     },
@@ -77,7 +86,7 @@ export function webSocketUpgrades(deps: {
     deps.tokens.verify(token).then(
       (who) => {
         if (!endpoint.roles.includes(who.role)) return refuse(socket, 403, `role '${who.role}' may not open ${path}`);
-        wss.handleUpgrade(req, socket, head, (ws) => {
+        endpoint.wss.handleUpgrade(req, socket, head, (ws) => {
           // ws reports a peer's bad frame (too large, unmasked, bad opcode) here, and closes that
           // connection with the matching close code (1009, 1002) itself.
           ws.on("error", (err) => deps.log(`${path} (${who.sub}): ${describe(err)}; connection closed`));
@@ -91,8 +100,10 @@ export function webSocketUpgrades(deps: {
   };
   /** Closing the HTTP server leaves upgraded sockets open: end them too. */
   const closeSockets = (): void => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
+    for (const { wss } of Object.values(endpoints)) {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    }
   };
   return { handleUpgrade, closeSockets };
 }
