@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { LocalBus, type BatchHandler, type RecordHandler, type SubscribeOptions } from "@mevlab/kernel-helpers";
 import { TOPICS } from "@mevlab/proto";
 import { Agent } from "../src";
+import { waitFor, waitUntil } from "./wait";
 
 /** A local bus whose deliveries can be cut, as when the agent stops hearing the broker. */
 class DeafBus extends LocalBus {
@@ -29,19 +30,27 @@ test("--bus-silence-stop: an agent that stops hearing the bus stops new work, an
     busSilenceStopMs: 1_500,
     log: () => undefined,
   });
-  await agent.start();
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  await sleep(1_000);
-  assert.ok(opportunities > 10, `working while the bus is heard (${opportunities})`);
-  // The counter above goes deaf too, so count what the agent publishes from here on directly.
-  bus.deaf = true;
-  await sleep(2_000);
-  const published = (await bus.snapshot(TOPICS.mevOpportunities.name)).length;
-  await sleep(1_000);
-  assert.equal((await bus.snapshot(TOPICS.mevOpportunities.name)).length, published, "no new work while deaf");
-  bus.deaf = false;
-  await sleep(1_500);
-  assert.ok((await bus.snapshot(TOPICS.mevOpportunities.name)).length > published, "work resumes");
-  await agent.stop();
-  await bus.close();
+  // The agent's own verdict on the bus (private): false once it has not heard its heartbeat for 1.5 s.
+  const hearsBus = () => (agent as unknown as { busHeard(): boolean }).busHeard();
+  const published = async () => (await bus.snapshot(TOPICS.mevOpportunities.name)).length;
+  try {
+    await agent.start();
+    await waitUntil(() => opportunities > 10, 30_000);
+    assert.ok(opportunities > 10, `working while the bus is heard (${opportunities})`);
+    // The counter above goes deaf too, so count what the agent publishes from here on directly.
+    bus.deaf = true;
+    await waitFor("the agent to notice the silence", () => !hearsBus(), 30_000);
+    // Every tick from now on sees the silence; one already past its check may still be publishing.
+    await new Promise((r) => setImmediate(r));
+    const before = await published();
+    // A negative check: nothing may be published during a window longer than several ticks (100 ms).
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(await published(), before, "no new work while deaf");
+    bus.deaf = false;
+    await waitUntil(async () => (await published()) > before, 30_000);
+    assert.ok((await published()) > before, "work resumes");
+  } finally {
+    await agent.stop();
+    await bus.close();
+  }
 });

@@ -95,16 +95,19 @@ describe("private node health", () => {
   });
 
   it("reports getHealth's error message when the node is behind or unhealthy", async () => {
-    node.health = "behind";
-    let s = await pollNode(node.url);
-    assert.equal(s.healthy, false);
-    assert.equal(s.reachable, true);
-    assert.match(s.healthError, /getHealth: Node is behind by 42 slots/);
-    assert.equal(s.slotLag, 0n, "no reference, no lag");
-    node.health = "unhealthy";
-    s = await pollNode(node.url);
-    assert.match(s.healthError, /Node is unhealthy/);
-    node.health = "ok";
+    try {
+      node.health = "behind";
+      let s = await pollNode(node.url);
+      assert.equal(s.healthy, false);
+      assert.equal(s.reachable, true);
+      assert.match(s.healthError, /getHealth: Node is behind by 42 slots/);
+      assert.equal(s.slotLag, 0n, "no reference, no lag");
+      node.health = "unhealthy";
+      s = await pollNode(node.url);
+      assert.match(s.healthError, /Node is unhealthy/);
+    } finally {
+      node.health = "ok";
+    }
   });
 
   it("an unreachable node is a status, not an exception", async () => {
@@ -130,11 +133,18 @@ describe("private node health", () => {
   it("polls on an interval and reports each status", async () => {
     const seen: bigint[] = [];
     const health = new NodeHealth({ url: node.url, intervalMs: 50, onStatus: (st) => seen.push(st.slotProcessed) });
+    // Waits on the polls themselves, not on how many should fit in a time (a busy machine fits fewer).
+    const polled = async (ok: () => boolean): Promise<void> => {
+      for (const until = Date.now() + 15_000; !ok() && Date.now() < until;) await new Promise((r) => setTimeout(r, 10));
+    };
     health.start();
-    await new Promise((r) => setTimeout(r, 150));
-    node.slot += 5;
-    await new Promise((r) => setTimeout(r, 200));
-    health.stop();
+    try {
+      await polled(() => seen.length >= 1);
+      node.slot += 5;
+      await polled(() => seen.length >= 3 && seen[seen.length - 1] === BigInt(node.slot));
+    } finally {
+      health.stop();
+    }
     assert.ok(seen.length >= 3, `${seen.length} polls`);
     assert.equal(seen[seen.length - 1], BigInt(node.slot));
     assert.equal(new NodeHealth({ onStatus: () => undefined }).latest.configured, false);

@@ -19,6 +19,16 @@ import {
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
 
+/** Polls `ok` until it holds or `timeoutMs` has passed; says whether it held. */
+async function waitUntil(ok: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await ok()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /**
  * The link as the control plane serves it: one LinkSession per WebSocket, from `bus`, ending a link
  * with 1011. `sent` and `received` see every frame going to and coming from the agent.
@@ -120,7 +130,7 @@ test("the handler's effect comes first: the next record waits for the previous h
     { key: "k", value: enc("1") },
     { key: "k", value: enc("2") },
   ]);
-  await new Promise((r) => setTimeout(r, 40));
+  await waitUntil(() => events.length >= 4);
   assert.deepEqual(events, ["start 1", "end 1", "start 2", "end 2"]);
   await bus.close();
 });
@@ -154,7 +164,7 @@ test("keys: a subscription gets only its keys' records, on the local bus and ove
     "c",
     Array.from({ length: 10 }, (_, i) => ({ key: keys[i % 2], value: enc(`${keys[i % 2]}-${i}`) })),
   );
-  for (let i = 0; i < 200 && viaLink.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => viaLink.length >= 5);
   const mev = ["mev-1", "mev-3", "mev-5", "mev-7", "mev-9"];
   assert.deepEqual(direct, mev);
   assert.deepEqual(viaLink, mev);
@@ -219,7 +229,7 @@ test("a batch handler's output is published before the group moves on; over the 
   await link.subscribeBatches({ topics: ["cmds"], group: "agent", keys: ["arbitrage"] }, answer(viaLink));
   const acksOf = async (prefix: string) => (await bus.snapshot("acks")).map(dec).filter((a) => a.startsWith(prefix));
   const until = async (what: string, ok: () => Promise<boolean>) => {
-    for (let i = 0; i < 300 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(ok);
     assert.ok(await ok(), what);
   };
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a1") }]);
