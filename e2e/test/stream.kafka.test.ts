@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { arbOpportunity, initialRuntime, mevOpportunity, rng } from "@mevlab/agents";
 import { startKafka, type KafkaBroker } from "@mevlab/cli";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
@@ -40,8 +40,21 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
   let n = 0;
   let slot = 360_000_000n;
 
-  const arb = (): ArbOpportunity => arbOpportunity(r, "arb-t", (slot += n % 3 === 0 ? 1n : 0n), n++, rt);
-  const mev = (): MevOpportunity => mevOpportunity(r, "mev-t", slot, n++, rt);
+  /**
+   * The opportunity ids the running test published (the warm-up's, in `before`): probes keep only
+   * these, so what an earlier test left in flight (one that timed out) cannot fail the next one.
+   */
+  let owned = new Set<string>();
+  const arb = (): ArbOpportunity => {
+    const m = arbOpportunity(r, "arb-t", (slot += n % 3 === 0 ? 1n : 0n), n++, rt);
+    owned.add(m.id);
+    return m;
+  };
+  const mev = (): MevOpportunity => {
+    const m = mevOpportunity(r, "mev-t", slot, n++, rt);
+    owned.add(m.id);
+    return m;
+  };
 
   async function publishArb(count: number): Promise<ArbOpportunity[]> {
     const items = Array.from({ length: count }, arb);
@@ -65,11 +78,25 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     return items;
   }
 
-  const probe = (): RealtimeProbe => new RealtimeProbe(cp.url, token);
-  const ids = (events: Event[]): string[] =>
-    events.map((e) =>
-      e.payload.case === "arbOpportunity" || e.payload.case === "mevOpportunity" ? e.payload.value.id : "",
-    );
+  const idOf = (e: Event): string =>
+    e.payload.case === "arbOpportunity" || e.payload.case === "mevOpportunity" ? e.payload.value.id : "";
+  const ids = (events: Event[]): string[] => events.map(idOf);
+  /** Every probe a test opens; closed after each test, whether it passed or not. */
+  const opened: RealtimeProbe[] = [];
+  /** A probe that records only the opportunities of the running test (and every other kind of event). */
+  const probe = (): RealtimeProbe => {
+    const p = new RealtimeProbe(cp.url, token, { record: false });
+    p.onEvents = (events, at) => {
+      for (const e of events) {
+        const id = idOf(e);
+        if (id && !owned.has(id)) continue;
+        p.events.push(e);
+        p.receivedAt.push(at);
+      }
+    };
+    opened.push(p);
+    return p;
+  };
 
   before(async () => {
     kafka = await startKafka();
@@ -86,14 +113,35 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     });
     token = await cp.tokens.issue("viewer-1", "viewer", 900);
     // The control plane's consumers start at the end of the topics: wait until one event gets through.
+    // All under one key, so in one partition and in order: once the last one published has arrived,
+    // none of the warm-up is still on its way to arrive in the middle of the first test.
     const warm = probe();
     await warm.subscribe({ streams: [Stream.arb_opportunity] });
+    let lastWarm = "";
     for (let i = 0; i < 200 && warm.events.length === 0; i++) {
-      await publishArb(1);
+      const m = arb();
+      lastWarm = m.id;
+      await publishMessages(producer, TOPICS.arbOpportunities, [{ key: "warm-up", message: m }]);
       await new Promise((res) => setTimeout(res, 250));
     }
     assert.ok(warm.events.length > 0, "no event came through the broker");
+    await waitFor("the last warm-up event", () => ids(warm.events).includes(lastWarm), 30_000);
     await warm.close();
+  });
+
+  beforeEach(() => {
+    owned = new Set();
+  });
+
+  afterEach(async () => {
+    for (const p of opened.splice(0)) {
+      try {
+        p.resume(); // a paused one could not read the server's close frame
+      } catch {
+        // never connected: nothing to resume
+      }
+      await p.close();
+    }
   });
 
   after(async () => {
@@ -184,6 +232,10 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
   });
 
   it("resumes with since_seq without loss or duplicates, and says Gap when the replay buffer is exceeded", async () => {
+    // Subscribed for the whole test: its seq says how far the control plane has taken in the topic.
+    const watcher = probe();
+    await watcher.subscribe({ streams: [Stream.arb_opportunity] });
+    const taken = (seq: bigint) => () => (watcher.lastSeq().arb_opportunity ?? -1n) >= seq;
     const first = probe();
     const hello = await first.subscribe({ streams: [Stream.arb_opportunity] });
     await publishArb(100);
@@ -192,7 +244,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     await first.close();
 
     const missed = await publishArb(120);
-    await new Promise((res) => setTimeout(res, 500));
+    await waitFor("the control plane to take in the 120 missed events", taken(last + 120n), 30_000);
     const back = probe();
     await back.subscribe({
       streams: [Stream.arb_opportunity],
@@ -208,7 +260,11 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
 
     // More than the buffer holds: the first ones are announced as lost, exactly.
     const many = await publishArb(REPLAY + 200);
-    await new Promise((res) => setTimeout(res, 800));
+    await waitFor(
+      `the control plane to take in all ${REPLAY + 200} events`,
+      taken(resumedAt + BigInt(REPLAY + 200)),
+      30_000,
+    );
     const late = probe();
     await late.subscribe({
       streams: [Stream.arb_opportunity],
@@ -248,13 +304,15 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     slow.pause();
     const start = fast.events.length;
     let published = 0;
-    const ages: number[] = [];
-    fast.onEvents = (events, at) => {
-      for (const e of events) if (e.payload.case === "arbOpportunity") ages.push(at - Number(e.payload.value.ts));
-    };
-    const until = Date.now() + 10_000;
+    const metrics = () =>
+      fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((x) => x.text());
+    const dropped = /mevlab_ws_events_dropped_total\{stream="arb_opportunity"\} [1-9]/;
+    // 10 s at least; then on until the hub has dropped some of the slow client's events (on a busy
+    // machine 10 s may publish too little to fill its queue), 40 s at most.
+    const minUntil = Date.now() + 10_000;
+    const maxUntil = Date.now() + 40_000;
     let statusVersion = 0n;
-    while (Date.now() < until) {
+    while (Date.now() < minUntil || (Date.now() < maxUntil && !dropped.test(await metrics()))) {
       const batch = Array.from({ length: 100 }, () => {
         const m = arb();
         m.ts = BigInt(Date.now());
@@ -288,12 +346,14 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
       () => fast.events.slice(start).filter((e) => e.stream === Stream.arb_opportunity).length >= published,
       30_000,
     );
+    const ages: number[] = [];
+    fast.events.forEach((e, i) => {
+      if (e.payload.case === "arbOpportunity") ages.push(fast.receivedAt[i] - Number(e.payload.value.ts));
+    });
     ages.sort((a, b) => a - b);
     const p99 = ages[Math.floor(ages.length * 0.99)];
     assert.ok(p99 < 1_000, `fast client p99 age ${p99} ms while the slow one stalls`);
-    const stats = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((x) =>
-      x.text(),
-    );
+    const stats = await metrics();
     const queueMax = Number(/^mevlab_ws_queue_bytes_max (\d+)/m.exec(stats)?.[1]);
     // The cap bounds what the hub holds; one event may cross it before the oldest are dropped.
     assert.ok(queueMax <= QUEUE_CAP + 8 * 1024, `slow client's queue peaked at ${queueMax} B (cap ${QUEUE_CAP})`);
