@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AckOutcome,
@@ -54,6 +54,30 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
       await stack?.stop();
     });
 
+    /**
+     * Both modules' agents running (or throttled), whatever the test before left: every test starts
+     * from there, so one that failed before its own restore does not fail the ones after it.
+     */
+    async function ensureRunning(module: "mev" | "arbitrage"): Promise<void> {
+      const id = `${module}-1`;
+      const up = (state?: string) => state === "running" || state === "throttled";
+      const before = await agent(id);
+      const r = await admin.command(module, "start");
+      assert.equal(r.request.state, State.applied, `set-up: start ${module}: ${r.request.reason}`);
+      if (up(before?.state)) return;
+      // It was stopped or killed: the ack shows it running at once, but a heartbeat sent before the
+      // start may still be on its way. Wait for one sent after it: the first running one after the ack.
+      const ackedAt = (await agent(id))?.last_seen ?? 0;
+      await waitFor(`a heartbeat of ${id} running again`, async () => {
+        const a = await agent(id);
+        return a && a.last_seen > ackedAt && up(a.state) ? true : undefined;
+      });
+    }
+
+    beforeEach(async () => {
+      await Promise.all([ensureRunning("mev"), ensureRunning("arbitrage")]);
+    });
+
     test("throttle on mev is applied by the mev agent and acked on the WS", async () => {
       const r = await admin.command("mev", "throttle", { throttle_pct: 40 });
       assert.equal(r.request.state, State.applied, r.request.reason);
@@ -69,6 +93,9 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
     });
 
     test("stop on mev stops only mev: arbitrage keeps running", async () => {
+      // Its own throttle, for "start resumes with its throttle" below.
+      const throttled = await admin.command("mev", "throttle", { throttle_pct: 40 });
+      assert.equal(throttled.request.state, State.applied, `set-up: throttle: ${throttled.request.reason}`);
       const r = await admin.command("mev", "stop");
       assert.equal(r.request.state, State.applied);
       assert.equal(outcome(r.request, "mev-1").state, AgentState.stopped);
@@ -81,25 +108,31 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
     });
 
     test("kill on arbitrage is acked by the arbitrage agent only", async () => {
-      const r = await admin.command("arbitrage", "kill");
-      assert.deepEqual(
-        r.request.outcomes.map((o) => o.agentId),
-        ["arbitrage-1"],
-      );
-      assert.equal(outcome(r.request, "arbitrage-1").state, AgentState.killed);
-      await waitFor("arbitrage-1 reported killed", async () =>
-        (await agent("arbitrage-1"))?.state === "killed" ? true : undefined,
-      );
-      assert.notEqual((await agent("mev-1"))?.state, "killed");
-      await admin.command("arbitrage", "start");
+      try {
+        const r = await admin.command("arbitrage", "kill");
+        assert.deepEqual(
+          r.request.outcomes.map((o) => o.agentId),
+          ["arbitrage-1"],
+        );
+        assert.equal(outcome(r.request, "arbitrage-1").state, AgentState.killed);
+        await waitFor("arbitrage-1 reported killed", async () =>
+          (await agent("arbitrage-1"))?.state === "killed" ? true : undefined,
+        );
+        assert.notEqual((await agent("mev-1"))?.state, "killed");
+      } finally {
+        await admin.command("arbitrage", "start");
+      }
     });
 
     test("kill-all stops every module; each agent acks once under one request id", async () => {
-      const r = await admin.killAll();
-      assert.equal(r.request.state, State.applied, r.request.reason);
-      assert.deepEqual([...r.request.expectedAgents].sort(), ["arbitrage-1", "mev-1"]);
-      for (const id of ["arbitrage-1", "mev-1"]) assert.equal(outcome(r.request, id).state, AgentState.killed);
-      for (const m of ["arbitrage", "mev"] as const) await admin.command(m, "start");
+      try {
+        const r = await admin.killAll();
+        assert.equal(r.request.state, State.applied, r.request.reason);
+        assert.deepEqual([...r.request.expectedAgents].sort(), ["arbitrage-1", "mev-1"]);
+        for (const id of ["arbitrage-1", "mev-1"]) assert.equal(outcome(r.request, id).state, AgentState.killed);
+      } finally {
+        for (const m of ["arbitrage", "mev"] as const) await admin.command(m, "start");
+      }
     });
 
     test("a policy promotion makes a new version the agent runs; a rollback promotes the old content", async () => {
@@ -143,12 +176,15 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
       assert.equal(live.hello.role, "admin");
       const seen: Event[] = [];
       live.listen({ onEvents: (evs) => void seen.push(...evs) });
-      await waitFor("opportunities of both modules", () =>
-        seen.some((e) => e.payload.case === "arbOpportunity") && seen.some((e) => e.payload.case === "mevOpportunity")
-          ? true
-          : undefined,
-      );
-      live.close();
+      try {
+        await waitFor("opportunities of both modules", () =>
+          seen.some((e) => e.payload.case === "arbOpportunity") && seen.some((e) => e.payload.case === "mevOpportunity")
+            ? true
+            : undefined,
+        );
+      } finally {
+        live.close();
+      }
       const arb = seen.find((e) => e.payload.case === "arbOpportunity");
       assert.ok(arb && arb.payload.case === "arbOpportunity" && arb.payload.value.slot > 0n);
       const seqs = seen.filter((e) => e.stream === Stream.arb_opportunity).map((e) => e.seq);
