@@ -3,7 +3,7 @@
 // interrupted by a control-plane restart runs again; bad bodies are 4xx naming the field; the curated
 // query proxy runs named queries only.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -58,6 +58,18 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
       timeoutMs,
     );
 
+  /** Clean-up: a job a failed test left queued or running is cancelled, so it does not load the next. */
+  const cancelUnfinished = async (...jobIds: Array<string | undefined>) => {
+    for (const id of jobIds) {
+      if (!id) continue;
+      const state = (await jobOf(id).catch(() => ({}) as Record<string, unknown>)).state;
+      if (state === "queued" || state === "running") {
+        await call("POST", `/api/datasets/jobs/${id}/cancel`, {}).catch(() => undefined);
+        await finished(id, 30_000).catch(() => undefined);
+      }
+    }
+  };
+
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "mevlab-jobs-"));
     await writeSyntheticArbStore(join(dataDir, "events"), ROWS, T0, 4);
@@ -75,71 +87,76 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
 
   it("a scrape runs as a job, its changes arrive on the WS, and its manifest matches the files", async () => {
     const probe = new RealtimeProbe(cp.url, admin);
-    await probe.subscribe({ streams: [Stream.job] });
-    const body = {
-      start: "2026-11-20T01:00:00Z",
-      end: "2026-11-20T03:00:00Z",
-      types: ["arb", "mev"],
-      dex: ["Meteora"],
-      format: "parquet",
-      compress: "zstd",
-      output: "ds-one",
-    };
-    const res = await call("POST", "/api/datasets/scrape", body);
-    assert.equal(res.status, 202, JSON.stringify(res.json));
-    const id = res.json.job_id as string;
-    assert.equal(res.json.output, join(exportRoot(), "ds-one"));
-    const job = await finished(id);
-    assert.equal(job.state, "succeeded", String(job.error));
-    const manifest = job.manifest as { rows: number; files: Array<{ table: string; rows: number }> };
-    // Two of the four synthetic route patterns touch Meteora; two hours of 250,000 rows; no mev rows.
-    assert.deepEqual(
-      manifest.files.map((f) => [f.table, f.rows]),
-      [
-        ["arb_opportunities", 250_000],
-        ["mev_opportunities", 0],
-      ],
-    );
-    assert.equal(job.rows, "250000");
-    const v = await verifyDataset(job.output as string);
-    assert.ok(v.ok);
-    assert.equal(v.id, job.dataset_id);
-    assert.deepEqual(job.params, {
-      from: body.start,
-      to: body.end,
-      types: body.types,
-      dex: body.dex,
-      format: "parquet",
-      compression: "zstd",
-      output: "ds-one",
-    });
-    await waitFor(
-      "job succeeded on the WS",
-      () =>
-        probe.events.some(
-          (e) => e.payload.case === "job" && e.payload.value.id === id && e.payload.value.state === "succeeded",
-        ),
-      10_000,
-    );
-    // Changes of one job are coalesced to the latest for a client: it may not see "queued", but what it
-    // sees moves forward and ends in the final state.
-    const seen = probe.events
-      .filter((e) => e.payload.case === "job" && e.payload.value.id === id)
-      .map((e) => e.payload.value as Job);
-    const order = ["queued", "running", "succeeded"];
-    const ranks = seen.map((j) => order.indexOf(j.state));
-    assert.ok(
-      ranks.every((r, i) => r >= 0 && (i === 0 || r >= ranks[i - 1])),
-      seen.map((j) => j.state).join(" → "),
-    );
-    assert.equal(seen.at(-1)!.state, "succeeded");
-    assert.equal(seen.at(-1)!.datasetId, job.dataset_id);
-    const fractions = seen.map((j) => j.fraction);
-    assert.ok(
-      fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
-      fractions.join(", "),
-    );
-    await probe.close();
+    let id: string | undefined;
+    try {
+      await probe.subscribe({ streams: [Stream.job] });
+      const body = {
+        start: "2026-11-20T01:00:00Z",
+        end: "2026-11-20T03:00:00Z",
+        types: ["arb", "mev"],
+        dex: ["Meteora"],
+        format: "parquet",
+        compress: "zstd",
+        output: "ds-one",
+      };
+      const res = await call("POST", "/api/datasets/scrape", body);
+      assert.equal(res.status, 202, JSON.stringify(res.json));
+      id = res.json.job_id as string;
+      assert.equal(res.json.output, join(exportRoot(), "ds-one"));
+      const job = await finished(id);
+      assert.equal(job.state, "succeeded", String(job.error));
+      const manifest = job.manifest as { rows: number; files: Array<{ table: string; rows: number }> };
+      // Two of the four synthetic route patterns touch Meteora; two hours of 250,000 rows; no mev rows.
+      assert.deepEqual(
+        manifest.files.map((f) => [f.table, f.rows]),
+        [
+          ["arb_opportunities", 250_000],
+          ["mev_opportunities", 0],
+        ],
+      );
+      assert.equal(job.rows, "250000");
+      const v = await verifyDataset(job.output as string);
+      assert.ok(v.ok);
+      assert.equal(v.id, job.dataset_id);
+      assert.deepEqual(job.params, {
+        from: body.start,
+        to: body.end,
+        types: body.types,
+        dex: body.dex,
+        format: "parquet",
+        compression: "zstd",
+        output: "ds-one",
+      });
+      await waitFor(
+        "job succeeded on the WS",
+        () =>
+          probe.events.some(
+            (e) => e.payload.case === "job" && e.payload.value.id === id && e.payload.value.state === "succeeded",
+          ),
+        10_000,
+      );
+      // Changes of one job are coalesced to the latest for a client: it may not see "queued", but what it
+      // sees moves forward and ends in the final state.
+      const seen = probe.events
+        .filter((e) => e.payload.case === "job" && e.payload.value.id === id)
+        .map((e) => e.payload.value as Job);
+      const order = ["queued", "running", "succeeded"];
+      const ranks = seen.map((j) => order.indexOf(j.state));
+      assert.ok(
+        ranks.every((r, i) => r >= 0 && (i === 0 || r >= ranks[i - 1])),
+        seen.map((j) => j.state).join(" → "),
+      );
+      assert.equal(seen.at(-1)!.state, "succeeded");
+      assert.equal(seen.at(-1)!.datasetId, job.dataset_id);
+      const fractions = seen.map((j) => j.fraction);
+      assert.ok(
+        fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
+        fractions.join(", "),
+      );
+    } finally {
+      await probe.close();
+      await cancelUnfinished(id);
+    }
     const list = await call("GET", "/api/datasets/jobs", undefined, { token: viewer });
     assert.equal(list.status, 200);
     assert.ok((list.json.jobs as Array<{ id: string }>).some((j) => j.id === id));
@@ -149,25 +166,29 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     const big = { start: T0, end: T0 + 4 * HOUR, types: ["arb"], format: "jsonl", compress: "gzip" };
     const a = await call("POST", "/api/datasets/scrape", { ...big, output: "big-a" });
     const b = await call("POST", "/api/datasets/scrape", { ...big, output: "big-b" });
-    assert.equal(a.status, 202);
-    assert.equal(b.status, 202);
-    const idA = a.json.job_id as string;
-    const idB = b.json.job_id as string;
-    await waitFor("job A running", async () => (await jobOf(idA)).state === "running", 30_000);
-    assert.equal((await jobOf(idB)).state, "queued");
-    const cb = await call("POST", `/api/datasets/jobs/${idB}/cancel`, {});
-    assert.equal(cb.status, 202);
-    const ca = await call("POST", `/api/datasets/jobs/${idA}/cancel`, {});
-    assert.equal(ca.status, 202);
-    const ja = await finished(idA);
-    const jb = await finished(idB);
-    assert.equal(ja.state, "cancelled");
-    assert.equal(jb.state, "cancelled");
-    assert.match(jb.error as string, /before it started/);
-    const left = readdirSync(exportRoot()).filter((f) => f.includes("big-"));
-    assert.deepEqual(left, [], "no dataset and no staging directory");
-    const again = await call("POST", `/api/datasets/jobs/${idA}/cancel`, {});
-    assert.equal(again.status, 409);
+    try {
+      assert.equal(a.status, 202);
+      assert.equal(b.status, 202);
+      const idA = a.json.job_id as string;
+      const idB = b.json.job_id as string;
+      await waitFor("job A running", async () => (await jobOf(idA)).state === "running", 30_000);
+      assert.equal((await jobOf(idB)).state, "queued");
+      const cb = await call("POST", `/api/datasets/jobs/${idB}/cancel`, {});
+      assert.equal(cb.status, 202);
+      const ca = await call("POST", `/api/datasets/jobs/${idA}/cancel`, {});
+      assert.equal(ca.status, 202);
+      const ja = await finished(idA);
+      const jb = await finished(idB);
+      assert.equal(ja.state, "cancelled");
+      assert.equal(jb.state, "cancelled");
+      assert.match(jb.error as string, /before it started/);
+      const left = readdirSync(exportRoot()).filter((f) => f.includes("big-"));
+      assert.deepEqual(left, [], "no dataset and no staging directory");
+      const again = await call("POST", `/api/datasets/jobs/${idA}/cancel`, {});
+      assert.equal(again.status, 409);
+    } finally {
+      await cancelUnfinished(a.json.job_id as string | undefined, b.json.job_id as string | undefined);
+    }
   });
 
   it("a job interrupted by a control-plane restart runs again and completes", async () => {
@@ -180,41 +201,47 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
       output: "survives-restart",
     });
     const id = res.json.job_id as string;
-    await waitFor("running", async () => (await jobOf(id)).state === "running", 30_000);
-    await cp.close();
-    assert.ok(!existsSync(join(exportRoot(), "survives-restart")));
-    cp = await start();
-    admin = await signIn("admin", "admin-password");
-    const job = await finished(id);
-    assert.equal(job.state, "succeeded", String(job.error));
-    assert.equal(job.rows, String(ROWS));
-    assert.ok((await verifyDataset(job.output as string)).ok);
+    try {
+      await waitFor("running", async () => (await jobOf(id)).state === "running", 30_000);
+      await cp.close();
+      assert.ok(!existsSync(join(exportRoot(), "survives-restart")));
+      cp = await start();
+      admin = await signIn("admin", "admin-password");
+      const job = await finished(id);
+      assert.equal(job.state, "succeeded", String(job.error));
+      assert.equal(job.rows, String(ROWS));
+      assert.ok((await verifyDataset(job.output as string)).ok);
+    } finally {
+      await cancelUnfinished(id);
+    }
   });
 
   it("a scrape to an S3 prefix listed in the export roots uploads the dataset (s3proxy)", async () => {
     const s3 = await startS3Proxy(["datasets"]);
     const saved = { ...process.env };
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      AWS_REGION: s3.region,
-    });
-    const dir = mkdtempSync(join(tmpdir(), "mevlab-jobs-s3-"));
-    await writeSyntheticArbStore(join(dir, "events"), 50_000, T0, 1);
-    const cp2 = await startControlPlane({
-      dataDir: dir,
-      bus,
-      port: 0,
-      sink: false,
-      exportRoots: [join(dir, "exports"), "s3://datasets/jobs"],
-      log: () => undefined,
-    });
+    let cp2: ControlPlane | undefined;
     try {
+      Object.assign(process.env, {
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        AWS_REGION: s3.region,
+      });
+      const dir = mkdtempSync(join(tmpdir(), "mevlab-jobs-s3-"));
+      await writeSyntheticArbStore(join(dir, "events"), 50_000, T0, 1);
+      cp2 = await startControlPlane({
+        dataDir: dir,
+        bus,
+        port: 0,
+        sink: false,
+        exportRoots: [join(dir, "exports"), "s3://datasets/jobs"],
+        log: () => undefined,
+      });
+      const url = cp2.url;
       await cp2.users.add("admin", "admin-password", "admin");
-      const token = await login(cp2.url, "admin", "admin-password");
+      const token = await login(url, "admin", "admin-password");
       const post = (body: unknown) =>
-        fetch(`${cp2.url}/api/datasets/scrape`, {
+        fetch(`${url}/api/datasets/scrape`, {
           method: "POST",
           headers: {
             "Content-Type": "application/json",
@@ -233,7 +260,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
         "S3 job finished",
         async () => {
           const j = (await (
-            await fetch(`${cp2.url}/api/datasets/jobs/${id}`, { headers: { Authorization: `Bearer ${token}` } })
+            await fetch(`${url}/api/datasets/jobs/${id}`, { headers: { Authorization: `Bearer ${token}` } })
           ).json()) as Record<string, unknown>;
           return ["succeeded", "failed", "cancelled"].includes(j.state as string) ? j : undefined;
         },
@@ -246,7 +273,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
       assert.ok(v.ok, JSON.stringify(v.files));
       assert.equal(v.id, job.dataset_id);
     } finally {
-      await cp2.close();
+      await cp2?.close();
       await s3.stop();
       for (const k of ["AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) {
         if (saved[k] === undefined) delete process.env[k];
@@ -257,6 +284,9 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
 
   it("bad scrape bodies and callers get a 4xx naming the problem; no job is created", async () => {
     const ok = { start: T0, end: T0 + HOUR, types: ["arb"], output: "never" };
+    // A non-empty directory of its own (not test 1's dataset), which an export must not write into.
+    mkdirSync(join(exportRoot(), "existing"), { recursive: true });
+    writeFileSync(join(exportRoot(), "existing", "manifest.json"), "{}\n");
     const before = ((await call("GET", "/api/datasets/jobs")).json.jobs as unknown[]).length;
     const cases: Array<[string, unknown, number, RegExp, { token?: string; csrf?: boolean }?]> = [
       ["missing start", { ...ok, start: undefined }, 400, /missing field 'start'/],
@@ -270,7 +300,7 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
       ["traversal", { ...ok, output: "../../etc" }, 400, /output: .*path traversal/],
       ["outside roots", { ...ok, output: "/tmp/elsewhere" }, 400, /output: .*outside the allowed export roots/],
       ["s3 not allowed", { ...ok, output: "s3://bucket/x" }, 400, /output: .*outside the allowed export roots/],
-      ["existing dataset", { ...ok, output: "ds-one" }, 400, /not empty; exports never overwrite/],
+      ["existing dataset", { ...ok, output: "existing" }, 400, /not empty; exports never overwrite/],
       ["array body", [ok], 400, /JSON object/],
       ["viewer", ok, 403, /role 'viewer' may not datasets.scrape/, { token: viewer }],
       ["no token", ok, 401, /missing Authorization/, { token: "" }],
@@ -288,10 +318,14 @@ describe("dataset jobs and curated queries", { timeout: 300_000 }, () => {
     // Two jobs may not write the same place at once.
     const slow = { start: T0, end: T0 + 4 * HOUR, types: ["arb"], format: "jsonl", compress: "gzip", output: "twice" };
     const first = await call("POST", "/api/datasets/scrape", slow);
-    const second = await call("POST", "/api/datasets/scrape", slow);
-    assert.equal(first.status, 202);
-    assert.equal(second.status, 409);
-    assert.equal((await finished(first.json.job_id as string)).state, "succeeded");
+    try {
+      const second = await call("POST", "/api/datasets/scrape", slow);
+      assert.equal(first.status, 202);
+      assert.equal(second.status, 409);
+      assert.equal((await finished(first.json.job_id as string)).state, "succeeded");
+    } finally {
+      await cancelUnfinished(first.json.job_id as string | undefined);
+    }
   });
 
   it("the curated query proxy runs named queries with typed parameters and refuses raw SQL", async () => {
