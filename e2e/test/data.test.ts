@@ -25,10 +25,10 @@ import {
   type Progress,
   type SliceSpec,
 } from "@mevlab/kernel-helpers";
-import { Module, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
+import { Module, TOPICS, type ArbOpportunity, type MevOpportunity } from "@mevlab/proto";
 import { startChdbHttp, type ChdbHttp } from "../src/chdb";
 import { publishOpportunities } from "../src/events";
-import { login } from "../src/stack";
+import { login, waitFor } from "../src/stack";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -94,6 +94,31 @@ const specs: Array<{ name: string; spec: SliceSpec; expect: () => string[] }> = 
   },
 ];
 
+/**
+ * Waits until the control plane has taken `each` records of every opportunity/outcome topic from the
+ * bus: the local bus delivers in later turns of the event loop, and `flushed()` only writes out what
+ * the sink has received.
+ */
+async function delivered(cp: ControlPlane, each: number): Promise<void> {
+  const token = await cp.tokens.issue("data-test", "viewer", 900);
+  await waitFor(
+    `the control plane to take ${each} records of each topic from the bus`,
+    async () => {
+      const text = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((x) =>
+        x.text(),
+      );
+      return [TOPICS.arbOpportunities, TOPICS.mevOpportunities, TOPICS.bundleOutcomes].every(
+        (t) =>
+          Number(new RegExp(`^mevlab_bus_events_total\\{topic="${t.name}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0) >=
+          each,
+      )
+        ? true
+        : undefined;
+    },
+    60_000,
+  );
+}
+
 describe("data helpers", { timeout: 300_000 }, () => {
   let bus: LocalBus;
   let cpLocal: ControlPlane;
@@ -126,6 +151,7 @@ describe("data helpers", { timeout: 300_000 }, () => {
       log: () => undefined,
     });
     await publishOpportunities(bus, arbs, mevs, (i) => (i % 3 === 0 ? Module.mev : Module.arbitrage));
+    await Promise.all([delivered(cpLocal, N), delivered(cpCh, N)]);
     assert.ok(await cpLocal.sink!.flushed(60_000), "local sink drained");
     assert.ok(await cpCh.sink!.flushed(60_000), "ClickHouse sink drained");
     local = new DataSource({ dataDir, clickhouseUrl: "" });

@@ -11,8 +11,9 @@ import { startClickHouse, type ClickHouseServer } from "@mevlab/cli";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
 import { clickHouseDdl } from "@mevlab/control-plane/dist/src/sink/tables";
 import { LocalBus } from "@mevlab/kernel-helpers";
+import { TOPICS } from "@mevlab/proto";
 import { publishOpportunities } from "../src/events";
-import { ROOT } from "../src/stack";
+import { ROOT, waitFor } from "../src/stack";
 
 const r = rng(11);
 const rt = initialRuntime(false);
@@ -26,6 +27,29 @@ async function publishBatch(bus: LocalBus, count: number): Promise<bigint> {
   arbs[0].route[0].amountIn = 2n ** 60n + 7n;
   await publishOpportunities(bus, arbs, mevs);
   return arbs.reduce((s, a) => s + (a.profit?.netLamports ?? 0n), 0n);
+}
+
+/** How many records of each opportunity/outcome topic the control plane has taken from the bus. */
+async function consumed(cp: ControlPlane): Promise<number[]> {
+  const token = await cp.tokens.issue("sink-test", "viewer", 900);
+  const text = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((x) =>
+    x.text(),
+  );
+  return [TOPICS.arbOpportunities, TOPICS.mevOpportunities, TOPICS.bundleOutcomes].map((t) =>
+    Number(new RegExp(`^mevlab_bus_events_total\\{topic="${t.name}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0),
+  );
+}
+
+/**
+ * The local bus hands records to the control plane in later turns of the event loop, not inside
+ * `publish`: `flushed()` only writes out what the sink has received, so wait until it has them all.
+ */
+async function delivered(cp: ControlPlane, each: number): Promise<void> {
+  await waitFor(
+    `the control plane to take ${each} records of each topic from the bus`,
+    async () => ((await consumed(cp)).every((n) => n >= each) ? true : undefined),
+    60_000,
+  );
 }
 
 describe("event sink", { timeout: 240_000 }, () => {
@@ -47,6 +71,7 @@ describe("event sink", { timeout: 240_000 }, () => {
     it("writes N events as N rows in zstd Parquet partitioned by stream/day/hour, read back with DuckDB", async () => {
       let net = 0n;
       for (let i = 0; i < 5; i++) net += await publishBatch(bus, 1000);
+      await delivered(cp, 5000);
       assert.ok(await cp.sink!.flushed(30_000), "sink drained");
       const root = join(dataDir, "events");
       const db = await DuckDBInstance.create(":memory:");
@@ -118,7 +143,9 @@ describe("event sink", { timeout: 240_000 }, () => {
         clickHouseDdl(),
         "ddl/clickhouse.sql is current",
       );
+      const taken = Math.min(...(await consumed(cp)));
       const net = await publishBatch(bus, 2000);
+      await delivered(cp, taken + 2000);
       assert.ok(await cp.sink!.flushed(30_000));
       assert.equal(await count("arb_opportunities"), 2000);
       assert.equal(await count("mev_opportunities"), 2000);
@@ -140,19 +167,25 @@ describe("event sink", { timeout: 240_000 }, () => {
 
     it("loses nothing while ClickHouse is down for 30 s", async () => {
       const before0 = await count("arb_opportunities");
+      const taken = Math.min(...(await consumed(cp)));
       await ch.stop();
       let published = 0;
-      const until = Date.now() + 30_000;
-      let spooled = 0;
-      while (Date.now() < until) {
-        await publishBatch(bus, 200);
-        published += 200;
-        spooled = Math.max(spooled, cp.sink!.stats().spoolSegments);
-        await new Promise((res) => setTimeout(res, 1_000));
+      try {
+        const until = Date.now() + 30_000;
+        let spooled = 0;
+        while (Date.now() < until) {
+          await publishBatch(bus, 200);
+          published += 200;
+          spooled = Math.max(spooled, cp.sink!.stats().spoolSegments);
+          await new Promise((res) => setTimeout(res, 1_000));
+        }
+        assert.ok(cp.sink!.stats().failures > 0n, "the sink saw the outage");
+        assert.ok(spooled > 1, `batches waited on disk (${spooled} segments)`);
+      } finally {
+        // Back up whatever happened above, so the server is not left down for what comes after.
+        await ch.start();
       }
-      assert.ok(cp.sink!.stats().failures > 0n, "the sink saw the outage");
-      assert.ok(spooled > 1, `batches waited on disk (${spooled} segments)`);
-      await ch.start();
+      await delivered(cp, taken + published);
       assert.ok(await cp.sink!.flushed(90_000), "the spool drained after ClickHouse came back");
       assert.equal(await count("arb_opportunities"), before0 + published);
       assert.equal(await count("bundle_outcomes"), before0 + published);
