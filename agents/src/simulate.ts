@@ -13,6 +13,12 @@ const USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 const LAMPORTS_PER_SOL = 1_000_000_000;
 const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
+/**
+ * The most opportunities per second a reference agent simulates (`--rate`). At this rate one agent's
+ * 100 ms batch is ~330 KB (arbitrage), more than one bus link frame: the link splits it.
+ */
+export const MAX_SIMULATED_RATE = 5_000;
+
 /** Deterministic PRNG (mulberry32), so a seeded agent replays the same market. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

@@ -7,7 +7,7 @@ import {
   UserStore,
   type ControlPlane,
 } from "@mevlab/control-plane";
-import { Agent } from "@mevlab/agents";
+import { Agent, MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { intOption, parseArgs } from "./args";
 import { startKafka } from "./kafka/broker";
 
@@ -90,6 +90,7 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
   });
   const module = o.module;
   if (module !== "arbitrage" && module !== "mev") throw new Error("--module must be arbitrage or mev");
+  const rate = rateOption(o.rate);
   const agentId = typeof o["agent-id"] === "string" ? o["agent-id"] : `${module}-1`;
   const url =
     typeof o["control-plane"] === "string"
@@ -102,7 +103,7 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     module,
     agentId,
     bus,
-    rate: intOption(o.rate, "rate", 5),
+    rate,
     startStopped: o["start-stopped"] === true,
     seed: o.seed === undefined ? undefined : intOption(o.seed, "seed", 0),
     stateFile:
@@ -117,6 +118,14 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     await bus.close();
   });
   return agent;
+}
+
+/** `--rate`: simulated opportunities per second per agent, 5 by default, at most MAX_SIMULATED_RATE. */
+export function rateOption(v: string | boolean | undefined): number {
+  const rate = intOption(v, "rate", 5);
+  if (rate > MAX_SIMULATED_RATE)
+    throw new Error(`--rate must be at most ${MAX_SIMULATED_RATE} opportunities per second per agent, got ${rate}`);
+  return rate;
 }
 
 function agentBusFor(agentId: string, url: string, dataDir: string): Promise<Bus> {

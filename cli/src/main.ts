@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
 import { runUp } from "./up";
 
@@ -6,9 +7,10 @@ const USAGE = `usage: mevlab <command> [options]
 
   up              control plane (embedded bus) + both reference agents + JupyterLab
                   [--port 8765] [--lab-port 8888] [--data-dir .mevlab] [--rate 5] [--agents 1] [--no-lab]
+                  watches them: one that exits is reported, and restarted (not JupyterLab)
   control-plane   the control plane alone; Kafka when KAFKA_BROKERS is set
                   [--port 8765] [--data-dir .mevlab] [--cors-origin URL[,URL]]
-  agent           a reference agent: --module arbitrage|mev [--agent-id ID] [--rate N]
+  agent           a reference agent: --module arbitrage|mev [--agent-id ID] [--rate N (at most ${MAX_SIMULATED_RATE})]
                   [--control-plane URL] [--data-dir D] [--start-stopped] [--state-file F]
                   [--bus-silence-stop SECONDS]  (stop new work when the bus is silent that long)
   kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
@@ -38,6 +40,21 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * A child of `mevlab up` (MEVLAB_EXIT_WITH_PARENT=1) ends when `up` is gone, however `up` ended:
+ * its stdin is a pipe from `up`, which closes then.
+ */
+function exitWithParent(): void {
+  if (process.env.MEVLAB_EXIT_WITH_PARENT !== "1") return;
+  process.stdin.on("error", (err) => process.stderr.write(`mevlab: stdin from mevlab up: ${err.message}\n`));
+  process.stdin.on("end", () => {
+    process.stderr.write("mevlab: mevlab up is gone: shutting down\n");
+    void shutdown(0);
+  });
+  process.stdin.resume();
+}
+
+exitWithParent();
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`mevlab: ${err instanceof Error ? err.message : String(err)}\n`);
   // Whatever was started before the failure (agents, the control plane) is stopped too.

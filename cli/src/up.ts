@@ -1,19 +1,32 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { startControlPlane } from "@mevlab/control-plane";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { TokenService, UserStore, loadOrCreateSecret } from "@mevlab/control-plane";
 import { intOption, parseArgs } from "./args";
-import { DEFAULT_PORT, controlPlaneBus, controlPlaneEnv, dataDirOf, onShutdown } from "./commands";
+import { DEFAULT_PORT, dataDirOf, onShutdown, rateOption } from "./commands";
+import { startLab } from "./lab";
+import { Supervised } from "./supervise";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
 const MAIN = join(__dirname, "main.js");
+const AGENT_TOKEN_TTL_S = 30 * 24 * 3600;
+const CONTROL_PLANE_START_MS = 60_000;
 
 const say = (line: string): void => void process.stdout.write(line + "\n");
 
+/** A mevlab sub-command as a child of `up`: Node flags given to `up` (--cpu-prof, heap limits) apply too. */
+function mevlabChild(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  return {
+    command: process.execPath,
+    args: [...process.execArgv, MAIN, ...args],
+    env: { ...process.env, MEVLAB_EXIT_WITH_PARENT: "1", ...env },
+  };
+}
+
 /**
  * The embedded default: control plane on the in-process bus (or Kafka when KAFKA_BROKERS is set),
- * both reference agents, and JupyterLab with the extension pointed at the control plane.
+ * both reference agents, and JupyterLab with the extension pointed at the control plane. Each runs as
+ * a child process that `up` watches: one that exits is reported with its last error lines, and the
+ * control plane and the agents are restarted with a backoff.
  */
 export async function runUp(argv: readonly string[]): Promise<void> {
   const o = parseArgs(argv, {
@@ -26,133 +39,113 @@ export async function runUp(argv: readonly string[]): Promise<void> {
   });
   const dataDir = dataDirOf(o["data-dir"]);
   const labPort = intOption(o["lab-port"], "lab-port", 8888);
-  const bus = await controlPlaneBus();
-  const cp = await startControlPlane({
-    dataDir,
-    bus,
-    port: intOption(o.port, "port", DEFAULT_PORT),
-    corsOrigins: [`http://127.0.0.1:${labPort}`, `http://localhost:${labPort}`],
-    ...controlPlaneEnv(),
-  });
-  const children: ChildProcess[] = [];
-  onShutdown(async () => {
-    for (const c of children) c.kill("SIGTERM");
-    await cp.close();
-    await bus.close();
-  });
-  say(`control plane  ${cp.url}  (bus: ${bus.kind}, data: ${dataDir})`);
-  if (!cp.users.hasAdmin()) {
-    const password = randomBytes(12).toString("base64url");
-    await cp.users.add("admin", password, "admin");
-    say(
-      `demo admin     admin / ${password}   (shown once; stored as an argon2id hash in ${join(dataDir, "users.json")})`,
-    );
-  } else {
-    say(`users          ${cp.users.count} in ${join(dataDir, "users.json")} (log in with an existing admin)`);
-  }
-
+  const rate = rateOption(o.rate);
   const perModule = intOption(o.agents, "agents", 1);
-  const agentIds = (["arbitrage", "mev"] as const).flatMap((m) =>
-    Array.from({ length: perModule }, (_, i) => [m, `${m}-${i + 1}`] as const),
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const children: Supervised[] = [];
+  onShutdown(() => stopAll(children));
+
+  // Before the control plane starts: it reads the users file once, at start.
+  const usersLine = await ensureAdmin(dataDir);
+  const cp = await startControlPlane(
+    intOption(o.port, "port", DEFAULT_PORT),
+    dataDir,
+    [`http://127.0.0.1:${labPort}`, `http://localhost:${labPort}`],
+    children,
   );
-  for (const [module, agentId] of agentIds) {
-    const token = await cp.mintAgentToken(agentId);
-    const child = spawn(
-      process.execPath,
-      [
-        // Node flags given to `up` (--cpu-prof, heap limits) apply to its agents too.
-        ...process.execArgv,
-        MAIN,
-        "agent",
-        "--module",
-        module,
-        "--agent-id",
-        agentId,
-        "--control-plane",
-        cp.url,
-        "--data-dir",
-        dataDir,
-        "--rate",
-        String(intOption(o.rate, "rate", 5)),
-      ],
-      { env: { ...process.env, MEVLAB_AGENT_TOKEN: token }, stdio: ["ignore", "ignore", "inherit"] },
-    );
-    children.push(child);
-    say(`agent          ${agentId} (pid ${child.pid})`);
+  say(`control plane  ${cp.url}  (bus: ${cp.bus}, data: ${dataDir}, pid ${cp.pid})`);
+  say(usersLine);
+
+  const tokens = new TokenService(loadOrCreateSecret(join(dataDir, "secrets", "jwt.key")));
+  for (const module of ["arbitrage", "mev"] as const) {
+    for (let i = 1; i <= perModule; i++) {
+      const agentId = `${module}-${i}`;
+      const token = await tokens.issue(agentId, "agent", AGENT_TOKEN_TTL_S);
+      const args = ["agent", "--module", module, "--agent-id", agentId, "--control-plane", cp.url];
+      const agent = new Supervised({
+        name: `agent ${agentId}`,
+        ...mevlabChild([...args, "--data-dir", dataDir, "--rate", String(rate)], { MEVLAB_AGENT_TOKEN: token }),
+        restart: true,
+        stderrPrefix: "",
+      });
+      children.push(agent);
+      say(`agent          ${agentId} (pid ${agent.pid})`);
+    }
   }
 
   if (o["no-lab"] === true) {
     say("JupyterLab     not started (--no-lab)");
     return;
   }
-  const lab = await startLab(cp.url, labPort, dataDir);
-  children.push(lab.child);
-  say(`JupyterLab     ${lab.url}`);
+  const { url, lab } = await startLab(cp.url, labPort, dataDir);
+  children.push(lab);
+  say(`JupyterLab     ${url}`);
   say("mevlab is up. Open the JupyterLab URL, then the mevlab panel from the Launcher. Ctrl-C stops everything.");
 }
 
-async function startLab(
-  controlPlaneUrl: string,
+/** The line `up` prints about the login; creates and shows the demo admin while there is no admin. */
+async function ensureAdmin(dataDir: string): Promise<string> {
+  const path = join(dataDir, "users.json");
+  const users = new UserStore(path);
+  if (users.hasAdmin()) return `users          ${users.count} in ${path} (log in with an existing admin)`;
+  if (process.env.MEVLAB_BOOTSTRAP_ADMIN)
+    return `users          the admin of MEVLAB_BOOTSTRAP_ADMIN, created in ${path}`;
+  const password = randomBytes(12).toString("base64url");
+  await users.add("admin", password, "admin");
+  return `demo admin     admin / ${password}   (shown once; stored as an argon2id hash in ${path})`;
+}
+
+/**
+ * `mevlab control-plane` as a watched child; resolves once it listens. If its first run ends before
+ * that, `up` fails with its error; later exits are restarted.
+ */
+function startControlPlane(
   port: number,
   dataDir: string,
-): Promise<{ url: string; child: ChildProcess }> {
-  const jupyter = process.env.MEVLAB_JUPYTER ?? join(REPO_ROOT, ".venv", "bin", "jupyter");
-  if (!existsSync(jupyter))
-    throw new Error(`JupyterLab not found at ${jupyter}: run ./bin/mevlab up, which sets it up`);
-  const settingsDir = join(dataDir, "lab", "user-settings");
-  const pluginDir = join(settingsDir, "@mevlab", "extension");
-  mkdirSync(pluginDir, { recursive: true });
-  writeFileSync(join(pluginDir, "plugin.jupyterlab-settings"), JSON.stringify({ controlPlaneUrl }, null, 2));
-  // The workbench makes no requests to the internet: no news feed, no update check, no prompt about them.
-  const notifications = join(settingsDir, "@jupyterlab", "apputils-extension");
-  mkdirSync(notifications, { recursive: true });
-  const notificationFile = join(notifications, "notification.jupyterlab-settings");
-  if (!existsSync(notificationFile)) {
-    writeFileSync(notificationFile, JSON.stringify({ fetchNews: "false", checkForUpdates: false }, null, 2));
-  }
-  const token = randomBytes(16).toString("hex");
-  const child = spawn(
-    jupyter,
-    [
-      "lab",
-      "--no-browser",
-      "--ServerApp.ip=127.0.0.1",
-      `--ServerApp.port=${port}`,
-      "--ServerApp.port_retries=0",
-      `--IdentityProvider.token=${token}`,
-      `--LabApp.user_settings_dir=${settingsDir}`,
-      // Open tabs are remembered per data dir, like the settings, not in the user's home.
-      `--LabApp.workspaces_dir=${join(dataDir, "lab", "workspaces")}`,
-      `--ServerApp.root_dir=${REPO_ROOT}`,
-      // Jupyter refuses root without this; CI and containers run as root.
-      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
-    ],
-    {
-      env: {
-        ...process.env,
-        MEVLAB_URL: controlPlaneUrl,
-        // Notebooks read the store this control plane writes and export next to its dataset jobs.
-        MEVLAB_DATA_DIR: process.env.MEVLAB_DATA_DIR ?? dataDir,
-        MEVLAB_EXPORT_ROOTS: process.env.MEVLAB_EXPORT_ROOTS ?? join(dataDir, "exports"),
+  corsOrigins: readonly string[],
+  children: Supervised[],
+): Promise<{ url: string; bus: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const args = [
+      "control-plane",
+      "--port",
+      String(port),
+      "--data-dir",
+      dataDir,
+      "--cors-origin",
+      corsOrigins.join(","),
+    ];
+    const cp = new Supervised({
+      name: "control plane",
+      ...mevlabChild(args),
+      restart: () => ready,
+      stderrPrefix: "control-plane: ",
+      onStdoutLine: (line, pid) => {
+        const m = /^control plane listening on (\S+) \(bus: (\w+)\)/.exec(line);
+        if (!m) return;
+        if (ready) return say(`mevlab: control plane back on ${m[1]} (pid ${pid})`);
+        ready = true;
+        clearTimeout(timer);
+        resolve({ url: m[1], bus: m[2], pid });
       },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`JupyterLab exited (${child.exitCode}):\n${stderr}`);
-    const ok = await fetch(`${base}/api/status?token=${token}`).then(
-      (r) => r.ok,
-      () => false,
+      onExit: (how) => {
+        if (ready) return;
+        clearTimeout(timer);
+        reject(new Error(`the control plane did not start (${how}):\n${cp.lastLines()}`));
+      },
+    });
+    children.push(cp);
+    const timer = setTimeout(
+      () => reject(new Error(`the control plane did not listen within ${CONTROL_PLANE_START_MS / 1000} s`)),
+      CONTROL_PLANE_START_MS,
     );
-    if (ok) return { url: `${base}/lab?token=${token}`, child };
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`JupyterLab did not answer on ${base} within 60 s:\n${stderr}`);
+  });
+}
+
+/** JupyterLab and the agents first, then the control plane, so that no agent sees it go. */
+async function stopAll(children: readonly Supervised[]): Promise<void> {
+  const [cp, ...rest] = children;
+  await Promise.all(rest.map((c) => c.stop()));
+  await cp?.stop();
 }

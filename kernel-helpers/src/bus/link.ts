@@ -1,8 +1,22 @@
 import WebSocket from "ws";
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { BusRecordSchema, LinkFrameSchema, type BusRecord as WireRecord, type LinkFrame } from "@mevlab/proto";
+import type { BusRecord as WireRecord, LinkDelivery, LinkFrame } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
+import {
+  encodeDelivery,
+  encodeHandledFrame,
+  encodeLinkFrame,
+  encodeOutgoing,
+  encodePublishFrame,
+  decodeLinkFrame,
+  fitsOneFrame,
+  fromWire,
+  outgoing,
+  recordTooBig,
+  splitIntoFrames,
+  toWire,
+  type EncodedRecord,
+  type FrameInit,
+} from "./link-frames";
 import {
   oneByOne,
   publishInOrder,
@@ -16,72 +30,18 @@ import {
   type TopicRecord,
 } from "./bus";
 
+export { decodeLinkFrame, encodeDelivery, encodeLinkFrame } from "./link-frames";
+
 /** WebSocket sub-protocol of the bus link; the token travels as a second protocol `bearer.<jwt>`. */
 export const LINK_PROTOCOL = "mevlab.link.v1";
 
-type FrameInit = MessageInitShape<typeof LinkFrameSchema>["frame"];
-
-export function encodeLinkFrame(frame: FrameInit): Uint8Array {
-  return toBinary(LinkFrameSchema, create(LinkFrameSchema, { schemaVersion: 1, frame }));
-}
-
-export function decodeLinkFrame(data: Uint8Array): LinkFrame {
-  return fromBinary(LinkFrameSchema, data);
-}
-
 /**
- * Each record's encoding, made once: the in-process bus hands every group the same record object,
- * so a command for a module's agents is encoded once, not once per agent.
+ * The largest frame the bus link carries, in bytes (proto/TOPICS.md, "Bus link"): the control plane
+ * accepts no larger one, and LinkBus splits what it sends (a publish, a handled delivery's output)
+ * into frames of at most this size; a single record that cannot fit is refused with a BusError.
+ * Records are under 1 KB; an agent's 100 ms batch at its highest rate is ~330 KB, so it is split.
  */
-const encodedRecords = new WeakMap<BusRecord, Uint8Array>();
-
-function encodeRecord(r: BusRecord): Uint8Array {
-  const known = encodedRecords.get(r);
-  if (known) return known;
-  const bytes = toBinary(BusRecordSchema, create(BusRecordSchema, toWire(r)));
-  encodedRecords.set(r, bytes);
-  return bytes;
-}
-
-/**
- * `LinkFrame{schema_version: 1, delivery: {subscription, records}}` written around the records'
- * encodings: the bytes `encodeLinkFrame` gives for the same delivery.
- */
-export function encodeDelivery(subscription: bigint, records: readonly BusRecord[]): Uint8Array {
-  const w = new BinaryWriter();
-  w.tag(1, WireType.Varint).uint32(1);
-  w.tag(5, WireType.LengthDelimited).fork();
-  if (subscription !== 0n) w.tag(1, WireType.Varint).uint64(subscription);
-  for (const r of records) w.tag(3, WireType.LengthDelimited).bytes(encodeRecord(r));
-  w.join();
-  return w.finish();
-}
-
-function toWire(r: BusRecord): MessageInitShape<typeof BusRecordSchema> {
-  return {
-    topic: r.topic,
-    key: r.key,
-    value: r.value,
-    headers: r.headers,
-    offset: BigInt(r.offset),
-    timestamp: BigInt(r.timestamp),
-  };
-}
-
-function outgoing(r: WireRecord): TopicRecord {
-  return { topic: r.topic, key: r.key, value: r.value, headers: { ...r.headers } };
-}
-
-function fromWire(r: WireRecord): BusRecord {
-  return {
-    topic: r.topic,
-    key: r.key,
-    value: r.value,
-    headers: { ...r.headers },
-    offset: r.offset.toString(),
-    timestamp: Number(r.timestamp),
-  };
-}
+export const LINK_MAX_FRAME_BYTES = 256 * 1024;
 
 /** A subscription served over the link, with the delivery the agent has not handled yet. */
 interface SessionSub {
@@ -200,6 +160,8 @@ export interface LinkBusOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   onStateChange?: (connected: boolean, reason?: string) => void;
+  /** The largest frame to send: the receiver's limit (default LINK_MAX_FRAME_BYTES). */
+  maxFrameBytes?: number;
 }
 
 interface ClientSub {
@@ -221,15 +183,23 @@ export class LinkBus implements Bus {
   private readonly subs = new Map<bigint, ClientSub>();
   private closed = false;
   private backoff: number;
+  private readonly maxFrameBytes: number;
 
   constructor(private readonly options: LinkBusOptions) {
     this.backoff = options.minBackoffMs ?? 100;
+    this.maxFrameBytes = options.maxFrameBytes ?? LINK_MAX_FRAME_BYTES;
   }
 
+  /**
+   * Sends the records in as many frames as the frame limit needs, in order, each once the previous
+   * one is accepted. A publish larger than one frame is therefore not atomic: when a frame fails, the
+   * ones before it stay published (as a Kafka publish across partitions).
+   */
   async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
-    const id = this.nextId++;
-    const wire = records.map((r) => ({ topic, key: r.key, value: r.value, headers: r.headers ?? {} }));
-    await this.request(id, { case: "publish", value: { id, records: wire } }, topic);
+    await this.publishEncoded(
+      records.map((r) => encodeOutgoing({ ...r, topic })),
+      topic,
+    );
   }
 
   subscribe(options: SubscribeOptions, handler: RecordHandler): Promise<Subscription> {
@@ -264,11 +234,22 @@ export class LinkBus implements Bus {
     this.failPending(new BusError("bus closed", { retriable: false }));
   }
 
-  private async request(id: bigint, frame: FrameInit, topic?: string): Promise<BusRecord[]> {
+  private async publishEncoded(records: readonly EncodedRecord[], topic?: string): Promise<void> {
+    for (const run of splitIntoFrames(records, this.maxFrameBytes)) {
+      const id = this.nextId++;
+      await this.requestBytes(id, encodePublishFrame(id, run), topic);
+    }
+  }
+
+  private request(id: bigint, frame: FrameInit, topic?: string): Promise<BusRecord[]> {
+    return this.requestBytes(id, encodeLinkFrame(frame), topic);
+  }
+
+  private async requestBytes(id: bigint, frame: Uint8Array, topic?: string): Promise<BusRecord[]> {
     const ws = await this.connect();
     return new Promise<BusRecord[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      ws.send(encodeLinkFrame(frame), (err) => {
+      ws.send(frame, (err) => {
         if (!err) return;
         this.pending.delete(id);
         reject(new BusError(`bus link send failed: ${describe(err)}`, { retriable: true, topic, cause: err }));
@@ -331,28 +312,50 @@ export class LinkBus implements Bus {
       if (frame.value.error) p?.reject(new BusError(frame.value.error, { retriable: false }));
       else p?.resolve(frame.value.records.map(fromWire));
     } else if (frame.case === "delivery") {
-      const sub = this.subs.get(frame.value.subscription);
-      const wire = frame.value.record ? [frame.value.record] : frame.value.records;
-      let output: readonly TopicRecord[] = [];
-      if (sub && wire.length > 0) {
-        try {
-          output = (await sub.handler(wire.map(fromWire))) ?? [];
-        } catch (err) {
-          process.emitWarning(`mevlab bus link: handler for ${wire[0].topic} failed: ${describe(err)}`);
-        }
-      }
-      const last = wire[wire.length - 1];
-      ws.send(
-        encodeLinkFrame({
-          case: "handled",
-          value: {
-            subscription: frame.value.subscription,
-            offset: last?.offset ?? 0n,
-            publish: output.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers ?? {} })),
-          },
-        }),
-      );
+      await this.onDelivery(ws, frame.value);
     }
+  }
+
+  /**
+   * Hands a delivery to its handler and acks it with the output. Output too large to ride in the
+   * handled frame is published first, frame by frame, and the delivery acked after, with no output:
+   * a delivery is never acked before its output is on the bus.
+   */
+  private async onDelivery(ws: WebSocket, delivery: LinkDelivery): Promise<void> {
+    const sub = this.subs.get(delivery.subscription);
+    const wire = delivery.record ? [delivery.record] : delivery.records;
+    let output = sub && wire.length > 0 ? await this.handle(sub, wire) : [];
+    if (!fitsOneFrame(output, this.maxFrameBytes)) {
+      try {
+        await this.publishEncoded(output);
+      } catch (err) {
+        // Not acked: the link ends, and the agent reconnects and resubscribes (as when the control
+        // plane cannot publish the output of a handled frame).
+        process.emitWarning(`mevlab bus link: output of a delivery not published: ${describe(err)}`);
+        ws.close(1011, "output of a delivery not published");
+        return;
+      }
+      output = [];
+    }
+    const last = wire[wire.length - 1];
+    ws.send(encodeHandledFrame(delivery.subscription, last?.offset ?? 0n, output));
+  }
+
+  /** The handler's output, encoded. A failing handler, or a record the link cannot carry, is a warning. */
+  private async handle(sub: ClientSub, wire: WireRecord[]): Promise<EncodedRecord[]> {
+    let output: readonly TopicRecord[];
+    try {
+      output = (await sub.handler(wire.map(fromWire))) ?? [];
+    } catch (err) {
+      process.emitWarning(`mevlab bus link: handler for ${wire[0].topic} failed: ${describe(err)}`);
+      return [];
+    }
+    const encoded: EncodedRecord[] = [];
+    for (const r of output.map(encodeOutgoing)) {
+      if (fitsOneFrame([r], this.maxFrameBytes)) encoded.push(r);
+      else process.emitWarning(`mevlab bus link: ${recordTooBig(r, this.maxFrameBytes).message}; left out`);
+    }
+    return encoded;
   }
 
   private failPending(err: Error): void {
