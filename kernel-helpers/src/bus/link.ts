@@ -183,6 +183,8 @@ export class LinkBus implements Bus {
   private readonly subs = new Map<bigint, ClientSub>();
   private closed = false;
   private backoff: number;
+  /** No new socket before this time (ms since the epoch): the backoff holds for every caller. */
+  private nextAttemptAt = 0;
   private readonly maxFrameBytes: number;
 
   constructor(private readonly options: LinkBusOptions) {
@@ -259,6 +261,12 @@ export class LinkBus implements Bus {
 
   private connect(): Promise<WebSocket> {
     if (this.closed) return Promise.reject(new BusError("bus closed", { retriable: false }));
+    // Between attempts a publish fails at once: each opening a socket of its own made a link that
+    // keeps failing reconnect hundreds of times a second.
+    if (!this.open && Date.now() < this.nextAttemptAt) {
+      const wait = this.nextAttemptAt - Date.now();
+      return Promise.reject(new BusError(`bus link down; next attempt in ${wait} ms`, { retriable: true }));
+    }
     this.open ??= new Promise<WebSocket>((resolve, reject) => {
       // Agents sit next to the control plane: compression would only cost CPU.
       const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${this.options.token}`], {
@@ -290,6 +298,7 @@ export class LinkBus implements Bus {
     this.failPending(new BusError(`bus link closed: ${reason}`, { retriable: true }));
     if (this.closed) return;
     this.options.onStateChange?.(false, reason);
+    this.nextAttemptAt = Date.now() + this.backoff;
     setTimeout(() => void this.reconnect(), this.backoff).unref();
     this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs ?? 2_000);
   }
