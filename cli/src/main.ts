@@ -54,6 +54,15 @@ function exitWithParent(): void {
   process.stdin.resume();
 }
 
+/**
+ * Last line of defence, not a mend (every socket and stream has its own error handler): an error
+ * nothing handled is logged and the process exits non-zero at once; `mevlab up` restarts it.
+ */
+process.on("uncaughtException", (err) => {
+  process.stderr.write(`mevlab: uncaught error, exiting: ${err.stack ?? String(err)}\n`);
+  process.exit(70);
+});
+
 exitWithParent();
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`mevlab: ${err instanceof Error ? err.message : String(err)}\n`);
