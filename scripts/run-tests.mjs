@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const packages = ["proto", "kernel-helpers", "agents", "control-plane", "e2e"];
+const packages = ["proto", "kernel-helpers", "agents", "control-plane", "cli", "e2e"];
 const files = packages.flatMap((p) => {
   const dir = join(root, p, "dist", "test");
   return existsSync(dir)

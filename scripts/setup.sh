@@ -79,5 +79,5 @@ rm -rf build/wheel
 .venv/bin/python -m build --wheel --no-isolation --outdir build/wheel . >/dev/null
 .venv/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/mevlab-*.whl
 step "tslab kernel in the venv"
-node node_modules/tslab/bin/tslab install --python=.venv/bin/python --sys-prefix --binary="$root/node_modules/.bin/tslab" >/dev/null
+node node_modules/tslab/bin/tslab install --python=.venv/bin/python --sys-prefix --binary="$root/bin/tslab-kernel" >/dev/null
 step "ready"
