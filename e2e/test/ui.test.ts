@@ -4,13 +4,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { verifyDataset } from "@mevlab/kernel-helpers";
+import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../src/lab-page";
 import { runNotebook } from "../src/notebook";
 import { ROOT, embeddedStack, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
-const CHROMIUM = process.env.MEVLAB_CHROMIUM ?? "/usr/bin/chromium";
 
 let stack: Stack;
 let browser: Browser;
@@ -19,17 +19,7 @@ let page: Page;
 before(async () => {
   mkdirSync(RESULTS, { recursive: true });
   stack = await embeddedStack({ lab: true, rate: 3 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 });
 
@@ -39,23 +29,13 @@ after(async () => {
 });
 
 /** Loads the lab and opens the mevlab panel from the launcher. */
-async function openPanel(): Promise<void> {
-  await page.goto(stack.labUrl!, { waitUntil: "domcontentloaded" });
-  const card = page.locator(
-    '.jp-LauncherCard[title^="Start, stop and kill"], .jp-LauncherCard:has-text("mevlab: Control & Live")',
-  );
-  await card.first().waitFor({ timeout: 60_000 });
-  await card.first().click();
-  await page.locator(".mevlab-panel").waitFor();
+function openPanel(): Promise<void> {
+  return openMevlabPanel(page, stack.labUrl!);
 }
 
 /** Logs the admin in through the panel's dialog. */
-async function logIn(): Promise<void> {
-  await page.locator(".mevlab-login-button").click();
-  await page.locator(".mevlab-login input[name=username]").fill(stack.admin.username);
-  await page.locator(".mevlab-login input[name=password]").fill(stack.admin.password);
-  await page.locator(".jp-Dialog-button.jp-mod-accept").click();
-  await page.locator(".mevlab-session", { hasText: `${stack.admin.username} (admin)` }).waitFor();
+function logIn(): Promise<void> {
+  return logInMevlabPanel(page, stack.admin);
 }
 
 /**

@@ -37,6 +37,8 @@ const COLUMNS: Column[] = [
 /** The newest opportunities first, at most `maxRows`. */
 export class OpportunityModel extends DataModel {
   private rows: Row[] = [];
+  /** Emit time (ms) of the oldest row added since the last `refresh`. */
+  private oldestNewTs = Infinity;
 
   constructor(private maxRows: number) {
     super();
@@ -58,6 +60,7 @@ export class OpportunityModel extends DataModel {
       else if (ev.payload.case === "mevOpportunity") fresh.push({ module: "mev", opp: ev.payload.value });
     }
     if (fresh.length === 0) return false;
+    for (const r of fresh) this.oldestNewTs = Math.min(this.oldestNewTs, Number(r.opp.ts));
     fresh.reverse();
     this.rows = fresh.concat(this.rows).slice(0, this.maxRows);
     return true;
@@ -66,6 +69,13 @@ export class OpportunityModel extends DataModel {
   /** Tells the grid to redraw; called at most once per animation frame. */
   refresh(): void {
     this.emitChanged({ type: "model-reset" });
+  }
+
+  /** The emit times (ms) of the newest row and of the oldest row drawn for the first time; then forgets the latter. */
+  takePainted(): { newestTs: number; oldestNewTs: number } {
+    const painted = { newestTs: this.rows.length ? Number(this.rows[0].opp.ts) : 0, oldestNewTs: this.oldestNewTs };
+    this.oldestNewTs = Infinity;
+    return painted;
   }
 
   rowCount(region: DataModel.RowRegion): number {

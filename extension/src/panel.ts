@@ -154,5 +154,9 @@ export class MevlabPanel extends Widget {
     this.lastGridPaint = performance.now();
     this.model.refresh();
     this.countEl.textContent = `(${this.model.size} shown)`;
+    const { newestTs, oldestNewTs } = this.model.takePainted();
+    // Read by bench:ui (emit → visible): set last, so an observer of data-newest-ts sees both.
+    if (Number.isFinite(oldestNewTs)) this.node.dataset.oldestNewTs = String(oldestNewTs);
+    this.node.dataset.newestTs = String(newestTs);
   }
 }
