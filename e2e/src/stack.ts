@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
 
@@ -210,4 +210,33 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
+}
+
+/**
+ * Finished Parquet parts under a table of a data dir's store. The table's directory appears before the
+ * first part is renamed into place (the sink writes `.part-*.parquet.tmp` first): it alone says nothing.
+ */
+export function parquetParts(dataDir: string, table: string): string[] {
+  const dir = join(dataDir, "events", table);
+  return existsSync(dir)
+    ? readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => /^part-.*\.parquet$/.test(basename(f)))
+    : [];
+}
+
+/** Waits until every one of `ids` has sent a heartbeat the control plane has seen. */
+export async function waitForAgents(
+  client: { agents(): Promise<{ agents: { agent_id: string }[] }> },
+  ids: readonly string[] = ["arbitrage-1", "mev-1"],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(
+    `heartbeats of ${ids.join(", ")}`,
+    async () => {
+      const seen = (await client.agents()).agents.map((a) => a.agent_id);
+      return ids.every((id) => seen.includes(id)) ? true : undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { AckOutcome, ControlRequest_State as State } from "@mevlab/proto";
 import { MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
-import { login, waitFor } from "../src/stack";
+import { login, waitForAgents } from "../src/stack";
 import { isAlive, startUp, type UpProcess } from "../src/up";
 
 const RUN_MS = 30_000;
@@ -20,14 +20,7 @@ describe(`mevlab up at the agents' highest rate (${MAX_SIMULATED_RATE}/s each)`,
   before(async () => {
     up = await startUp({ rate: MAX_SIMULATED_RATE });
     admin = await ControlPlaneClient.login({ url: up.url, ...up.admin, transport: nodeTransport });
-    await waitFor(
-      "both agents' heartbeats",
-      async () => {
-        const ids = (await admin.agents()).agents.map((a) => a.agent_id);
-        return ids.includes("mev-1") && ids.includes("arbitrage-1") ? true : undefined;
-      },
-      30_000,
-    );
+    await waitForAgents(admin);
     await new Promise((r) => setTimeout(r, RUN_MS));
   });
 

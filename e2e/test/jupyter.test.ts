@@ -3,12 +3,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { verifyDataset } from "@mevlab/kernel-helpers";
 import { runNotebook, type NotebookOutput } from "../src/notebook";
-import { VENV_BIN, embeddedStack, waitFor, type Stack } from "../src/stack";
+import { VENV_BIN, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
 let stack: Stack;
 
@@ -28,19 +28,6 @@ test("jupyter labextension list shows @mevlab/extension enabled and OK, installe
   const pip = spawnSync(join(VENV_BIN, "python"), ["-m", "pip", "show", "-f", "mevlab"], { encoding: "utf8" });
   assert.match(pip.stdout, /share\/jupyter\/labextensions\/@mevlab\/extension\/package\.json/);
 });
-
-/**
- * Finished Parquet parts under a table of the store. Its directory appears before the first part is
- * renamed into place (the sink writes `.part-*.parquet.tmp` first), so the directory alone says nothing.
- */
-const parquetParts = (table: string): string[] => {
-  const dir = join(stack.dataDir, "events", table);
-  return existsSync(dir)
-    ? readdirSync(dir, { recursive: true })
-        .map(String)
-        .filter((f) => /^part-.*\.parquet$/.test(basename(f)))
-    : [];
-};
 
 const textOf = (outputs: NotebookOutput[]) =>
   outputs
@@ -66,8 +53,8 @@ test("notebooks/00-smoke.ipynb runs headless on the tslab kernel and shows the a
 
 test("notebooks/01-explore.ipynb slices, computes features in DuckDB-WASM, draws plotly charts and exports a dataset", async () => {
   // The sink writes the agents' events to the store every 5 s.
-  await waitFor("events in the store", () => parquetParts("arb_opportunities").length > 0, 30_000);
-  await waitFor("mev events in the store", () => parquetParts("mev_opportunities").length > 0, 30_000);
+  await waitFor("events in the store", () => parquetParts(stack.dataDir, "arb_opportunities").length > 0, 30_000);
+  await waitFor("mev events in the store", () => parquetParts(stack.dataDir, "mev_opportunities").length > 0, 30_000);
   const roots = mkdtempSync(join(tmpdir(), "mevlab-nb-exports-"));
   const outputs = runNotebook("01-explore", {
     MEVLAB_DATA_DIR: stack.dataDir,

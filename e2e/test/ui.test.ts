@@ -2,13 +2,13 @@
 // change and the ack latency. Screenshots go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { verifyDataset } from "@mevlab/kernel-helpers";
 import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../src/lab-page";
 import { runNotebook } from "../src/notebook";
-import { ROOT, embeddedStack, waitFor, type Stack } from "../src/stack";
+import { ROOT, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
 
@@ -49,16 +49,6 @@ async function ensureLoggedIn(): Promise<void> {
   await logIn();
 }
 
-/** Finished Parquet parts (renamed into place, not the hidden `.part-*.tmp`) under the store's table. */
-const parquetParts = (table: string): string[] => {
-  const dir = join(stack.dataDir, "events", table);
-  return existsSync(dir)
-    ? readdirSync(dir, { recursive: true })
-        .map(String)
-        .filter((f) => /^part-.*\.parquet$/.test(basename(f)))
-    : [];
-};
-
 test("the mevlab extension is loaded and opens from the launcher", async () => {
   await openPanel();
   assert.match((await page.locator(".mevlab-session").textContent()) ?? "", /Not logged in/);
@@ -96,7 +86,7 @@ test("the Datasets panel starts an export, shows its progress and its manifest",
   // The sink writes the agents' events to the Parquet store every 5 s; wait until a part is there.
   await waitFor(
     "a Parquet part of arb opportunities in the store",
-    () => parquetParts("arb_opportunities").length > 0,
+    () => parquetParts(stack.dataDir, "arb_opportunities").length > 0,
     60_000,
   );
   // Opened from the command palette, as a user would.

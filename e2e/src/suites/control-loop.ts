@@ -16,7 +16,7 @@ import {
   nodeTransport,
   type AgentView,
 } from "@mevlab/kernel-helpers";
-import { waitFor, type Stack } from "../stack";
+import { waitFor, waitForAgents, type Stack } from "../stack";
 
 function outcome(request: ControlRequest, agentId: string): AgentOutcome {
   const o = request.outcomes.find((x) => x.agentId === agentId);
@@ -39,14 +39,7 @@ export function controlLoopSuite(name: string, start: () => Promise<Stack>): voi
     before(async () => {
       stack = await start();
       admin = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
-      await waitFor(
-        "both agents' heartbeats",
-        async () => {
-          const ids = (await admin.agents()).agents.map((a) => a.agent_id);
-          return ids.includes("mev-1") && ids.includes("arbitrage-1") ? true : undefined;
-        },
-        30_000,
-      );
+      await waitForAgents(admin);
     });
 
     after(async () => {
