@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
@@ -63,6 +63,19 @@ async function serveLink(bus: LocalBus, maxPayload: number) {
   return { url, received, errors, close };
 }
 
+/** An agent's LinkBus on a served link with frames of at most `max` bytes, closed after the test. */
+async function linkPair(t: TestContext, max: number) {
+  const bus = new LocalBus();
+  const server = await serveLink(bus, max);
+  const link = new LinkBus({ url: server.url, token: "unused", maxFrameBytes: max });
+  t.after(async () => {
+    await link.close();
+    server.close();
+    await bus.close();
+  });
+  return { bus, server, link };
+}
+
 async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 500 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(await ok(), what);
@@ -98,14 +111,7 @@ for (const [name, limit, count] of [
 ] as const) {
   test(`a publish larger than one frame arrives whole and in order, each frame under ${name}`, async (t) => {
     const max = limit ?? LINK_MAX_FRAME_BYTES;
-    const bus = new LocalBus();
-    const server = await serveLink(bus, max);
-    const link = new LinkBus({ url: server.url, token: "unused", maxFrameBytes: limit });
-    t.after(async () => {
-      await link.close();
-      server.close();
-      await bus.close();
-    });
+    const { bus, server, link } = await linkPair(t, max);
     await link.publish(
       "opportunities",
       Array.from({ length: count }, (_, i) => numbered(i)),
@@ -127,14 +133,7 @@ for (const [name, limit, count] of [
 
 test("a record that fits no frame is refused with a BusError naming its topic and size; nothing is sent", async (t) => {
   const max = 4 * 1024;
-  const bus = new LocalBus();
-  const server = await serveLink(bus, max);
-  const link = new LinkBus({ url: server.url, token: "unused", maxFrameBytes: max });
-  t.after(async () => {
-    await link.close();
-    server.close();
-    await bus.close();
-  });
+  const { bus, link } = await linkPair(t, max);
   await assert.rejects(link.publish("models", [numbered(1, 100), numbered(2, 5_000)]), (err: unknown) => {
     assert.ok(err instanceof BusError);
     assert.equal(err.retriable, false);
@@ -147,14 +146,7 @@ test("a record that fits no frame is refused with a BusError naming its topic an
 
 test("a handled delivery's output too large for its frame is published first, then the delivery acked", async (t) => {
   const max = 8 * 1024;
-  const bus = new LocalBus();
-  const server = await serveLink(bus, max);
-  const link = new LinkBus({ url: server.url, token: "unused", maxFrameBytes: max });
-  t.after(async () => {
-    await link.close();
-    server.close();
-    await bus.close();
-  });
+  const { bus, server, link } = await linkPair(t, max);
   const outputsBeforeNext: number[] = [];
   await link.subscribeBatches({ topics: ["cmds"], group: "agent" }, async (records) => {
     outputsBeforeNext.push((await bus.snapshot("acks")).length);
