@@ -29,7 +29,14 @@ const connectionPlugin: JupyterFrontEndPlugin<IMevlabConnection> = {
   activate: async (_app: JupyterFrontEnd, registry: ISettingRegistry): Promise<IMevlabConnection> => {
     const settings = await registry.load(PLUGIN_ID);
     const conn = new MevlabConnection(() => read(settings).controlPlaneUrl);
-    settings.changed.connect(() => conn.logout());
+    // Only another control plane ends the session: changing the rows kept must not log anyone out.
+    let url = read(settings).controlPlaneUrl;
+    settings.changed.connect(() => {
+      const next = read(settings).controlPlaneUrl;
+      if (next === url) return;
+      url = next;
+      conn.logout();
+    });
     return conn;
   },
 };
