@@ -10,7 +10,7 @@ import {
   type RealtimeConnection,
   type Transport,
   type WebSocketLike,
-} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+} from "@mevlab/kernel-helpers/client";
 import type { CommandOutcome, IMevlabConnection, SessionInfo } from "./tokens";
 
 const browserTransport: Transport = {

@@ -1,6 +1,6 @@
 import { Widget } from "@lumino/widgets";
 import { AgentState, ControlRequest_State, Module, type AgentStatus } from "@mevlab/proto";
-import type { ActionName, ModuleName } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+import type { ActionName, ModuleName } from "@mevlab/kernel-helpers/client";
 import type { CommandOutcome, IMevlabConnection } from "./tokens";
 
 const ACTIONS: { action: ActionName; label: string; danger?: boolean }[] = [

@@ -1,6 +1,6 @@
 import { Widget } from "@lumino/widgets";
 import type { Event, Job } from "@mevlab/proto";
-import type { JobView, ScrapeRequest } from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+import type { JobView, ScrapeRequest } from "@mevlab/kernel-helpers/client";
 import type { IMevlabConnection } from "./tokens";
 
 /** One job as the list shows it, from the REST list or from a WS Job event. */

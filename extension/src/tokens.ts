@@ -7,7 +7,7 @@ import type {
   JobView,
   ModuleName,
   ScrapeRequest,
-} from "@mevlab/kernel-helpers/dist/src/client/control-plane";
+} from "@mevlab/kernel-helpers/client";
 
 export interface SessionInfo {
   url: string;
