@@ -1,13 +1,7 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
 import type { AgentOutcome, AgentStatus, ControlRequest, Event } from "@mevlab/proto";
-import type {
-  ActionName,
-  ControlArgsJson,
-  JobView,
-  ModuleName,
-  ScrapeRequest,
-} from "@mevlab/kernel-helpers/client";
+import type { ActionName, ControlArgsJson, JobView, ModuleName, ScrapeRequest } from "@mevlab/kernel-helpers/client";
 
 export interface SessionInfo {
   url: string;
