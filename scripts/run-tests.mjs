@@ -19,7 +19,9 @@ if (files.length === 0) {
   console.error("no compiled tests found: run `npm run build:ts` first");
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], {
+// A test that hangs (a wait with no deadline, a leaked handle) fails after 10 minutes with its name,
+// instead of holding the whole run until CI's limit; nothing is retried.
+const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=600000", ...files], {
   stdio: "inherit",
 });
 process.exit(res.status ?? 1);
