@@ -1,28 +1,22 @@
-/** `--name value` and `--flag` options after a sub-command; unknown options are an error. */
+import { parseArgs as parseNodeArgs } from "node:util";
+
+/**
+ * `--name value`, `--name=value` and `--flag` options after a sub-command, parsed by node:util; an
+ * unknown option, a positional argument or a missing value is an error that names what is known.
+ */
 export function parseArgs(
   argv: readonly string[],
   spec: Record<string, "string" | "boolean">,
 ): Record<string, string | boolean | undefined> {
-  const out: Record<string, string | boolean | undefined> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) throw new Error(`unexpected argument '${a}'`);
-    const [name, inline] = a.slice(2).split("=", 2);
-    const kind = spec[name];
-    if (!kind)
-      throw new Error(
-        `unknown option --${name}; known: ${Object.keys(spec)
-          .map((k) => `--${k}`)
-          .join(" ")}`,
-      );
-    if (kind === "boolean") out[name] = true;
-    else {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`--${name} needs a value`);
-      out[name] = v;
-    }
+  const options = Object.fromEntries(Object.entries(spec).map(([name, type]) => [name, { type }]));
+  try {
+    return parseNodeArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    const known = Object.keys(spec)
+      .map((k) => `--${k}`)
+      .join(" ");
+    throw new Error(`${(err as Error).message.split(". ")[0]}; known options: ${known || "none"}`, { cause: err });
   }
-  return out;
 }
 
 export function intOption(v: string | boolean | undefined, name: string, fallback: number): number {
