@@ -89,10 +89,10 @@ describe("rolling metrics", () => {
     assert.equal(m.rejectedUpdates, 1n);
   });
 
-  it("renders Prometheus text with cumulative histogram buckets", () => {
+  it("renders Prometheus text with cumulative histogram buckets", async () => {
     const m = new RollingMetrics();
     m.observe(update("arb-1", [100, 900, 900, 5_000], 2, 1, 5n));
-    const text = prometheusText({ rolling: m, hub: () => new RealtimeHub().stats() });
+    const text = await prometheusText({ rolling: m, hub: () => new RealtimeHub().stats() });
     assert.match(text, /^mevlab_agent_hotpath_seconds_bucket\{module="arbitrage",le="0\.0001"\} 1$/m);
     assert.match(text, /^mevlab_agent_hotpath_seconds_bucket\{module="arbitrage",le="0\.001"\} 3$/m);
     assert.match(text, /^mevlab_agent_hotpath_seconds_bucket\{module="arbitrage",le="\+Inf"\} 4$/m);

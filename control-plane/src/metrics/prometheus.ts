@@ -1,7 +1,9 @@
 import { LATENCY_BOUNDS_US } from "@mevlab/kernel-helpers";
 import { Module, Stream } from "@mevlab/proto";
+import { Registry } from "prom-client";
 import type { HubStats } from "../realtime/hub";
-import type { RollingMetrics } from "./rolling";
+import { mirrorCounter, mirrorGauge, mirrorHistogram, type Sample } from "./mirror";
+import type { ModuleTotals, RollingMetrics } from "./rolling";
 
 export interface PrometheusSources {
   rolling: RollingMetrics;
@@ -10,146 +12,140 @@ export interface PrometheusSources {
   requests?: () => Record<string, number>;
 }
 
-/** Prometheus text exposition (version 0.0.4) of the control plane and the agents it hears. */
-export function prometheusText(src: PrometheusSources): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, samples: [string, number | bigint][]): void => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of samples) out.push(`${name}${labels} ${formatValue(v)}`);
-  };
-  const mod = (m: Module): string => `{module="${Module[m]}"}`;
+type Define = (name: string, help: string, labelNames: string[], read: () => Sample[]) => void;
 
-  const mem = process.memoryUsage();
-  const cpu = process.cpuUsage();
-  metric("process_resident_memory_bytes", "gauge", "Resident memory of the control plane.", [["", mem.rss]]);
-  metric("process_heap_used_bytes", "gauge", "V8 heap in use.", [["", mem.heapUsed]]);
-  metric("process_cpu_seconds_total", "counter", "User + system CPU time of the control plane.", [
-    ["", (cpu.user + cpu.system) / 1e6],
-  ]);
-  metric("process_uptime_seconds", "gauge", "Seconds since the control plane started.", [["", process.uptime()]]);
+const one = (v: number | bigint): Sample[] => [[{}, v]];
 
-  const totals = [...src.rolling.totals.entries()];
+function processMetrics(gauge: Define, counter: Define): void {
+  gauge("process_resident_memory_bytes", "Resident memory of the control plane.", [], () =>
+    one(process.memoryUsage().rss),
+  );
+  gauge("process_heap_used_bytes", "V8 heap in use.", [], () => one(process.memoryUsage().heapUsed));
+  counter("process_cpu_seconds_total", "User + system CPU time of the control plane.", [], () => {
+    const cpu = process.cpuUsage();
+    return one((cpu.user + cpu.system) / 1e6);
+  });
+  gauge("process_uptime_seconds", "Seconds since the control plane started.", [], () => one(process.uptime()));
+}
+
+function agentMetrics(registry: Registry, src: PrometheusSources, gauge: Define, counter: Define): void {
+  const totals = () => [...src.rolling.totals.entries()];
   for (const [key, help] of [
     ["hotpath", "Agent decision hot path latency (seconds)."],
     ["send", "Agent bundle send latency (seconds)."],
   ] as const) {
-    const name = `mevlab_agent_${key}_seconds`;
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
-    for (const [m, t] of totals) {
-      const counts = key === "hotpath" ? t.hotpath : t.send;
-      let cum = 0;
-      LATENCY_BOUNDS_US.forEach((b, i) => {
-        cum += counts[i];
-        out.push(`${name}_bucket{module="${Module[m]}",le="${b / 1e6}"} ${cum}`);
-      });
-      cum += counts[counts.length - 1];
-      out.push(`${name}_bucket{module="${Module[m]}",le="+Inf"} ${cum}`);
-      out.push(`${name}_sum{module="${Module[m]}"} ${(key === "hotpath" ? t.hotpathSum : t.sendSum) / 1e6}`);
-      out.push(`${name}_count{module="${Module[m]}"} ${cum}`);
-    }
-  }
-  metric(
-    "mevlab_agent_opportunities_total",
-    "counter",
-    "Opportunities the agents evaluated.",
-    totals.map(([m, t]) => [mod(m), t.seen]),
-  );
-  metric(
-    "mevlab_agent_bundles_sent_total",
-    "counter",
-    "Bundles the agents sent (simulated).",
-    totals.map(([m, t]) => [mod(m), t.sent]),
-  );
-  metric(
-    "mevlab_agent_bundles_landed_total",
-    "counter",
-    "Bundles that landed.",
-    totals.map(([m, t]) => [mod(m), t.landed]),
-  );
-  metric(
-    "mevlab_agent_pnl_lamports_total",
-    "counter",
-    "Net lamports of landed bundles (may go down).",
-    totals.map(([m, t]) => [mod(m), t.pnlLamports]),
-  );
-
-  const s = src.rolling.summary();
-  metric("mevlab_hotpath_p50_ms", "gauge", "Hot path p50 over the last 60 s.", [["", s.hotpathP50]]);
-  metric("mevlab_hotpath_p99_ms", "gauge", "Hot path p99 over the last 60 s.", [["", s.hotpathP99]]);
-  metric("mevlab_send_p50_ms", "gauge", "Send p50 over the last 60 s.", [["", s.sendP50]]);
-  metric("mevlab_send_p99_ms", "gauge", "Send p99 over the last 60 s.", [["", s.sendP99]]);
-  metric("mevlab_landed_ratio_10m", "gauge", "Bundles landed / sent over 10 min.", [["", s.landedPct]]);
-  metric("mevlab_pnl_1h_sol", "gauge", "Net SOL of landed bundles over 1 h.", [["", s.pnl1h]]);
-  metric("mevlab_events_per_second", "gauge", "Bus events consumed per second (10 s).", [["", s.eventsPerS]]);
-
-  metric(
-    "mevlab_bus_events_total",
-    "counter",
-    "Events consumed from the bus, per topic.",
-    [...src.rolling.eventsByTopic.entries()].map(([t, n]) => [`{topic="${t}"}`, n]),
-  );
-  metric("mevlab_store_rows_total", "counter", "Rows the event sink wrote to the store.", [
-    ["", src.rolling.storeRowsTotal],
-  ]);
-  if (src.sink) {
-    const k = src.sink();
-    metric("mevlab_sink_spool_bytes", "gauge", "Bytes waiting on disk for the store.", [
-      [`{store="${k.kind}"}`, k.spoolBytes],
-    ]);
-    metric("mevlab_sink_spool_segments", "gauge", "Spool segments waiting for the store.", [
-      [`{store="${k.kind}"}`, k.spoolSegments],
-    ]);
-    metric("mevlab_sink_failures_total", "counter", "Failed writes to the store (retried).", [
-      [`{store="${k.kind}"}`, k.failures],
-    ]);
-  }
-
-  const hub = src.hub();
-  metric("mevlab_ws_clients", "gauge", "Realtime WebSocket clients.", [["", hub.clients]]);
-  metric(
-    "mevlab_ws_events_published_total",
-    "counter",
-    "Events published to realtime clients, per stream.",
-    [...hub.published.entries()].map(([st, n]) => [`{stream="${Stream[st]}"}`, n]),
-  );
-  metric(
-    "mevlab_ws_events_dropped_total",
-    "counter",
-    "Events dropped for slow clients, per stream.",
-    [...hub.dropped.entries()].map(([st, n]) => [`{stream="${Stream[st]}"}`, n]),
-  );
-  metric("mevlab_ws_events_coalesced_total", "counter", "Queued events superseded by a later one.", [
-    ["", hub.coalesced],
-  ]);
-  metric("mevlab_ws_queue_bytes_max", "gauge", "Largest queued + unsent bytes of any connected client.", [
-    ["", hub.queueBytesMax],
-  ]);
-  if (src.requests) {
-    metric(
-      "mevlab_control_requests",
-      "gauge",
-      "Control requests held, per state.",
-      Object.entries(src.requests()).map(([st, n]) => [`{state="${st}"}`, n]),
+    const m = { name: `mevlab_agent_${key}_seconds`, help, registry, labelNames: ["module"] };
+    mirrorHistogram(
+      m,
+      LATENCY_BOUNDS_US.map((b) => b / 1e6),
+      () =>
+        totals().map(([mod, t]) => ({
+          labels: { module: Module[mod] },
+          counts: key === "hotpath" ? t.hotpath : t.send,
+          sum: (key === "hotpath" ? t.hotpathSum : t.sendSum) / 1e6,
+        })),
     );
   }
-  const node = s.node;
-  if (node?.configured) {
-    metric("mevlab_node_up", "gauge", "1 when the node answered its last poll.", [["", node.reachable ? 1 : 0]]);
-    metric("mevlab_node_healthy", "gauge", "1 when getHealth answered ok.", [["", node.healthy ? 1 : 0]]);
-    metric("mevlab_node_slot", "gauge", "Node slot per commitment.", [
-      ['{commitment="processed"}', node.slotProcessed],
-      ['{commitment="confirmed"}', node.slotConfirmed],
-      ['{commitment="finalized"}', node.slotFinalized],
-    ]);
-    metric("mevlab_node_slot_lag", "gauge", "Reference slot minus the node's processed slot.", [["", node.slotLag]]);
-  }
-  return out.join("\n") + "\n";
+  const perModule = (name: string, help: string, pick: (t: ModuleTotals) => bigint) =>
+    counter(name, help, ["module"], () => totals().map(([mod, t]) => [{ module: Module[mod] }, pick(t)]));
+  perModule("mevlab_agent_opportunities_total", "Opportunities the agents evaluated.", (t) => t.seen);
+  perModule("mevlab_agent_bundles_sent_total", "Bundles the agents sent (simulated).", (t) => t.sent);
+  perModule("mevlab_agent_bundles_landed_total", "Bundles that landed.", (t) => t.landed);
+  perModule("mevlab_agent_pnl_lamports_total", "Net lamports of landed bundles (may go down).", (t) => t.pnlLamports);
+
+  const summary = () => src.rolling.summary();
+  gauge("mevlab_hotpath_p50_ms", "Hot path p50 over the last 60 s.", [], () => one(summary().hotpathP50));
+  gauge("mevlab_hotpath_p99_ms", "Hot path p99 over the last 60 s.", [], () => one(summary().hotpathP99));
+  gauge("mevlab_send_p50_ms", "Send p50 over the last 60 s.", [], () => one(summary().sendP50));
+  gauge("mevlab_send_p99_ms", "Send p99 over the last 60 s.", [], () => one(summary().sendP99));
+  gauge("mevlab_landed_ratio_10m", "Bundles landed / sent over 10 min.", [], () => one(summary().landedPct));
+  gauge("mevlab_pnl_1h_sol", "Net SOL of landed bundles over 1 h.", [], () => one(summary().pnl1h));
+  gauge("mevlab_events_per_second", "Bus events consumed per second (10 s).", [], () => one(summary().eventsPerS));
 }
 
-function formatValue(v: number | bigint): string {
-  if (typeof v === "bigint") return v.toString();
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
+function pipelineMetrics(src: PrometheusSources, gauge: Define, counter: Define): void {
+  counter("mevlab_bus_events_total", "Events consumed from the bus, per topic.", ["topic"], () =>
+    [...src.rolling.eventsByTopic.entries()].map(([topic, n]) => [{ topic }, n]),
+  );
+  counter("mevlab_store_rows_total", "Rows the event sink wrote to the store.", [], () =>
+    one(src.rolling.storeRowsTotal),
+  );
+  const sink = src.sink;
+  if (sink) {
+    const store = () => ({ store: sink().kind });
+    gauge("mevlab_sink_spool_bytes", "Bytes waiting on disk for the store.", ["store"], () => [
+      [store(), sink().spoolBytes],
+    ]);
+    gauge("mevlab_sink_spool_segments", "Spool segments waiting for the store.", ["store"], () => [
+      [store(), sink().spoolSegments],
+    ]);
+    counter("mevlab_sink_failures_total", "Failed writes to the store (retried).", ["store"], () => [
+      [store(), sink().failures],
+    ]);
+  }
+  const hub = () => src.hub();
+  gauge("mevlab_ws_clients", "Realtime WebSocket clients.", [], () => one(hub().clients));
+  counter("mevlab_ws_events_published_total", "Events published to realtime clients, per stream.", ["stream"], () =>
+    [...hub().published.entries()].map(([st, n]) => [{ stream: Stream[st] }, n]),
+  );
+  counter("mevlab_ws_events_dropped_total", "Events dropped for slow clients, per stream.", ["stream"], () =>
+    [...hub().dropped.entries()].map(([st, n]) => [{ stream: Stream[st] }, n]),
+  );
+  counter("mevlab_ws_events_coalesced_total", "Queued events superseded by a later one.", [], () =>
+    one(hub().coalesced),
+  );
+  gauge("mevlab_ws_queue_bytes_max", "Largest queued + unsent bytes of any connected client.", [], () =>
+    one(hub().queueBytesMax),
+  );
+  const requests = src.requests;
+  if (requests) {
+    gauge("mevlab_control_requests", "Control requests held, per state.", ["state"], () =>
+      Object.entries(requests()).map(([state, n]) => [{ state }, n]),
+    );
+  }
 }
+
+function nodeMetrics(src: PrometheusSources, gauge: Define): void {
+  const node = () => src.rolling.summary().node;
+  gauge("mevlab_node_up", "1 when the node answered its last poll.", [], () => one(node()?.reachable ? 1 : 0));
+  gauge("mevlab_node_healthy", "1 when getHealth answered ok.", [], () => one(node()?.healthy ? 1 : 0));
+  gauge("mevlab_node_slot", "Node slot per commitment.", ["commitment"], () => {
+    const n = node();
+    return [
+      [{ commitment: "processed" }, n?.slotProcessed ?? 0n],
+      [{ commitment: "confirmed" }, n?.slotConfirmed ?? 0n],
+      [{ commitment: "finalized" }, n?.slotFinalized ?? 0n],
+    ];
+  });
+  gauge("mevlab_node_slot_lag", "Reference slot minus the node's processed slot.", [], () =>
+    one(node()?.slotLag ?? 0n),
+  );
+}
+
+/**
+ * The control plane's Prometheus registry: its own process, the agents it hears, the bus, sink,
+ * realtime hub and requests; the node's metrics only when a node is configured.
+ */
+export class PrometheusMetrics {
+  readonly registry = new Registry();
+
+  constructor(src: PrometheusSources) {
+    const gauge: Define = (name, help, labelNames, read) =>
+      mirrorGauge({ name, help, labelNames, read, registry: this.registry });
+    const counter: Define = (name, help, labelNames, read) =>
+      mirrorCounter({ name, help, labelNames, read, registry: this.registry });
+    processMetrics(gauge, counter);
+    agentMetrics(this.registry, src, gauge, counter);
+    pipelineMetrics(src, gauge, counter);
+    if (src.rolling.node?.configured) nodeMetrics(src, gauge);
+  }
+
+  /** Text exposition 0.0.4, one line per sample (prom-client puts a blank line between metrics). */
+  async text(): Promise<string> {
+    return (await this.registry.metrics()).replace(/\n\n/g, "\n");
+  }
+
+  readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
+}
+
+export const prometheusText = (src: PrometheusSources): Promise<string> => new PrometheusMetrics(src).text();
