@@ -1,3 +1,4 @@
 export * from "./server";
+export { resolveConfig, settingsFromEnv, type ControlPlaneConfig } from "./config";
 export { UserStore } from "./auth/users";
 export { TokenService, loadOrCreateSecret } from "./auth/tokens";

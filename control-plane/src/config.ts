@@ -1,0 +1,113 @@
+import { join } from "node:path";
+import type { Bus } from "@mevlab/kernel-helpers";
+import type { HubOptions } from "./realtime/hub";
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  bus: Bus;
+  port?: number;
+  host?: string;
+  /** Browser origins allowed to call the API (the JupyterLab origin). */
+  corsOrigins?: readonly string[];
+  accessTtlSeconds?: number;
+  /** `user:password`: creates this admin when there are no users yet. */
+  bootstrapAdmin?: string;
+  /** How long a request waits for every expected agent's ack before it is final as `timeout`. */
+  requestTimeoutMs?: number;
+  /** How long after issue an agent may still apply a command (`not_after`). */
+  commandTtlMs?: number;
+  /** Realtime fan-out tuning (replay buffer, per-client queue cap, batch time). */
+  hub?: HubOptions;
+  /** permessage-deflate for realtime clients that offer it (default on). */
+  wsDeflate?: boolean;
+  /** Event store: ClickHouse at this URL (http://user:password@host:8123/database), else Parquet under the data dir. */
+  clickhouseUrl?: string;
+  /** false: no event sink at all. */
+  sink?: boolean;
+  /** How often the sink writes a batch (default 5 s to Parquet, 1 s to ClickHouse). */
+  sinkFlushMs?: number;
+  /** The private node's JSON-RPC, and an optional reference RPC for slot lag. */
+  nodeRpcUrl?: string;
+  nodeReferenceRpcUrl?: string;
+  nodePollMs?: number;
+  /**
+   * Where dataset exports may be written: directories and s3://bucket[/prefix] roots. Default
+   * `MEVLAB_EXPORT_ROOTS` (comma-separated) or `<dataDir>/exports`; relative outputs go under the first.
+   */
+  exportRoots?: readonly string[];
+  log?: (line: string) => void;
+}
+
+/** The options with their defaults filled in: what the rest of the control plane reads. */
+export interface ControlPlaneConfig extends ControlPlaneOptions {
+  port: number;
+  host: string;
+  corsOrigins: readonly string[];
+  accessTtlSeconds: number;
+  requestTimeoutMs: number;
+  wsDeflate: boolean;
+  sink: boolean;
+  sinkFlushMs: number;
+  exportRoots: readonly string[];
+  log: (line: string) => void;
+}
+
+const list = (v: string | undefined): string[] | undefined => {
+  const items = (v ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : undefined;
+};
+
+/** `MEVLAB_EXPORT_ROOTS`, comma-separated. */
+const exportRootsFromEnv = (env: NodeJS.ProcessEnv): string[] | undefined => list(env.MEVLAB_EXPORT_ROOTS);
+
+function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer of milliseconds, got '${v}'`);
+  return n;
+}
+
+/**
+ * The settings of the control plane that come from the environment (README: "Configuration"),
+ * read in this one place.
+ */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ControlPlaneOptions> {
+  return {
+    bootstrapAdmin: env.MEVLAB_BOOTSTRAP_ADMIN,
+    commandTtlMs: envMs(env, "MEVLAB_COMMAND_TTL_MS"),
+    requestTimeoutMs: envMs(env, "MEVLAB_REQUEST_TIMEOUT_MS"),
+    clickhouseUrl: env.CLICKHOUSE_URL || undefined,
+    sinkFlushMs: envMs(env, "MEVLAB_SINK_FLUSH_MS"),
+    nodeRpcUrl: env.MEVLAB_NODE_RPC || undefined,
+    nodeReferenceRpcUrl: env.MEVLAB_REFERENCE_RPC || undefined,
+    nodePollMs: envMs(env, "MEVLAB_NODE_POLL_MS"),
+    wsDeflate: env.MEVLAB_WS_DEFLATE !== "0",
+    corsOrigins: list(env.MEVLAB_CORS_ORIGINS) ?? [],
+    exportRoots: exportRootsFromEnv(env),
+  };
+}
+
+/**
+ * Every default in one place. Of the environment only the export roots apply here, as they always
+ * have when the caller gives none; a caller that wants the rest passes `settingsFromEnv()`.
+ */
+export function resolveConfig(opts: ControlPlaneOptions, env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  return {
+    ...opts,
+    port: opts.port ?? 8765,
+    host: opts.host ?? "127.0.0.1",
+    corsOrigins: opts.corsOrigins ?? [],
+    accessTtlSeconds: opts.accessTtlSeconds ?? 900,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+    wsDeflate: opts.wsDeflate ?? true,
+    sink: opts.sink ?? true,
+    // Parquet files are read whole: fewer, larger ones; ClickHouse takes frequent inserts.
+    sinkFlushMs: opts.sinkFlushMs ?? (opts.clickhouseUrl ? 1_000 : 5_000),
+    exportRoots: opts.exportRoots ?? exportRootsFromEnv(env) ?? [join(opts.dataDir, "exports")],
+    log: opts.log ?? ((line: string) => process.stderr.write(`control-plane: ${line}\n`)),
+  };
+}

@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Subscription } from "@mevlab/kernel-helpers";
+import { Module, Stream } from "@mevlab/proto";
+import type { ControlPlaneConfig } from "./config";
+import { bridgeBusToHub } from "./realtime/bridge";
+import { webSocketUpgrades } from "./realtime/ws";
+import type { Services } from "./services";
+
+/** Stable per data dir, so a restarted control plane resumes its ack consumer where it stopped. */
+function instanceId(dataDir: string): string {
+  const file = join(dataDir, "instance-id");
+  if (!existsSync(file)) writeFileSync(file, randomUUID().slice(0, 8), { mode: 0o600, flag: "wx" });
+  return readFileSync(file, "utf8").trim();
+}
+
+/**
+ * The live flow around the HTTP API: the WebSocket upgrades (outside Fastify's router), and, once
+ * the app is ready and before it listens, the event sink, the bus → hub bridge, the node poller and
+ * the once-a-second summary stream. Each stops in an onClose hook; the sockets close first, before
+ * the server waits for its connections.
+ */
+export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s: Services): void {
+  const { handleUpgrade, closeSockets } = webSocketUpgrades({
+    tokens: s.tokens,
+    hub: s.hub,
+    bus: config.bus,
+    deflate: config.wsDeflate,
+    log: config.log,
+  });
+  app.server.on("upgrade", handleUpgrade);
+  app.addHook("preClose", async () => closeSockets());
+
+  let bridge: Subscription[] = [];
+  let summaryTimer: NodeJS.Timeout | undefined;
+  app.addHook("onReady", async () => {
+    await s.sink?.start();
+    bridge = await bridgeBusToHub({
+      bus: config.bus,
+      hub: s.hub,
+      registry: s.registry,
+      rolling: s.rolling,
+      sink: s.sink,
+      onAck: (ack) => s.tracker.onAck(ack),
+      instanceId: instanceId(config.dataDir),
+      log: config.log,
+    });
+    s.node.start();
+    // The summary card stream: once a second, to every subscriber of metrics_update.
+    summaryTimer = setInterval(() => {
+      const summary = { case: "metricsSummary" as const, value: s.rolling.summary() };
+      s.hub.publish(Stream.metrics_update, Module.MODULE_UNSPECIFIED, summary, { coalesceKey: "summary" });
+    }, 1_000);
+  });
+  app.addHook("onClose", async () => {
+    clearInterval(summaryTimer);
+    await Promise.all(bridge.map((b) => b.close()));
+  });
+}

@@ -1,0 +1,153 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { DataSource } from "@mevlab/kernel-helpers";
+import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
+import { AgentRegistry } from "./agents/registry";
+import { AuditLog } from "./audit/log";
+import { TokenService, loadOrCreateSecret } from "./auth/tokens";
+import { UserStore, bootstrapAdmin } from "./auth/users";
+import type { ControlPlaneConfig } from "./config";
+import { RequestTracker } from "./control/requests";
+import { ControlService } from "./control/service";
+import { JobRunner } from "./datasets/jobs";
+import { RollingMetrics } from "./metrics/rolling";
+import { NodeHealth } from "./node/health";
+import { PolicyStore } from "./policy/store";
+import { RealtimeHub } from "./realtime/hub";
+import { EventSink } from "./sink/sink";
+import { ClickHouseStore, ParquetStore, parseClickHouseUrl } from "./sink/stores";
+
+/** The control plane's state and workers, shared by the feature plugins. */
+export interface Services {
+  users: UserStore;
+  tokens: TokenService;
+  audit: AuditLog;
+  registry: AgentRegistry;
+  hub: RealtimeHub;
+  rolling: RollingMetrics;
+  sink?: EventSink;
+  node: NodeHealth;
+  tracker: RequestTracker;
+  policies: PolicyStore;
+  control: ControlService;
+  /** The store the sink writes, for dataset exports. */
+  source: DataSource;
+  /** The same store on a connection of its own, for curated queries: a running export never holds it. */
+  querySource: DataSource;
+  jobs: JobRunner;
+}
+
+function eventSink(config: ControlPlaneConfig, rolling: RollingMetrics): EventSink | undefined {
+  if (!config.sink) return undefined;
+  return new EventSink({
+    store: config.clickhouseUrl
+      ? new ClickHouseStore(parseClickHouseUrl(config.clickhouseUrl))
+      : new ParquetStore(join(config.dataDir, "events")),
+    spoolDir: join(config.dataDir, "spool"),
+    flushMs: config.sinkFlushMs,
+    onRowsWritten: (n) => rolling.countStoreRows(n),
+    log: (line) => config.log(`sink: ${line}`),
+  });
+}
+
+/** The node poller; each status goes to the summary and the node_status stream. */
+function nodeHealth(config: ControlPlaneConfig, rolling: RollingMetrics, hub: RealtimeHub): NodeHealth {
+  const node = new NodeHealth({
+    url: config.nodeRpcUrl,
+    referenceUrl: config.nodeReferenceRpcUrl,
+    intervalMs: config.nodePollMs,
+    onStatus: (status) => {
+      rolling.node = status;
+      const event = { case: "nodeStatus" as const, value: status };
+      hub.publish(Stream.node_status, Module.MODULE_UNSPECIFIED, event, { coalesceKey: "node" });
+    },
+  });
+  rolling.node = node.latest;
+  return node;
+}
+
+/** Request records, each change pushed on the control_request stream. */
+function requestTracker(config: ControlPlaneConfig, hub: RealtimeHub): RequestTracker {
+  return new RequestTracker({
+    file: join(config.dataDir, "requests", "requests.jsonl"),
+    timeoutMs: config.requestTimeoutMs,
+    onChange: (request) =>
+      hub.publish(
+        Stream.control_request,
+        request.modules.length === 1 ? request.modules[0] : Module.MODULE_UNSPECIFIED,
+        { case: "controlRequest", value: request },
+        { pending: request.state === ControlRequest_State.pending },
+      ),
+  });
+}
+
+/** Dataset export jobs into the export roots, each change pushed on the job stream. */
+function jobRunner(config: ControlPlaneConfig, source: DataSource, hub: RealtimeHub): JobRunner {
+  for (const r of config.exportRoots) if (!r.startsWith("s3://")) mkdirSync(r, { recursive: true });
+  return new JobRunner({
+    file: join(config.dataDir, "jobs", "jobs.jsonl"),
+    source,
+    allowedRoots: config.exportRoots,
+    onChange: (job) =>
+      hub.publish(Stream.job, Module.MODULE_UNSPECIFIED, { case: "job", value: job }, { coalesceKey: `job:${job.id}` }),
+    log: (line) => config.log(`jobs: ${line}`),
+  });
+}
+
+/**
+ * Opens everything in dependency order and registers each one's teardown as an onClose hook of `app`
+ * as it goes. Fastify runs those hooks last-in first-out, so whatever uses something closes before
+ * it (the audit log, opened first, closes last), on `close()` and on a failed start alike.
+ */
+export async function createServices(app: FastifyInstance, config: ControlPlaneConfig): Promise<Services> {
+  const onClose = (close: () => unknown) => app.addHook("onClose", async () => void (await close()));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const users = new UserStore(join(config.dataDir, "users.json"));
+  const created = await bootstrapAdmin(users, config.bootstrapAdmin);
+  if (created) config.log(`created admin '${created}' from MEVLAB_BOOTSTRAP_ADMIN`);
+  const tokens = new TokenService(loadOrCreateSecret(join(config.dataDir, "secrets", "jwt.key")));
+  const audit = new AuditLog(join(config.dataDir, "audit", "audit.jsonl"));
+  onClose(() => audit.close());
+  const registry = new AgentRegistry();
+  const hub = new RealtimeHub(config.hub);
+  const rolling = new RollingMetrics();
+  const sink = eventSink(config, rolling);
+  if (sink) onClose(() => sink.close());
+  const node = nodeHealth(config, rolling, hub);
+  onClose(() => node.stop());
+  const tracker = requestTracker(config, hub);
+  onClose(() => tracker.close());
+  const policies = new PolicyStore(join(config.dataDir, "policies"));
+  const control = new ControlService({
+    bus: config.bus,
+    tracker,
+    registry,
+    policies,
+    audit,
+    commandTtlMs: config.commandTtlMs,
+  });
+  const store = { clickhouseUrl: config.clickhouseUrl ?? "", dataDir: config.dataDir };
+  const source = new DataSource(store);
+  onClose(() => source.close());
+  const querySource = new DataSource(store);
+  onClose(() => querySource.close());
+  const jobs = jobRunner(config, source, hub);
+  onClose(() => jobs.close());
+  return {
+    users,
+    tokens,
+    audit,
+    registry,
+    hub,
+    rolling,
+    sink,
+    node,
+    tracker,
+    policies,
+    control,
+    source,
+    querySource,
+    jobs,
+  };
+}
