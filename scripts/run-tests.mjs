@@ -5,7 +5,15 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const packages = ["proto", "kernel-helpers", "agents", "control-plane", "cli", "e2e"];
+// `unit`: the packages' own tests, no outside services (about 20 s); `e2e`: the end-to-end suites
+// (Kafka, JupyterLab, Chromium, ClickHouse); nothing: both.
+const SUITES = { unit: ["proto", "kernel-helpers", "agents", "control-plane", "cli"], e2e: ["e2e"] };
+const which = process.argv[2];
+if (which !== undefined && !(which in SUITES)) {
+  console.error(`usage: node scripts/run-tests.mjs [unit|e2e]`);
+  process.exit(2);
+}
+const packages = which ? SUITES[which] : [...SUITES.unit, ...SUITES.e2e];
 const files = packages.flatMap((p) => {
   const dir = join(root, p, "dist", "test");
   return existsSync(dir)
