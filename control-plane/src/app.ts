@@ -1,12 +1,15 @@
 import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
 import { agentRoutes } from "./agents/routes";
+import { accessPlugin } from "./auth/access";
 import { authRoutes } from "./auth/routes";
 import type { ControlPlaneConfig } from "./config";
 import { controlRoutes } from "./control/routes";
 import { datasetRoutes } from "./datasets/routes";
 import { errorHandler } from "./http/errors";
 import { useDepthLimitedJson } from "./http/json";
+import { openApiRoute, registerOpenApi, type RouteEntry } from "./http/openapi";
+import { formatSchemaErrors, validatorCompiler } from "./http/validation";
 import { metricsRoutes } from "./metrics/routes";
 import { policyRoutes } from "./policy/routes";
 import { queryRoutes } from "./queries/routes";
@@ -14,11 +17,12 @@ import type { Services } from "./services";
 
 export const BODY_LIMIT = 64 * 1024;
 
-/** Fastify with the API's parsing and error shape; no routes yet. */
+/** Fastify with the API's parsing, validation and error shape; no routes yet. */
 export function createApp(): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
+  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, schemaErrorFormatter: formatSchemaErrors });
   app.removeContentTypeParser("text/plain");
   useDepthLimitedJson(app);
+  app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply
@@ -28,19 +32,26 @@ export function createApp(): FastifyInstance {
   return app;
 }
 
-/** Every feature's routes, each given what it uses. */
-export async function registerApi(app: FastifyInstance, config: ControlPlaneConfig, s: Services): Promise<void> {
+/** Every feature as a plugin, each given what it uses; `routes` receives the route table. */
+export async function registerApi(
+  app: FastifyInstance,
+  config: ControlPlaneConfig,
+  s: Services,
+  routes: RouteEntry[],
+): Promise<void> {
+  await registerOpenApi(app, routes);
+  await app.register(accessPlugin, { tokens: s.tokens, audit: s.audit });
   await app.register(cors, {
     origin: [...config.corsOrigins],
     allowedHeaders: ["Authorization", "Content-Type", "X-Requested-With"],
     methods: ["GET", "POST"],
   });
-  authRoutes(app, { users: s.users, tokens: s.tokens, accessTtlSeconds: config.accessTtlSeconds });
-  const control = { tokens: s.tokens, audit: s.audit, service: s.control, tracker: s.tracker };
-  controlRoutes(app, control);
-  policyRoutes(app, { ...control, policies: s.policies });
-  agentRoutes(app, { tokens: s.tokens, registry: s.registry });
-  metricsRoutes(app, { tokens: s.tokens, rolling: s.rolling, hub: s.hub, sink: s.sink, tracker: s.tracker });
-  datasetRoutes(app, { tokens: s.tokens, audit: s.audit, jobs: s.jobs, allowedRoots: config.exportRoots });
-  queryRoutes(app, { tokens: s.tokens, source: s.querySource });
+  await app.register(authRoutes, { users: s.users, tokens: s.tokens, accessTtlSeconds: config.accessTtlSeconds });
+  await app.register(controlRoutes, { service: s.control, tracker: s.tracker });
+  await app.register(policyRoutes, { service: s.control, tracker: s.tracker, policies: s.policies });
+  await app.register(agentRoutes, { registry: s.registry });
+  await app.register(metricsRoutes, { rolling: s.rolling, hub: s.hub, sink: s.sink, tracker: s.tracker });
+  await app.register(datasetRoutes, { audit: s.audit, jobs: s.jobs, allowedRoots: config.exportRoots });
+  await app.register(queryRoutes, { source: s.querySource });
+  await app.register(openApiRoute);
 }

@@ -4,6 +4,7 @@ import type { TokenService } from "./auth/tokens";
 import type { UserStore } from "./auth/users";
 import { resolveConfig, type ControlPlaneOptions } from "./config";
 import { HttpError } from "./http/errors";
+import type { RouteEntry } from "./http/openapi";
 import { registerLive } from "./live";
 import { createServices } from "./services";
 import type { EventSink } from "./sink/sink";
@@ -20,6 +21,8 @@ export interface ControlPlane {
   mintAgentToken(agentId: string, ttlSeconds?: number): Promise<string>;
   /** The event sink (undefined when turned off). */
   sink?: EventSink;
+  /** Fastify's route table (method and URL of every route), as registered. */
+  routes: readonly RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -35,9 +38,10 @@ function boundPort(app: FastifyInstance, fallback: number): number {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const config = resolveConfig(opts);
   const app = createApp();
+  const routes: RouteEntry[] = [];
   try {
     const services = await createServices(app, config);
-    await registerApi(app, config, services);
+    await registerApi(app, config, services, routes);
     registerLive(app, config, services);
     await app.listen({ port: config.port, host: config.host });
     const port = boundPort(app, config.port);
@@ -48,6 +52,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       tokens: services.tokens,
       mintAgentToken: (agentId, ttl = 30 * 24 * 3600) => services.tokens.issue(agentId, "agent", ttl),
       sink: services.sink,
+      routes,
       close: () => app.close(),
     };
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { SchemaError } from "./validation";
 
 /** An error the API answers with its status and message, as `{ok: false, error: {code, message}}`. */
 export class HttpError extends Error {
@@ -18,9 +19,16 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.code(status).send({ ok: false, error: { code, message } });
 }
 
-/** Fastify's own errors (bad JSON, body too large, wrong content type) keep their 4xx and get our shape. */
+/**
+ * The one mapping from errors to statuses. A request part that fails its schema is a 400, but a path
+ * parameter that names nothing is a 404; Fastify's own errors (bad JSON, body too large, wrong
+ * content type) keep their 4xx and get our shape.
+ */
 export function errorHandler(err: FastifyError | HttpError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof HttpError) return sendError(reply, err.status, err.code, err.message);
+  if (err instanceof SchemaError) {
+    return sendError(reply, (err as FastifyError).validationContext === "params" ? 404 : 400, err.code, err.message);
+  }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const code = (err.code ?? "bad_request").toLowerCase().replace(/^fst_err_/, "");

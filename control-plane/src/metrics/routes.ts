@@ -1,47 +1,90 @@
-import type { FastifyInstance } from "fastify";
+import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { MetricsSummarySchema, toJson } from "@mevlab/proto";
-import { authenticate } from "../auth/guard";
-import type { TokenService } from "../auth/tokens";
+import { READ } from "../auth/access";
+import { protoJsonProperties } from "../http/proto-schema";
 import type { RequestTracker } from "../control/requests";
 import type { RealtimeHub } from "../realtime/hub";
 import type { EventSink } from "../sink/sink";
-import { prometheusText } from "./prometheus";
+import { PrometheusMetrics } from "./prometheus";
 import type { RollingMetrics } from "./rolling";
 
-export function metricsRoutes(
-  app: FastifyInstance,
-  deps: { tokens: TokenService; rolling: RollingMetrics; hub: RealtimeHub; sink?: EventSink; tracker: RequestTracker },
-): void {
-  /** The blueprint's summary: hotpath_p50/p99, send_p50/p99, landed_pct, pnl_1h, plus rates and node. */
-  app.get("/api/metrics/summary", async (req) => {
-    await authenticate(req, deps.tokens);
-    const summary = toJson(MetricsSummarySchema, deps.rolling.summary(), {
-      useProtoFieldName: true,
-      alwaysEmitImplicit: true,
-    }) as Record<string, unknown>;
-    const sink = deps.sink?.stats();
-    return {
-      ...summary,
-      sink: sink
-        ? {
-            store: sink.kind,
-            spool_segments: sink.spoolSegments,
-            spool_bytes: sink.spoolBytes,
-            last_error: sink.lastError,
-          }
-        : null,
-    };
-  });
-
-  /** Prometheus text; scrape it with a viewer token (`authorization: { credentials_file: ... }`). */
-  app.get("/metrics", async (req, reply) => {
-    await authenticate(req, deps.tokens);
-    void reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return prometheusText({
-      rolling: deps.rolling,
-      hub: () => deps.hub.stats(),
-      sink: deps.sink ? () => deps.sink!.stats() : undefined,
-      requests: () => deps.tracker.countByState(),
-    });
-  });
+export interface MetricsDeps {
+  rolling: RollingMetrics;
+  hub: RealtimeHub;
+  sink?: EventSink;
+  tracker: RequestTracker;
 }
+
+const SinkStats = Type.Union([
+  Type.Object(
+    {
+      store: Type.String(),
+      spool_segments: Type.Integer(),
+      spool_bytes: Type.Integer(),
+      last_error: Type.String(),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null({ description: "no event sink" }),
+]);
+
+const Summary = Type.Object(
+  { ...protoJsonProperties(MetricsSummarySchema), sink: SinkStats },
+  { additionalProperties: false, description: "mevlab.v1.MetricsSummary with every field, and the sink's state" },
+);
+
+export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsDeps> = async (app, deps) => {
+  const tags = ["metrics"];
+  app.get(
+    "/api/metrics/summary",
+    {
+      config: { access: READ },
+      schema: {
+        summary: "hotpath_p50/p99, send_p50/p99 (ms, 60 s), landed_pct (10 min), pnl_1h (SOL), rates, node, sink",
+        tags,
+        response: { 200: Summary },
+      },
+    },
+    async () => {
+      const summary = toJson(MetricsSummarySchema, deps.rolling.summary(), {
+        useProtoFieldName: true,
+        alwaysEmitImplicit: true,
+      }) as Record<string, unknown>;
+      const sink = deps.sink?.stats();
+      return {
+        ...summary,
+        sink: sink
+          ? {
+              store: sink.kind,
+              spool_segments: sink.spoolSegments,
+              spool_bytes: sink.spoolBytes,
+              last_error: sink.lastError,
+            }
+          : null,
+      };
+    },
+  );
+
+  const prometheus = new PrometheusMetrics({
+    rolling: deps.rolling,
+    hub: () => deps.hub.stats(),
+    sink: deps.sink ? () => deps.sink!.stats() : undefined,
+    requests: () => deps.tracker.countByState(),
+  });
+  /** Scrape it with a viewer token (`authorization: { credentials_file: ... }`). */
+  app.get(
+    "/metrics",
+    {
+      config: { access: READ },
+      schema: {
+        summary: "Prometheus text: the control plane's own and the agents' aggregated metrics",
+        tags,
+        response: { 200: { content: { "text/plain": { schema: Type.String() } } } },
+      },
+    },
+    async (_req, reply) => {
+      void reply.header("content-type", prometheus.contentType);
+      return prometheus.text();
+    },
+  );
+};

@@ -1,37 +1,77 @@
-import type { FastifyInstance } from "fastify";
+import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Module, PolicySchema, toWireJson } from "@mevlab/proto";
-import { authenticate } from "../auth/guard";
-import { accepted, issuerOf, type ControlDeps } from "../control/routes";
-import { parseModule, parsePolicyUpdate, parseRollback } from "../control/validate";
+import { READ, issuer, mutation } from "../auth/access";
+import { accepted, type ControlDeps } from "../control/routes";
+import { Accepted, ModuleParams, PolicyUpdateBody, RollbackBody } from "../control/schemas";
+import { policyUpdate } from "../control/validate";
+import { protoJsonSchema } from "../http/proto-schema";
 import type { PolicyStore } from "./store";
 
-export function policyRoutes(app: FastifyInstance, deps: ControlDeps & { policies: PolicyStore }): void {
-  app.post("/api/policy/update", async (req, reply) => {
-    const who = await issuerOf(req, deps, "policy.update");
-    const { module, changes, reason } = parsePolicyUpdate(req.body);
-    const { policy, request } = await deps.service.promote(module, changes, who, reason);
-    return reply
-      .code(202)
-      .send({ ...accepted(request), module: Module[module], policy_version: Number(policy.version) });
-  });
+const tags = ["policy"];
+const Policy = protoJsonSchema(PolicySchema);
 
-  app.get<{ Params: { module: string } }>("/api/policy/:module", async (req) => {
-    await authenticate(req, deps.tokens);
-    const module = parseModule(req.params.module, 404);
-    return {
-      module: Module[module],
-      current: toWireJson(PolicySchema, deps.policies.current(module)),
-      history: deps.policies.list(module).map((p) => toWireJson(PolicySchema, p)),
-    };
-  });
+/** Versioned policies: promote changes, read the history, roll back to an earlier version. */
+export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: PolicyStore }> = async (app, deps) => {
+  app.post(
+    "/api/policy/update",
+    {
+      config: { access: mutation("policy.update") },
+      schema: { summary: "Promote a new policy version", tags, body: PolicyUpdateBody, response: { 202: Accepted } },
+    },
+    async (req, reply) => {
+      const { module, changes, reason } = policyUpdate(req.body);
+      const { policy, request } = await deps.service.promote(module, changes, issuer(req), reason);
+      return reply
+        .code(202)
+        .send({ ...accepted(request), module: Module[module], policy_version: Number(policy.version) });
+    },
+  );
 
-  app.post<{ Params: { module: string } }>("/api/policy/:module/rollback", async (req, reply) => {
-    const who = await issuerOf(req, deps, "policy.rollback");
-    const module = parseModule(req.params.module, 404);
-    const { version, reason } = parseRollback(req.body);
-    const { policy, request } = await deps.service.rollback(module, version, who, reason);
-    return reply
-      .code(202)
-      .send({ ...accepted(request), module: Module[module], policy_version: Number(policy.version) });
-  });
-}
+  app.get(
+    "/api/policy/:module",
+    {
+      config: { access: READ },
+      schema: {
+        summary: "The module's current policy and every version before it",
+        tags,
+        params: ModuleParams,
+        response: {
+          200: Type.Object(
+            { module: Type.String(), current: Policy, history: Type.Array(Policy) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+    },
+    async (req) => {
+      const module = Module[req.params.module];
+      return {
+        module: req.params.module,
+        current: toWireJson(PolicySchema, deps.policies.current(module)),
+        history: deps.policies.list(module).map((p) => toWireJson(PolicySchema, p)),
+      };
+    },
+  );
+
+  app.post(
+    "/api/policy/:module/rollback",
+    {
+      config: { access: mutation("policy.rollback") },
+      schema: {
+        summary: "Promote an earlier version's content as the next version",
+        tags,
+        params: ModuleParams,
+        body: RollbackBody,
+        response: { 202: Accepted },
+      },
+    },
+    async (req, reply) => {
+      const module = Module[req.params.module];
+      const { version, reason } = req.body;
+      const { policy, request } = await deps.service.rollback(module, BigInt(version), issuer(req), reason ?? "");
+      return reply
+        .code(202)
+        .send({ ...accepted(request), module: req.params.module, policy_version: Number(policy.version) });
+    },
+  );
+};

@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
+import fp from "fastify-plugin";
+import type { AuditLog } from "../audit/log";
+import { HttpError } from "../http/errors";
+import { authenticate } from "./guard";
+import type { Principal, Role, TokenService } from "./tokens";
+
+/** Who may call a route; every route declares it as `config.access`. */
+export type Access =
+  | "public"
+  | {
+      /** Roles whose token is accepted. */
+      roles: readonly Role[];
+      /** A mutation, named in refusals and in the audit log: it also needs `X-Requested-With: mevlab`. */
+      mutation?: string;
+    };
+
+/** Reads take any valid token, as they always have (the agents' scoped tokens included). */
+export const READ: Access = { roles: ["admin", "viewer", "agent"] };
+
+export const mutation = (name: string): Access => ({ roles: ["admin"], mutation: name });
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** The verified token's subject and role; null on public routes. */
+    principal: Principal | null;
+  }
+}
+
+/** The caller of an authenticated route, as the control service and the audit log name it. */
+export function issuer(req: FastifyRequest): { user: string; role: Role; ip: string } {
+  if (!req.principal) throw new Error(`route ${req.routeOptions.url} is not authenticated`);
+  return { user: req.principal.sub, role: req.principal.role, ip: req.ip };
+}
+
+/** @fastify/cors answers preflights before any hook; its catch-all route needs no token. */
+const isCorsPreflightRoute = (route: RouteOptions) => route.method === "OPTIONS" && route.url === "*";
+
+function declareAccess(route: RouteOptions): void {
+  if (route.config?.access !== undefined) return;
+  if (!isCorsPreflightRoute(route)) {
+    throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
+  }
+  route.config = { ...route.config, access: "public" };
+}
+
+/**
+ * Authentication in one hook, after the body is parsed and before it is validated (so a caller
+ * without a token gets 401 and a viewer 403, whatever the body): the token, the role the route
+ * declares, and for mutations the X-Requested-With header. A refusal after authentication is audited.
+ */
+async function accessControl(app: FastifyInstance, deps: { tokens: TokenService; audit: AuditLog }): Promise<void> {
+  app.decorateRequest("principal", null);
+  app.addHook("onRoute", declareAccess);
+  app.addHook("preValidation", async (req) => {
+    // undefined only for the not-found handler, which is no route.
+    const access = req.routeOptions.config.access;
+    if (access === undefined || access === "public") return;
+    const who = await authenticate(req.headers.authorization, deps.tokens);
+    const action = access.mutation ?? `read ${req.routeOptions.url}`;
+    const deny = (code: string, reason: string): HttpError => {
+      deps.audit.write({
+        user: who.sub,
+        role: who.role,
+        action,
+        target: req.url,
+        outcome: "denied",
+        reason,
+        ip: req.ip,
+      });
+      return new HttpError(403, code, reason);
+    };
+    if (!access.roles.includes(who.role)) {
+      throw deny("forbidden", `role '${who.role}' may not ${action}: needs ${access.roles.join(" or ")}`);
+    }
+    if (access.mutation && req.headers["x-requested-with"] !== "mevlab") {
+      throw deny("csrf", "missing header X-Requested-With: mevlab (required on every mutation)");
+    }
+    req.principal = who;
+  });
+}
+
+export const accessPlugin = fp(accessControl, { name: "mevlab-access", fastify: "5.x" });
