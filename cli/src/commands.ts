@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { BusError, KafkaBus, LocalBus, agentBus, kafkaBrokersFromEnv, type Bus } from "@mevlab/kernel-helpers";
 import {
+  settingsFromEnv,
   startControlPlane,
   TokenService,
   loadOrCreateSecret,
@@ -29,31 +30,17 @@ export async function controlPlaneBus(): Promise<Bus> {
   return bus;
 }
 
-/** Settings of the control plane that come from the environment (README: "Configuration"). */
-export function controlPlaneEnv() {
-  return {
-    bootstrapAdmin: process.env.MEVLAB_BOOTSTRAP_ADMIN,
-    commandTtlMs: envMs("MEVLAB_COMMAND_TTL_MS"),
-    requestTimeoutMs: envMs("MEVLAB_REQUEST_TIMEOUT_MS"),
-    clickhouseUrl: process.env.CLICKHOUSE_URL || undefined,
-    sinkFlushMs: envMs("MEVLAB_SINK_FLUSH_MS"),
-    nodeRpcUrl: process.env.MEVLAB_NODE_RPC || undefined,
-    nodeReferenceRpcUrl: process.env.MEVLAB_REFERENCE_RPC || undefined,
-    nodePollMs: envMs("MEVLAB_NODE_POLL_MS"),
-    wsDeflate: process.env.MEVLAB_WS_DEFLATE !== "0",
-  };
-}
-
 export async function runControlPlane(argv: readonly string[]): Promise<ControlPlane> {
   const o = parseArgs(argv, { port: "string", "data-dir": "string", host: "string", "cors-origin": "string" });
   const bus = await controlPlaneBus();
+  const env = settingsFromEnv();
   const cp = await startControlPlane({
+    ...env,
     dataDir: dataDirOf(o["data-dir"]),
     bus,
     port: intOption(o.port, "port", DEFAULT_PORT),
     host: typeof o.host === "string" ? o.host : "127.0.0.1",
-    corsOrigins: typeof o["cors-origin"] === "string" ? o["cors-origin"].split(",") : corsFromEnv(),
-    ...controlPlaneEnv(),
+    corsOrigins: typeof o["cors-origin"] === "string" ? o["cors-origin"].split(",") : env.corsOrigins,
     log: warn,
   });
   say(`control plane listening on ${cp.url} (bus: ${bus.kind})`);
@@ -62,18 +49,6 @@ export async function runControlPlane(argv: readonly string[]): Promise<ControlP
     await bus.close();
   });
   return cp;
-}
-
-function envMs(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer of milliseconds, got '${v}'`);
-  return n;
-}
-
-function corsFromEnv(): string[] {
-  return (process.env.MEVLAB_CORS_ORIGINS ?? "").split(",").filter(Boolean);
 }
 
 export async function runAgent(argv: readonly string[]): Promise<Agent> {

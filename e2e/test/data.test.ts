@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { arbOpportunity, initialRuntime, mevOpportunity, rng } from "@mevlab/agents";
 import { startClickHouse, type ClickHouseServer } from "@mevlab/cli";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
-import { clickHouseDdl } from "@mevlab/control-plane/dist/src/sink/tables";
+import { clickHouseDdl } from "@mevlab/control-plane";
 import {
   ClickHouseError,
   ClickHouseSource,

@@ -9,7 +9,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { arbOpportunity, initialRuntime, mevOpportunity, rng } from "@mevlab/agents";
 import { startClickHouse, type ClickHouseServer } from "@mevlab/cli";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
-import { clickHouseDdl } from "@mevlab/control-plane/dist/src/sink/tables";
+import { clickHouseDdl } from "@mevlab/control-plane";
 import { LocalBus } from "@mevlab/kernel-helpers";
 import { TOPICS } from "@mevlab/proto";
 import { publishOpportunities } from "../src/events";
