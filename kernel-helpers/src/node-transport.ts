@@ -1,3 +1,4 @@
+/** The control-plane client's transport for Node.js (notebooks, services, tests): undici fetch and ws. */
 import { STATUS_CODES } from "node:http";
 import { Agent, type Dispatcher } from "undici";
 import WebSocket from "ws";
