@@ -99,3 +99,16 @@ export const ALL_TOPICS: readonly TopicSpec[] = Object.values(TOPICS);
 /** Header every record carries: the schema version of its value. */
 export const SCHEMA_VERSION_HEADER = "mevlab-schema-version";
 export const SCHEMA_VERSION = 1;
+
+/**
+ * Whether a record's headers declare a schema major version this code reads: the header is `<major>`
+ * or `<major>.<minor>`, and only the major counts. A record without the header is taken as the
+ * current version, so producers that set no headers (other languages' clients) still work; a header
+ * that is not such a number is unknown.
+ */
+export function readsSchemaVersion(headers: Readonly<Record<string, string | undefined>>): boolean {
+  const value = headers[SCHEMA_VERSION_HEADER];
+  if (value === undefined) return true;
+  const match = /^(\d+)(?:\.\d+)?$/.exec(value);
+  return match !== null && Number(match[1]) === SCHEMA_VERSION;
+}

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/realtime.proto.
  */
 export const file_mevlab_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSK+AgoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Eg0KBWVwb2NoGAUgASgJEg0KBWRleGVzGAYgAygJEhgKC21pbl9uZXRfc29sGAcgASgBSACIAQESFgoOZmluYWxfcmVxdWVzdHMYCCABKAgaLwoNU2luY2VTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBQg4KDF9taW5fbmV0X3NvbCJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUirAQKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMQoNYWdlbnRfbWV0cmljcxgIIAEoCzIYLm1ldmxhYi52MS5NZXRyaWNzVXBkYXRlSAASNAoPY29udHJvbF9yZXF1ZXN0GAkgASgLMhkubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0SAASNAoPbWV0cmljc19zdW1tYXJ5GAogASgLMhkubWV2bGFiLnYxLk1ldHJpY3NTdW1tYXJ5SAASLAoLbm9kZV9zdGF0dXMYCyABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1c0gAEh0KA2pvYhgMIAEoCzIOLm1ldmxhYi52MS5Kb2JIAEIJCgdwYXlsb2FkIsUCCgNKb2ISCgoCaWQYASABKAkSDAoEa2luZBgCIAEoCRINCgVzdGF0ZRgDIAEoCRISCgpjcmVhdGVkX2J5GAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEgoKc3RhcnRlZF9hdBgGIAEoBBITCgtmaW5pc2hlZF9hdBgHIAEoBBINCgVwaGFzZRgIIAEoCRIQCghmcmFjdGlvbhgJIAEoARIMCgRyb3dzGAogASgEEg0KBWJ5dGVzGAsgASgEEhIKCmZpbGVzX2RvbmUYDCABKA0SEwoLZmlsZXNfdG90YWwYDSABKA0SDQoFZXJyb3IYDiABKAkSDgoGb3V0cHV0GA8gASgJEhIKCmRhdGFzZXRfaWQYECABKAkSEwoLcGFyYW1zX2pzb24YESABKAkSFQoNbWFuaWZlc3RfanNvbhgSIAEoCSIpCgVCYXRjaBIgCgZldmVudHMYASADKAsyEC5tZXZsYWIudjEuRXZlbnQiswIKDk1ldHJpY3NTdW1tYXJ5EgoKAnRzGAEgASgEEhMKC2hvdHBhdGhfcDUwGAIgASgBEhMKC2hvdHBhdGhfcDk5GAMgASgBEhAKCHNlbmRfcDUwGAQgASgBEhAKCHNlbmRfcDk5GAUgASgBEhIKCmxhbmRlZF9wY3QYBiABKAESDgoGcG5sXzFoGAcgASgBEhQKDGV2ZW50c19wZXJfcxgIIAEoARIYChBzdG9yZV9yb3dzX3Blcl9zGAkgASgBEhgKEGJ1bmRsZXNfc2VudF8xMG0YCiABKAQSGgoSYnVuZGxlc19sYW5kZWRfMTBtGAsgASgEEhgKEGFnZW50c19yZXBvcnRpbmcYDCABKA0SIwoEbm9kZRgNIAEoCzIVLm1ldmxhYi52MS5Ob2RlU3RhdHVzIsECCgpOb2RlU3RhdHVzEgoKAnRzGAEgASgEEgsKA3VybBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHaGVhbHRoeRgEIAEoCBIUCgxoZWFsdGhfZXJyb3IYBSABKAkSFgoOc2xvdF9wcm9jZXNzZWQYBiABKAQSFgoOc2xvdF9jb25maXJtZWQYByABKAQSFgoOc2xvdF9maW5hbGl6ZWQYCCABKAQSDwoHdmVyc2lvbhgJIAEoCRINCgVlcG9jaBgKIAEoBBISCgpzbG90X2luZGV4GAsgASgEEhYKDnNsb3RzX2luX2Vwb2NoGAwgASgEEhYKDnJlZmVyZW5jZV9zbG90GA0gASgEEhAKCHNsb3RfbGFnGA4gASgDEg4KBnJwY19tcxgPIAEoARISCgpjb25maWd1cmVkGBAgASgIImgKA0dhcBIhCgZzdHJlYW0YASABKA4yES5tZXZsYWIudjEuU3RyZWFtEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBBIMCgRsb3N0GAQgASgEEg4KBnJlYXNvbhgFIAEoCSImCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkivwEKBUhlbGxvEhYKDnNlcnZlcl92ZXJzaW9uGAEgASgJEgwKBHVzZXIYAiABKAkSDAoEcm9sZRgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgEEg0KBWVwb2NoGAUgASgJEi8KCGxhc3Rfc2VxGAYgAygLMh0ubWV2bGFiLnYxLkhlbGxvLkxhc3RTZXFFbnRyeRouCgxMYXN0U2VxRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASK2AQoLU2VydmVyRnJhbWUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SIQoFaGVsbG8YAiABKAsyEC5tZXZsYWIudjEuSGVsbG9IABIhCgViYXRjaBgDIAEoCzIQLm1ldmxhYi52MS5CYXRjaEgAEh0KA2dhcBgEIAEoCzIOLm1ldmxhYi52MS5HYXBIABIhCgVlcnJvchgFIAEoCzIQLm1ldmxhYi52MS5FcnJvckgAQgcKBWZyYW1lKtcBCgZTdHJlYW0SFgoSU1RSRUFNX1VOU1BFQ0lGSUVEEAASDwoLY29udHJvbF9hY2sQARIQCgxhZ2VudF9zdGF0dXMQAhITCg9hcmJfb3Bwb3J0dW5pdHkQAxITCg9tZXZfb3Bwb3J0dW5pdHkQBBISCg5idW5kbGVfb3V0Y29tZRAFEhIKDm1ldHJpY3NfdXBkYXRlEAYSEwoPY29udHJvbF9yZXF1ZXN0EAcSEQoNYWdlbnRfbWV0cmljcxAIEg8KC25vZGVfc3RhdHVzEAkSBwoDam9iEAoqOgoGRm9ybWF0EhYKEkZPUk1BVF9VTlNQRUNJRklFRBAAEgoKBm5kanNvbhABEgwKCHByb3RvYnVmEAJiBnByb3RvMw", [file_mevlab_v1_control, file_mevlab_v1_market]);
+  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSK+AgoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Eg0KBWVwb2NoGAUgASgJEg0KBWRleGVzGAYgAygJEhgKC21pbl9uZXRfc29sGAcgASgBSACIAQESFgoOZmluYWxfcmVxdWVzdHMYCCABKAgaLwoNU2luY2VTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBQg4KDF9taW5fbmV0X3NvbCJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUi2gQKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMQoNYWdlbnRfbWV0cmljcxgIIAEoCzIYLm1ldmxhYi52MS5NZXRyaWNzVXBkYXRlSAASNAoPY29udHJvbF9yZXF1ZXN0GAkgASgLMhkubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0SAASNAoPbWV0cmljc19zdW1tYXJ5GAogASgLMhkubWV2bGFiLnYxLk1ldHJpY3NTdW1tYXJ5SAASLAoLbm9kZV9zdGF0dXMYCyABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1c0gAEh0KA2pvYhgMIAEoCzIOLm1ldmxhYi52MS5Kb2JIABIsCgtidXNfcHJvYmxlbRgNIAEoCzIVLm1ldmxhYi52MS5CdXNQcm9ibGVtSABCCQoHcGF5bG9hZCLPAQoKQnVzUHJvYmxlbRIKCgJ0cxgBIAEoBBINCgV0b3BpYxgCIAEoCRILCgNrZXkYAyABKAkSDgoGcmVhc29uGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSDQoFY291bnQYBiABKAQSEQoJcGFydGl0aW9uGAcgASgFEg4KBm9mZnNldBgIIAEoCRIaChJleHBlY3RlZF9wYXJ0aXRpb24YCSABKAUSFgoOc2NoZW1hX3ZlcnNpb24YCiABKAkSEgoKcmVxdWVzdF9pZBgLIAEoCSLFAgoDSm9iEgoKAmlkGAEgASgJEgwKBGtpbmQYAiABKAkSDQoFc3RhdGUYAyABKAkSEgoKY3JlYXRlZF9ieRgEIAEoCRISCgpjcmVhdGVkX2F0GAUgASgEEhIKCnN0YXJ0ZWRfYXQYBiABKAQSEwoLZmluaXNoZWRfYXQYByABKAQSDQoFcGhhc2UYCCABKAkSEAoIZnJhY3Rpb24YCSABKAESDAoEcm93cxgKIAEoBBINCgVieXRlcxgLIAEoBBISCgpmaWxlc19kb25lGAwgASgNEhMKC2ZpbGVzX3RvdGFsGA0gASgNEg0KBWVycm9yGA4gASgJEg4KBm91dHB1dBgPIAEoCRISCgpkYXRhc2V0X2lkGBAgASgJEhMKC3BhcmFtc19qc29uGBEgASgJEhUKDW1hbmlmZXN0X2pzb24YEiABKAkiKQoFQmF0Y2gSIAoGZXZlbnRzGAEgAygLMhAubWV2bGFiLnYxLkV2ZW50IrMCCg5NZXRyaWNzU3VtbWFyeRIKCgJ0cxgBIAEoBBITCgtob3RwYXRoX3A1MBgCIAEoARITCgtob3RwYXRoX3A5ORgDIAEoARIQCghzZW5kX3A1MBgEIAEoARIQCghzZW5kX3A5ORgFIAEoARISCgpsYW5kZWRfcGN0GAYgASgBEg4KBnBubF8xaBgHIAEoARIUCgxldmVudHNfcGVyX3MYCCABKAESGAoQc3RvcmVfcm93c19wZXJfcxgJIAEoARIYChBidW5kbGVzX3NlbnRfMTBtGAogASgEEhoKEmJ1bmRsZXNfbGFuZGVkXzEwbRgLIAEoBBIYChBhZ2VudHNfcmVwb3J0aW5nGAwgASgNEiMKBG5vZGUYDSABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1cyLBAgoKTm9kZVN0YXR1cxIKCgJ0cxgBIAEoBBILCgN1cmwYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEg8KB2hlYWx0aHkYBCABKAgSFAoMaGVhbHRoX2Vycm9yGAUgASgJEhYKDnNsb3RfcHJvY2Vzc2VkGAYgASgEEhYKDnNsb3RfY29uZmlybWVkGAcgASgEEhYKDnNsb3RfZmluYWxpemVkGAggASgEEg8KB3ZlcnNpb24YCSABKAkSDQoFZXBvY2gYCiABKAQSEgoKc2xvdF9pbmRleBgLIAEoBBIWCg5zbG90c19pbl9lcG9jaBgMIAEoBBIWCg5yZWZlcmVuY2Vfc2xvdBgNIAEoBBIQCghzbG90X2xhZxgOIAEoAxIOCgZycGNfbXMYDyABKAESEgoKY29uZmlndXJlZBgQIAEoCCJoCgNHYXASIQoGc3RyZWFtGAEgASgOMhEubWV2bGFiLnYxLlN0cmVhbRIQCghmcm9tX3NlcRgCIAEoBBIOCgZ0b19zZXEYAyABKAQSDAoEbG9zdBgEIAEoBBIOCgZyZWFzb24YBSABKAkiJgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIr8BCgVIZWxsbxIWCg5zZXJ2ZXJfdmVyc2lvbhgBIAEoCRIMCgR1c2VyGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoBBINCgVlcG9jaBgFIAEoCRIvCghsYXN0X3NlcRgGIAMoCzIdLm1ldmxhYi52MS5IZWxsby5MYXN0U2VxRW50cnkaLgoMTGFzdFNlcUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEitgEKC1NlcnZlckZyYW1lEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEiEKBWhlbGxvGAIgASgLMhAubWV2bGFiLnYxLkhlbGxvSAASIQoFYmF0Y2gYAyABKAsyEC5tZXZsYWIudjEuQmF0Y2hIABIdCgNnYXAYBCABKAsyDi5tZXZsYWIudjEuR2FwSAASIQoFZXJyb3IYBSABKAsyEC5tZXZsYWIudjEuRXJyb3JIAEIHCgVmcmFtZSroAQoGU3RyZWFtEhYKElNUUkVBTV9VTlNQRUNJRklFRBAAEg8KC2NvbnRyb2xfYWNrEAESEAoMYWdlbnRfc3RhdHVzEAISEwoPYXJiX29wcG9ydHVuaXR5EAMSEwoPbWV2X29wcG9ydHVuaXR5EAQSEgoOYnVuZGxlX291dGNvbWUQBRISCg5tZXRyaWNzX3VwZGF0ZRAGEhMKD2NvbnRyb2xfcmVxdWVzdBAHEhEKDWFnZW50X21ldHJpY3MQCBIPCgtub2RlX3N0YXR1cxAJEgcKA2pvYhAKEg8KC2J1c19wcm9ibGVtEAsqOgoGRm9ybWF0EhYKEkZPUk1BVF9VTlNQRUNJRklFRBAAEgoKBm5kanNvbhABEgwKCHByb3RvYnVmEAJiBnByb3RvMw", [file_mevlab_v1_control, file_mevlab_v1_market]);
 
 /**
  * @generated from message mevlab.v1.Subscribe
@@ -193,6 +193,12 @@ export type Event = Message<"mevlab.v1.Event"> & {
      */
     value: Job;
     case: "job";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.BusProblem bus_problem = 13;
+     */
+    value: BusProblem;
+    case: "busProblem";
   } | { case: undefined; value?: undefined };
 };
 
@@ -202,6 +208,96 @@ export type Event = Message<"mevlab.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_realtime, 2);
+
+/**
+ * A record on the bus that nobody will act on, as the control plane saw it: a record of a schema major
+ * it does not read (reason "schema_version", skipped), or a control command on a partition its key does
+ * not map to, which no agent reads (reason "misrouted"). Reported for the first ten of each topic and
+ * reason, then every 1000th; `count` says how many there have been.
+ *
+ * @generated from message mevlab.v1.BusProblem
+ */
+export type BusProblem = Message<"mevlab.v1.BusProblem"> & {
+  /**
+   * unix ms, when the control plane read it
+   *
+   * @generated from field: uint64 ts = 1;
+   */
+  ts: bigint;
+
+  /**
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * "schema_version", "misrouted"
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * what is wrong and what to do, in words
+   *
+   * @generated from field: string message = 5;
+   */
+  message: string;
+
+  /**
+   * records of this topic and reason so far, this one included
+   *
+   * @generated from field: uint64 count = 6;
+   */
+  count: bigint;
+
+  /**
+   * the partition it was read from (Kafka); -1 on a bus without partitions
+   *
+   * @generated from field: int32 partition = 7;
+   */
+  partition: number;
+
+  /**
+   * its offset in that partition
+   *
+   * @generated from field: string offset = 8;
+   */
+  offset: string;
+
+  /**
+   * misrouted: the partition its key maps to (murmur2); -1 otherwise
+   *
+   * @generated from field: int32 expected_partition = 9;
+   */
+  expectedPartition: number;
+
+  /**
+   * schema_version: the header's value
+   *
+   * @generated from field: string schema_version = 10;
+   */
+  schemaVersion: string;
+
+  /**
+   * misrouted command: its request_id, when its value decodes
+   *
+   * @generated from field: string request_id = 11;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message mevlab.v1.BusProblem.
+ * Use `create(BusProblemSchema)` to create a new message.
+ */
+export const BusProblemSchema: GenMessage<BusProblem> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 3);
 
 /**
  * A long-running job of the control plane (a dataset export), as GET /api/datasets/jobs/{id} shows it.
@@ -323,7 +419,7 @@ export type Job = Message<"mevlab.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 3);
+  messageDesc(file_mevlab_v1_realtime, 4);
 
 /**
  * @generated from message mevlab.v1.Batch
@@ -340,7 +436,7 @@ export type Batch = Message<"mevlab.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 4);
+  messageDesc(file_mevlab_v1_realtime, 5);
 
 /**
  * Rolling windows over every agent, computed by the control plane. Served by GET /api/metrics/summary
@@ -432,7 +528,7 @@ export type MetricsSummary = Message<"mevlab.v1.MetricsSummary"> & {
  * Use `create(MetricsSummarySchema)` to create a new message.
  */
 export const MetricsSummarySchema: GenMessage<MetricsSummary> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 5);
+  messageDesc(file_mevlab_v1_realtime, 6);
 
 /**
  * The private node's health from its JSON-RPC (getHealth, getSlot, getVersion, getEpochInfo).
@@ -540,7 +636,7 @@ export type NodeStatus = Message<"mevlab.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 6);
+  messageDesc(file_mevlab_v1_realtime, 7);
 
 /**
  * Events the client will not receive: [from_seq, to_seq] of one stream.
@@ -579,7 +675,7 @@ export type Gap = Message<"mevlab.v1.Gap"> & {
  * Use `create(GapSchema)` to create a new message.
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 7);
+  messageDesc(file_mevlab_v1_realtime, 8);
 
 /**
  * @generated from message mevlab.v1.Error
@@ -601,7 +697,7 @@ export type Error = Message<"mevlab.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 8);
+  messageDesc(file_mevlab_v1_realtime, 9);
 
 /**
  * @generated from message mevlab.v1.Hello
@@ -647,7 +743,7 @@ export type Hello = Message<"mevlab.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 9);
+  messageDesc(file_mevlab_v1_realtime, 10);
 
 /**
  * @generated from message mevlab.v1.ServerFrame
@@ -693,7 +789,7 @@ export type ServerFrame = Message<"mevlab.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 10);
+  messageDesc(file_mevlab_v1_realtime, 11);
 
 /**
  * @generated from enum mevlab.v1.Stream
@@ -761,6 +857,13 @@ export enum Stream {
    * @generated from enum value: job = 10;
    */
   job = 10,
+
+  /**
+   * a record on the bus that no agent or control plane will act on (BusProblem)
+   *
+   * @generated from enum value: bus_problem = 11;
+   */
+  bus_problem = 11,
 }
 
 /**
