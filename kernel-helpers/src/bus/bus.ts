@@ -7,6 +7,8 @@ export interface BusRecord {
   /** Position in its topic (per partition on Kafka), as a decimal string. */
   offset: string;
   timestamp: number;
+  /** The partition it was read from on Kafka; undefined on the local bus and the link. */
+  partition?: number;
 }
 
 export interface OutgoingRecord {

@@ -4,3 +4,4 @@ export * from "./kafka";
 export * from "./link";
 export * from "./typed";
 export * from "./from-env";
+export * from "./partition";

@@ -265,7 +265,7 @@ export class KafkaBus implements Bus {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          const records = batch.messages.map((m) => toRecord(batch.topic, m));
+          const records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));
           const wanted = accept ? records.filter((r) => accept(r.key)) : records;
           if (wanted.length > 0) {
             const output = await handler(wanted);
@@ -445,7 +445,7 @@ export class KafkaBus implements Bus {
         consumer
           .run({
             eachMessage: async ({ partition, message }) => {
-              records.push(toRecord(topic, message));
+              records.push(toRecord(topic, partition, message));
               const end = ends.get(partition);
               if (end !== undefined && BigInt(message.offset) + 1n >= end) ends.delete(partition);
               if (ends.size === 0) {
@@ -525,7 +525,7 @@ export class KafkaBus implements Bus {
   }
 }
 
-function toRecord(topic: string, message: KafkaMessage): BusRecord {
+function toRecord(topic: string, partition: number, message: KafkaMessage): BusRecord {
   return {
     topic,
     key: message.key?.toString("utf8") ?? "",
@@ -533,6 +533,7 @@ function toRecord(topic: string, message: KafkaMessage): BusRecord {
     headers: headersOf(message.headers),
     offset: message.offset,
     timestamp: Number(message.timestamp),
+    partition,
   };
 }
 
