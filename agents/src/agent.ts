@@ -17,10 +17,12 @@ import {
 } from "@mevlab/proto";
 import {
   LatencyHistogram,
+  SkippedRecords,
   describe,
   messageRecords,
   publishMessage,
   publishMessages,
+  schemaVersionError,
   type Bus,
   type BusRecord,
   type Subscription,
@@ -71,6 +73,8 @@ export class Agent {
   private credit = 0;
   /** Counted inside the agent, for the fault tests: how many commands it applied. */
   appliedCount = 0;
+  /** Records it skipped unread (a schema major it does not read), per topic and reason. */
+  readonly skipped = new SkippedRecords();
   private readonly hotpath = new LatencyHistogram();
   private readonly send = new LatencyHistogram();
   private interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: Date.now() };
@@ -121,7 +125,7 @@ export class Agent {
   /** The latest promoted policy of this module, from the compacted topic, before anything else. */
   private async recoverPolicy(): Promise<void> {
     const records = await this.opts.bus.snapshot(TOPICS.policies.name);
-    const mine = records.filter((r) => r.key === this.opts.module);
+    const mine = records.filter((r) => r.key === this.opts.module && this.readable(r));
     if (mine.length === 0) return;
     const policy = decode(TOPICS.policies.schema, mine[mine.length - 1].value);
     // Only a version newer than the one it ran: later throttle commands stay in force.
@@ -158,7 +162,7 @@ export class Agent {
   private async onCommands(records: BusRecord[]): Promise<TopicRecord[]> {
     const commands: ControlCommand[] = [];
     for (const r of records) {
-      if (r.key !== this.opts.module) continue;
+      if (r.key !== this.opts.module || !this.readable(r)) continue;
       try {
         commands.push(decode(TOPICS.controlCommands.schema, r.value));
       } catch (err) {
@@ -171,6 +175,15 @@ export class Agent {
     // Not published here: if the bus cannot publish them, the batch is not committed and its
     // redelivery is answered `duplicate` (the effects are on disk), which acks the commands after all.
     return messageRecords(TOPICS.controlAcks, acks);
+  }
+
+  /** False for a record of a schema major this agent does not read: it is counted, logged and skipped. */
+  private readable(record: BusRecord): boolean {
+    const err = schemaVersionError(record);
+    if (!err) return true;
+    const n = this.skipped.note(record.topic, "schema_version");
+    if (n !== undefined) this.log(`agent ${this.opts.agentId}: ${err.message} (${n} so far)`);
+    return false;
   }
 
   private apply(cmd: ControlCommand): ControlAck {
