@@ -185,6 +185,7 @@ test("validateExport checks the spec's fields before the output", () => {
     [{ compression: "lz4" }, "compression", /^'compression' must be one of zstd, gzip, none, not "lz4"$/],
     [{ types: [] }, "types", /^'types' must be a non-empty list of streams/],
     [{ types: ["trades"] }, "types", /^unknown type "trades" in 'types'/],
+    [{ types: ["toString"] }, "types", /^unknown type "toString" in 'types'/],
     [{ types: ["outcomes"], dex: ["orca"] }, "dex", /and 'types' has neither$/],
     [{ from: "2024-01-03" }, "from", /must be before 'to'/],
     [{ output: "../ds" }, "output", /path traversal is refused/],

@@ -46,7 +46,7 @@ test("streams: the short names, the module name and the table names; nothing els
     ["agent_metrics", "agent_metrics"],
   ];
   for (const [stream, table] of accepted) assert.equal(planSlice({ ...base, stream }).table, table, stream);
-  for (const stream of ["trades", "ARB", " arb", "", undefined, 1]) {
+  for (const stream of ["trades", "ARB", " arb", "", undefined, 1, "toString", "constructor", "__proto__"]) {
     refused({ stream }, "stream", /^unknown stream .*: use arb, arbitrage, arb_opportunities, mev,/);
   }
 });

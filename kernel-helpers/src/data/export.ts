@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import type { Readable } from "node:stream";
 import { DataError, describe } from "../errors";
 import { dataSource, planSlice, type DataSource, type FileCompression, type FileFormat, type TimeBound } from "./slice";
-import { DUCKDB_TYPE, EVENT_TABLES, STREAM_ALIASES, type ColumnType, type EventTable } from "./streams";
+import { DUCKDB_TYPE, EVENT_TABLES, STREAM_ALIASES, streamTable, type ColumnType, type EventTable } from "./streams";
 
 export interface ExportSpec {
   /** Streams to export: `arb`, `mev`, `outcomes`, `metrics` (or table names); one file each. */
@@ -378,7 +378,7 @@ function planExport(spec: ExportSpec): ExportPlan {
   }
   const tables: EventTable[] = [];
   for (const t of spec.types) {
-    const table = typeof t === "string" ? STREAM_ALIASES[t] : undefined;
+    const table = streamTable(t);
     if (!table) {
       throw new DataError(
         `unknown type ${JSON.stringify(t)} in 'types' (use ${Object.keys(STREAM_ALIASES).join(", ")})`,

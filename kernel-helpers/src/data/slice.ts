@@ -31,6 +31,7 @@ import {
   DUCKDB_TYPE,
   EVENT_TABLES,
   STREAM_ALIASES,
+  streamTable,
   type ColumnType,
   type EventTable,
 } from "./streams";
@@ -283,7 +284,7 @@ export function planSlice(spec: SliceSpec): Plan {
     if (!known.has(k))
       throw new DataError(`unknown slice field '${k}' (known: ${[...known].join(", ")})`, { field: k });
   }
-  const table = STREAM_ALIASES[String(spec.stream)];
+  const table = streamTable(spec.stream);
   if (!table) {
     throw new DataError(
       `unknown stream ${JSON.stringify(spec.stream)}: use ${Object.keys(STREAM_ALIASES).join(", ")}`,

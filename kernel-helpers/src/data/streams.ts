@@ -107,3 +107,8 @@ export const STREAM_ALIASES: Record<string, EventTable> = {
   metrics: "agent_metrics",
   agent_metrics: "agent_metrics",
 };
+
+/** The table a stream name stands for; names of Object's own properties (`toString`) are not streams. */
+export function streamTable(name: unknown): EventTable | undefined {
+  return typeof name === "string" && Object.hasOwn(STREAM_ALIASES, name) ? STREAM_ALIASES[name] : undefined;
+}
