@@ -67,6 +67,12 @@ function pipelineMetrics(src: PrometheusSources, gauge: Define, counter: Define)
   counter("mevlab_bus_events_total", "Events consumed from the bus, per topic.", ["topic"], () =>
     [...src.rolling.eventsByTopic.entries()].map(([topic, n]) => [{ topic }, n]),
   );
+  counter(
+    "mevlab_records_skipped_total",
+    "Bus records nobody acts on, per topic and reason (schema_version: a major this control plane does not read; misrouted: a command on a partition its key does not map to, which no agent reads).",
+    ["topic", "reason"],
+    () => src.rolling.skipped.entries().map(({ topic, reason, count }) => [{ topic, reason }, count]),
+  );
   counter("mevlab_store_rows_total", "Rows the event sink wrote to the store.", [], () =>
     one(src.rolling.storeRowsTotal),
   );

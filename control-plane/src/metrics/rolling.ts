@@ -1,4 +1,4 @@
-import { LATENCY_BOUNDS_US, addHistogram, quantileOf } from "@mevlab/kernel-helpers";
+import { LATENCY_BOUNDS_US, SkippedRecords, addHistogram, quantileOf } from "@mevlab/kernel-helpers";
 import { Module, type MetricsSummary, type MetricsUpdate, type NodeStatus } from "@mevlab/proto";
 
 const LAMPORTS_PER_SOL = 1_000_000_000;
@@ -43,6 +43,8 @@ export class RollingMetrics {
   private readonly seconds: Second[] = new Array<Second>(WINDOW_S);
   readonly totals = new Map<Module, ModuleTotals>();
   readonly eventsByTopic = new Map<string, bigint>();
+  /** Records nobody will act on, per topic and reason: an unknown schema major, a misrouted command. */
+  readonly skipped = new SkippedRecords();
   storeRowsTotal = 0n;
   rejectedUpdates = 0n;
   node?: NodeStatus;

@@ -1,11 +1,27 @@
 import { randomUUID } from "node:crypto";
-import { Module, Stream, TOPICS, decode, type ControlAck, type ArbOpportunity } from "@mevlab/proto";
-import type { Bus, BusRecord, Subscription } from "@mevlab/kernel-helpers";
+import {
+  EventSchema,
+  Module,
+  Stream,
+  TOPICS,
+  decode,
+  readsSchemaVersion,
+  type ArbOpportunity,
+  type BusProblem,
+  type ControlAck,
+} from "@mevlab/proto";
+import {
+  partitionOfKey,
+  schemaVersionError,
+  type Bus,
+  type BusRecord,
+  type Subscription,
+} from "@mevlab/kernel-helpers";
 import type { AgentRegistry } from "../agents/registry";
 import type { RollingMetrics } from "../metrics/rolling";
 import type { EventSink } from "../sink/sink";
 import { ACK_TABLE, ARB_TABLE, MEV_TABLE, METRICS_TABLE, OUTCOME_TABLE } from "../sink/tables";
-import type { RealtimeHub } from "./hub";
+import { fieldNumber, type RealtimeHub } from "./hub";
 
 type Route = (record: BusRecord) => void;
 
@@ -22,6 +38,83 @@ export interface BridgeDeps {
 
 const dexesOf = (o: ArbOpportunity): string[] => o.route.map((h) => h.dex.toLowerCase());
 
+/** The Event fields the bus's bytes are passed through as (hub `raw`), from the generated descriptor. */
+const RAW_FIELD = {
+  arbOpportunity: fieldNumber(EventSchema, "arbOpportunity"),
+  mevOpportunity: fieldNumber(EventSchema, "mevOpportunity"),
+  bundleOutcome: fieldNumber(EventSchema, "bundleOutcome"),
+};
+
+type Problem = Pick<BusProblem, "reason" | "message"> &
+  Partial<Pick<BusProblem, "expectedPartition" | "schemaVersion" | "requestId">>;
+
+/**
+ * Counts a record nobody will act on and, for the first ten of its topic and reason and then every
+ * 1000th, logs it and reports it on the realtime stream `bus_problem`.
+ */
+function reportProblem(deps: BridgeDeps, record: BusRecord, problem: Problem): void {
+  const count = deps.rolling.skipped.note(record.topic, problem.reason);
+  if (count === undefined) return;
+  const partition = record.partition ?? -1;
+  const where = `${record.topic}${partition >= 0 ? `/${partition}` : ""}@${record.offset}`;
+  deps.log(`${where} (key ${JSON.stringify(record.key)}): ${problem.message} [${problem.reason}: ${count} so far]`);
+  const module = record.topic === TOPICS.controlCommands.name ? moduleOf(record.key) : Module.MODULE_UNSPECIFIED;
+  deps.hub.publish(Stream.bus_problem, module, {
+    case: "busProblem",
+    value: {
+      expectedPartition: -1,
+      ...problem,
+      ts: BigInt(Date.now()),
+      topic: record.topic,
+      key: record.key,
+      count,
+      partition,
+      offset: record.offset,
+    },
+  });
+}
+
+function moduleOf(key: string): Module {
+  const m = (Module as unknown as Record<string, Module | undefined>)[key];
+  return typeof m === "number" ? m : Module.MODULE_UNSPECIFIED;
+}
+
+/**
+ * Kafka only: reads every partition of control-commands (a group of its own, from the end) and
+ * reports a command on a partition its key does not map to, which no agent reads: its producer does
+ * not partition as Kafka's default partitioner does. The local bus and the link have no partitions.
+ */
+function watchCommandPartitions(deps: BridgeDeps): Promise<Subscription> {
+  const spec = TOPICS.controlCommands;
+  return deps.bus.subscribe(
+    { topics: [spec.name], group: `control-plane-commands-${deps.instanceId}-${randomUUID()}`, exclusive: true },
+    async (record) => {
+      if (record.partition === undefined) return;
+      const expected = partitionOfKey(record.key, spec.partitions);
+      if (record.partition === expected) return;
+      reportProblem(deps, record, {
+        reason: "misrouted",
+        message:
+          `a command on partition ${record.partition}, but its key maps to partition ${expected} (murmur2, ` +
+          `Kafka's default partitioner): no agent reads it. Its producer must partition keys with murmur2 ` +
+          `(librdkafka: partitioner=murmur2_random)`,
+        expectedPartition: expected,
+        requestId: requestIdOf(record),
+      });
+    },
+  );
+}
+
+/** The command's request_id, to match the report with a request; "" when its value is not readable. */
+function requestIdOf(record: BusRecord): string {
+  if (!readsSchemaVersion(record.headers)) return "";
+  try {
+    return decode(TOPICS.controlCommands.schema, record.value).requestId;
+  } catch {
+    return ""; // still reported as misrouted, without a request id
+  }
+}
+
 /**
  * Consumes the agents' topics and feeds the realtime hub, the agent registry, the request tracker,
  * the rolling metrics and the event sink. Groups are per control-plane instance, so every replica
@@ -33,6 +126,16 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
     (routes: Map<string, Route>) =>
     async (record: BusRecord): Promise<void> => {
       rolling.countEvents(record.topic);
+      // Refused before decoding: bytes of another major may decode into something else entirely.
+      const unknown = schemaVersionError(record);
+      if (unknown) {
+        reportProblem(deps, record, {
+          reason: "schema_version",
+          message: unknown.message,
+          schemaVersion: unknown.version,
+        });
+        return;
+      }
       try {
         routes.get(record.topic)?.(record);
       } catch (err) {
@@ -77,7 +180,7 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
           {
             dexes: dexesOf(value),
             netSol: value.profit?.netSol ?? 0,
-            raw: { field: 5, bytes: new Uint8Array(r.value) },
+            raw: { field: RAW_FIELD.arbOpportunity, bytes: new Uint8Array(r.value) },
           },
         );
         sink?.add(ARB_TABLE, value);
@@ -94,7 +197,7 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
           {
             dexes: [value.dex.toLowerCase()],
             netSol: value.profit?.netSol ?? 0,
-            raw: { field: 6, bytes: new Uint8Array(r.value) },
+            raw: { field: RAW_FIELD.mevOpportunity, bytes: new Uint8Array(r.value) },
           },
         );
         sink?.add(MEV_TABLE, value);
@@ -108,7 +211,7 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
           Stream.bundle_outcome,
           value.module,
           { case: "bundleOutcome", value },
-          { raw: { field: 7, bytes: new Uint8Array(r.value) } },
+          { raw: { field: RAW_FIELD.bundleOutcome, bytes: new Uint8Array(r.value) } },
         );
         sink?.add(OUTCOME_TABLE, value);
       },
@@ -131,6 +234,7 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
   // Acks resume from this instance's committed position after a restart, so pending requests are
   // resolved; live events start from now under a fresh group. Both groups are this process's alone.
   return Promise.all([
+    ...(deps.bus.kind === "kafka" ? [watchCommandPartitions(deps)] : []),
     deps.bus.subscribe(
       { topics: [...acks.keys()], group: `control-plane-acks-${deps.instanceId}`, exclusive: true },
       guarded(acks),

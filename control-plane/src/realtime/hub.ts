@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from "../http/json";
 import {
+  BatchSchema,
   ClientFrameSchema,
   EventSchema,
   Format,
@@ -61,6 +62,26 @@ const COMMA = Buffer.from(",");
 const BATCH_CLOSE = Buffer.from("]}}\n");
 /** Streams the control loop waits on: flushed at once rather than after flushMs. */
 const URGENT = new Set<Stream>([Stream.control_ack, Stream.control_request]);
+
+/** A field's number, from the generated descriptor; a field the .proto no longer has fails at load. */
+export function fieldNumber(schema: DescMessage, localName: string): number {
+  const field: DescField | undefined = schema.field[localName];
+  if (!field) throw new Error(`${schema.typeName} has no field ${localName}`);
+  return field.number;
+}
+
+const VARINT = 0;
+const LEN = 2;
+const tag = (schema: DescMessage, localName: string, wireType: number): number =>
+  (fieldNumber(schema, localName) << 3) | wireType;
+/** The tags of the frames assembled by hand below (sendBatch, rawEvent), once at load. */
+const TAG = {
+  frameSchemaVersion: tag(ServerFrameSchema, "schemaVersion", VARINT),
+  frameBatch: tag(ServerFrameSchema, "batch", LEN),
+  batchEvents: tag(BatchSchema, "events", LEN),
+  eventStream: tag(EventSchema, "stream", VARINT),
+  eventSeq: tag(EventSchema, "seq", VARINT),
+};
 
 /**
  * One published event, encoded at most once per format whatever the number of clients. Once every
@@ -549,16 +570,18 @@ export class HubClient {
     if (batch.length === 0) return;
     if (this.format === Format.protobuf) {
       const parts = batch.map((e) => e.binary());
+      const eventTagSize = varintSize(TAG.batchEvents);
       let batchLen = 0;
-      for (const p of parts) batchLen += 1 + varintSize(p.length) + p.length;
-      const out = new Uint8Array(2 + 1 + varintSize(batchLen) + batchLen);
-      let o = 0;
-      out[o++] = 0x08; // schema_version = 1
-      out[o++] = 0x01;
-      out[o++] = 0x1a; // field 3 (batch), length-delimited
+      for (const p of parts) batchLen += eventTagSize + varintSize(p.length) + p.length;
+      const out = new Uint8Array(
+        varintSize(TAG.frameSchemaVersion) + 1 + varintSize(TAG.frameBatch) + varintSize(batchLen) + batchLen,
+      );
+      let o = writeVarint(out, 0, TAG.frameSchemaVersion);
+      out[o++] = 0x01; // schema_version = 1
+      o = writeVarint(out, o, TAG.frameBatch);
       o = writeVarint(out, o, batchLen);
       for (const p of parts) {
-        out[o++] = 0x0a; // Batch.events, field 1
+        o = writeVarint(out, o, TAG.batchEvents);
         o = writeVarint(out, o, p.length);
         out.set(p, o);
         o += p.length;
@@ -591,7 +614,7 @@ export class HubClient {
   }
 }
 
-/** Event{stream = 1, seq = 2, payload field = raw bytes}: the bytes toBinary gives for the same event. */
+/** Event{stream, seq, payload field = raw bytes}: the bytes toBinary gives for the same event. */
 function rawEvent(event: Event, raw: { field: number; bytes: Uint8Array }): Uint8Array {
   const seq = event.seq;
   const seqBytes: number[] = [];
@@ -602,13 +625,21 @@ function rawEvent(event: Event, raw: { field: number; bytes: Uint8Array }): Uint
   }
   seqBytes.push(Number(v));
   const len = raw.bytes.length;
-  const out = new Uint8Array(2 + 1 + seqBytes.length + 1 + varintSize(len) + len);
-  let o = 0;
-  out[o++] = 0x08; // stream, varint (enum values < 128)
-  out[o++] = event.stream;
-  out[o++] = 0x10; // seq, varint
+  const payloadTag = (raw.field << 3) | LEN;
+  const out = new Uint8Array(
+    varintSize(TAG.eventStream) +
+      varintSize(event.stream) +
+      varintSize(TAG.eventSeq) +
+      seqBytes.length +
+      varintSize(payloadTag) +
+      varintSize(len) +
+      len,
+  );
+  let o = writeVarint(out, 0, TAG.eventStream);
+  o = writeVarint(out, o, event.stream); // enum values are not negative
+  o = writeVarint(out, o, TAG.eventSeq);
   for (const b of seqBytes) out[o++] = b;
-  out[o++] = (raw.field << 3) | 2;
+  o = writeVarint(out, o, payloadTag);
   o = writeVarint(out, o, len);
   out.set(raw.bytes, o);
   return out;
