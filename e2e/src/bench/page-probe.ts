@@ -9,13 +9,28 @@ export interface PageSamples {
   longTasks: { start: number; duration: number }[];
   /** Per grid paint: when (epoch ms), the newest row's emit time, the oldest new row's emit time. */
   paints: { at: number; newestTs: number; oldestNewTs: number }[];
+  /** Arrival times (epoch ms) of the realtime WebSocket's binary frames. */
+  arrivals: number[];
   /** The page's clock at the moment of collection: epoch ms = timeOrigin + performance.now(). */
   timeOrigin: number;
 }
 
 const INSTALL = `(() => {
-  const s = { frames: [], longTasks: [], paints: [], timeOrigin: performance.timeOrigin };
+  const s = { frames: [], longTasks: [], paints: [], arrivals: [], timeOrigin: performance.timeOrigin };
   window.__mevlabBench = s;
+  // Realtime sockets opened from now on (the panel's login) stamp each binary frame as it arrives.
+  const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, "onmessage");
+  Object.defineProperty(WebSocket.prototype, "onmessage", {
+    configurable: true,
+    get() { return onmessage.get.call(this); },
+    set(fn) {
+      const stamped = this.url.includes("/api/realtime/ws") && typeof fn === "function";
+      onmessage.set.call(this, stamped ? function (ev) {
+        if (typeof ev.data !== "string") s.arrivals.push(performance.timeOrigin + performance.now());
+        return fn.call(this, ev);
+      } : fn);
+    },
+  });
   const frame = (t) => { s.frames.push(t); requestAnimationFrame(frame); };
   requestAnimationFrame(frame);
   new PerformanceObserver((list) => {
@@ -44,7 +59,7 @@ export async function collectProbe(page: Page): Promise<PageSamples> {
 export async function resetProbe(page: Page): Promise<number> {
   return (await page.evaluate(`(() => {
     const s = window.__mevlabBench;
-    s.frames = []; s.longTasks = []; s.paints = [];
+    s.frames = []; s.longTasks = []; s.paints = []; s.arrivals = [];
     return performance.now();
   })()`)) as number;
 }

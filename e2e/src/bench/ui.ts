@@ -66,6 +66,17 @@ async function wsCounters(stack: Stack, token: string): Promise<{ published: num
   return { published: sum("mevlab_ws_events_published_total"), dropped: sum("mevlab_ws_events_dropped_total") };
 }
 
+/** The panel's own share of emit → visible: per paint, since the first frame that arrived after the paint before. */
+function arrivalToPaint(arrivals: readonly number[], paints: readonly { at: number }[]): number[] {
+  const waits: number[] = [];
+  let a = 0;
+  for (const p of paints) {
+    if (a < arrivals.length && arrivals[a] <= p.at) waits.push(p.at - arrivals[a]);
+    while (a < arrivals.length && arrivals[a] <= p.at) a++;
+  }
+  return waits.sort((x, y) => x - y);
+}
+
 /** The measured numbers from the page's samples over [t0, t0 + seconds). */
 function summarise(s: PageSamples, t0: number) {
   const windows = Array.from({ length: seconds }, (_, i) => t0 + i * 1000);
@@ -77,6 +88,7 @@ function summarise(s: PageSamples, t0: number) {
   const paints = s.paints.filter((p) => p.at >= startEpoch && p.at < startEpoch + seconds * 1000 && p.newestTs > 0);
   const oldest = paints.map((p) => p.at - p.oldestNewTs).sort((a, b) => a - b);
   const newest = paints.map((p) => p.at - p.newestTs).sort((a, b) => a - b);
+  const waits = arrivalToPaint(s.arrivals, paints);
   return {
     fps: { median: percentile(fps, 50), min: fps[0] ?? 0 },
     long_task_ms: {
@@ -87,6 +99,7 @@ function summarise(s: PageSamples, t0: number) {
     },
     emit_to_visible_ms: { p50: round(percentile(oldest, 50)), p99: round(percentile(oldest, 99)) },
     newest_row_age_ms: { p50: round(percentile(newest, 50)), p99: round(percentile(newest, 99)) },
+    arrival_to_visible_ms: { p50: round(percentile(waits, 50)), p99: round(percentile(waits, 99)) },
     grid_paints_per_s: round(paints.length / seconds),
   };
 }
@@ -141,6 +154,23 @@ async function measure(page: Page, stack: Stack) {
   };
 }
 
+/**
+ * The panel behind a new Launcher tab for 3 s, then its tab clicked again: grid paints while hidden
+ * (none expected: it buffers), and click → first paint after it shows.
+ */
+async function hiddenPhase(page: Page): Promise<{ paints_while_hidden: number; show_to_paint_ms: number }> {
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-addButton").first().click();
+  await page.locator(".mevlab-panel").waitFor({ state: "hidden" });
+  await resetProbe(page);
+  await sleep(3_000);
+  const hidden = (await collectProbe(page)).paints.length;
+  const shown = await resetProbe(page);
+  await page.locator('.lm-TabBar-tab[data-id="mevlab-main"]').click();
+  await page.waitForFunction("window.__mevlabBench.paints.length > 0", undefined, { timeout: 10_000 });
+  const s = await collectProbe(page);
+  return { paints_while_hidden: hidden, show_to_paint_ms: round(s.paints[0].at - s.timeOrigin - shown) };
+}
+
 async function main(): Promise<void> {
   if (extension) stageExtension(extension);
   const stack = await embeddedStack({ lab: true, rate });
@@ -149,7 +179,7 @@ async function main(): Promise<void> {
     if (maxRows) setMaxRows(stack, Number(maxRows));
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await openMevlabPanel(page, stack.labUrl!);
-    const out = { rate_per_agent: rate, seconds, ...(await measure(page, stack)) };
+    const out = { rate_per_agent: rate, seconds, ...(await measure(page, stack)), hidden: await hiddenPhase(page) };
     if (json) process.stdout.write(JSON.stringify(out) + "\n");
     else printTable(out);
   } finally {
@@ -158,17 +188,28 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(o: Awaited<ReturnType<typeof measure>> & { rate_per_agent: number; seconds: number }): void {
+type Result = Awaited<ReturnType<typeof measure>> & {
+  rate_per_agent: number;
+  seconds: number;
+  hidden: Awaited<ReturnType<typeof hiddenPhase>>;
+};
+
+function printTable(o: Result): void {
   const rows: [string, string][] = [
     ["load", `${2 * o.rate_per_agent} events/s asked, ${o.opportunities.published_per_s}/s published, ${o.seconds} s`],
     ["frames per second", `median ${o.fps.median}, min ${o.fps.min}`],
     ["long tasks", `p99 ${o.long_task_ms.p99} ms, max ${o.long_task_ms.max} ms, ${o.long_task_ms.count} tasks`],
     ["JS heap (after GC)", `${o.heap_mb.start} MB before login → ${o.heap_mb.end} MB at the end`],
     ["emit → visible", `p50 ${o.emit_to_visible_ms.p50} ms, p99 ${o.emit_to_visible_ms.p99} ms`],
+    ["arrival → visible", `p50 ${o.arrival_to_visible_ms.p50} ms, p99 ${o.arrival_to_visible_ms.p99} ms`],
     ["grid paints", `${o.grid_paints_per_s} per s`],
     ["main thread busy", `${o.main_thread_busy_pct} %`],
     ["dropped for the page", `${o.opportunities.dropped_for_page_per_s} per s`],
     ["caption", o.caption],
+    [
+      "hidden panel",
+      `${o.hidden.paints_while_hidden} paints in 3 s; shown → painted in ${o.hidden.show_to_paint_ms} ms`,
+    ],
   ];
   for (const [k, v] of rows) log(`${k.padEnd(22)} ${v}`);
 }
