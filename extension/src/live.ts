@@ -1,85 +1,111 @@
 import { DataGrid, DataModel } from "@lumino/datagrid";
-import type { ArbOpportunity, Event, MevOpportunity } from "@mevlab/proto";
+import type { Event } from "@mevlab/proto";
+import { batchCellBlits } from "./grid-paint";
+import { OpportunityRing } from "./live-rows";
 
-interface Column {
-  title: string;
-  width: number;
-  get(row: Row): string;
-}
-
-interface Row {
-  module: "arbitrage" | "mev";
-  opp: ArbOpportunity | MevOpportunity;
-}
-
-const COLUMNS: Column[] = [
-  { title: "Time", width: 96, get: (r) => new Date(Number(r.opp.ts)).toLocaleTimeString() },
-  { title: "Module", width: 80, get: (r) => r.module },
-  { title: "Slot", width: 100, get: (r) => r.opp.slot.toString() },
-  {
-    title: "DEX / route",
-    width: 150,
-    get: (r) => ("route" in r.opp ? r.opp.route.map((h) => h.dex).join(" → ") : r.opp.dex),
-  },
-  { title: "Net SOL", width: 90, get: (r) => (r.opp.profit?.netSol ?? 0).toFixed(6) },
-  { title: "Net lamports", width: 110, get: (r) => (r.opp.profit?.netLamports ?? 0n).toString() },
-  { title: "p_land", width: 70, get: (r) => (r.opp.decisionMeta?.pLandEst ?? 0).toFixed(2) },
-  { title: "Tip lamports", width: 100, get: (r) => (r.opp.decisionMeta?.tipPolicy?.tipLamports ?? 0n).toString() },
-  { title: "Accepted", width: 80, get: (r) => (r.opp.decisionMeta?.accepted ? "yes" : "no") },
-  {
-    title: "Landed",
-    width: 70,
-    get: (r) => (r.opp.outcome ? (r.opp.outcome.landed ? "landed" : "missed") : ""),
-  },
-  { title: "Id", width: 160, get: (r) => r.opp.id },
+const COLUMNS: { title: string; width: number; text: keyof OpportunityRing["text"] }[] = [
+  { title: "Time", width: 96, text: "time" },
+  { title: "Module", width: 80, text: "module" },
+  { title: "Slot", width: 100, text: "slot" },
+  { title: "DEX / route", width: 150, text: "route" },
+  { title: "Net SOL", width: 90, text: "netSol" },
+  { title: "Net lamports", width: 110, text: "netLamports" },
+  { title: "p_land", width: 70, text: "pLand" },
+  { title: "Tip lamports", width: 100, text: "tipLamports" },
+  { title: "Accepted", width: 80, text: "accepted" },
+  { title: "Landed", width: 70, text: "landed" },
+  { title: "Id", width: 160, text: "id" },
 ];
 
-/** The newest opportunities first, at most `maxRows`. */
-export class OpportunityModel extends DataModel {
-  private rows: Row[] = [];
-  /** Emit time (ms) of the oldest row added since the last `refresh`. */
-  private oldestNewTs = Infinity;
+/** How often, at most, the grid learns that the row count grew (ms). */
+const COUNT_EVERY_MS = 250;
 
-  constructor(private maxRows: number) {
+/** Formatted rows kept: more than any viewport shows, so a repaint formats only the rows new to it. */
+const CACHED_ROWS = 1024;
+
+/**
+ * The newest opportunities first, at most `maxRows`. `add` buffers (O(batch)); the grid learns of the
+ * new rows at `flush`, once per frame, through the cheapest exact change signal, and until then reads
+ * the rows as they were at the last flush.
+ */
+export class OpportunityModel extends DataModel {
+  private readonly ring: OpportunityRing;
+  /** Serial number of row 0 as the grid knows it, and the row count it was told. */
+  private topSerial = -1;
+  private shownRows = 0;
+  private countShownAt = -Infinity;
+  private resetDue = false;
+  /** Emit time (ms) of the oldest row added since the last flush. */
+  private oldestNewTs = Infinity;
+  private readonly cachedSerial = new Float64Array(CACHED_ROWS).fill(-1);
+  private readonly cachedText: (string | undefined)[] = new Array(CACHED_ROWS * COLUMNS.length);
+
+  constructor(maxRows: number) {
     super();
+    this.ring = new OpportunityRing(maxRows);
   }
 
   setMaxRows(n: number): void {
-    this.maxRows = n;
+    this.ring.resize(n);
+    this.resetDue = true;
   }
 
+  /** Rows the grid shows (as of the last flush). */
   get size(): number {
-    return this.rows.length;
+    return this.shownRows;
   }
 
-  /** Adds the opportunities among `events`; true when any was added. */
+  /** Emit time (ms) of the newest row shown, 0 when none. */
+  get newestTs(): number {
+    const i = this.ring.indexOfSerial(this.topSerial);
+    return i < 0 ? 0 : this.ring.tsAt(i);
+  }
+
+  /** Buffers the opportunities among `events`; true when any was added. */
   add(events: readonly Event[]): boolean {
-    const fresh: Row[] = [];
+    const before = this.ring.pushed;
     for (const ev of events) {
-      if (ev.payload.case === "arbOpportunity") fresh.push({ module: "arbitrage", opp: ev.payload.value });
-      else if (ev.payload.case === "mevOpportunity") fresh.push({ module: "mev", opp: ev.payload.value });
+      const p = ev.payload;
+      if (p.case !== "arbOpportunity" && p.case !== "mevOpportunity") continue;
+      this.ring.push(p.case === "arbOpportunity" ? "arbitrage" : "mev", p.value);
+      this.oldestNewTs = Math.min(this.oldestNewTs, Number(p.value.ts));
     }
-    if (fresh.length === 0) return false;
-    for (const r of fresh) this.oldestNewTs = Math.min(this.oldestNewTs, Number(r.opp.ts));
-    fresh.reverse();
-    this.rows = fresh.concat(this.rows).slice(0, this.maxRows);
-    return true;
+    return this.ring.pushed > before;
   }
 
-  /** Tells the grid to redraw; called at most once per animation frame. */
-  refresh(): void {
-    this.emitChanged({ type: "model-reset" });
-  }
-
-  /** The emit times (ms) of the newest row and of the oldest row drawn for the first time; then forgets the latter. */
-  takePainted(): { newestTs: number; oldestNewTs: number } {
-    const painted = { newestTs: this.rows.length ? Number(this.rows[0].opp.ts) : 0, oldestNewTs: this.oldestNewTs };
+  /**
+   * Tells the grid what changed since the last flush and returns the emit time of the oldest row new to
+   * it (Infinity when none). New rows shift the shown ones down: a cells-changed repaints the body only.
+   * A change of the row count repaints the whole grid (headers too), so it is told at most every
+   * COUNT_EVERY_MS while the table fills; until then the oldest rows wait below the last one shown.
+   */
+  flush(now: number): number {
+    const fresh = this.ring.pushed - 1 - this.topSerial;
+    const oldestNewTs = this.oldestNewTs;
     this.oldestNewTs = Infinity;
-    return painted;
+    if (fresh === 0 && !this.resetDue) return Infinity;
+    const before = this.shownRows;
+    const after = this.ring.size;
+    this.topSerial = this.ring.pushed - 1;
+    if (this.resetDue || fresh >= after) {
+      this.resetDue = false;
+      this.shownRows = after;
+      this.countShownAt = now;
+      this.emitChanged({ type: "model-reset" });
+      return oldestNewTs;
+    }
+    if (after > before && now - this.countShownAt >= COUNT_EVERY_MS) {
+      this.shownRows = after;
+      this.countShownAt = now;
+      this.emitChanged({ type: "rows-inserted", region: "body", index: before, span: after - before });
+    }
+    const columnSpan = COLUMNS.length;
+    this.emitChanged({ type: "cells-changed", region: "body", row: 0, column: 0, rowSpan: before, columnSpan });
+    return oldestNewTs;
   }
 
   rowCount(region: DataModel.RowRegion): number {
-    return region === "body" ? this.rows.length : 1;
+    return region === "body" ? this.shownRows : 1;
   }
 
   columnCount(region: DataModel.ColumnRegion): number {
@@ -90,8 +116,20 @@ export class OpportunityModel extends DataModel {
     if (region === "column-header") return COLUMNS[column].title;
     if (region === "row-header") return String(row + 1);
     if (region === "corner-header") return "#";
-    const r = this.rows[row];
-    return r ? COLUMNS[column].get(r) : "";
+    return this.cell(this.topSerial - row, column);
+  }
+
+  /** The text of one cell, formatted once per row and column while the row stays among the cached ones. */
+  private cell(serial: number, column: number): string {
+    const i = this.ring.indexOfSerial(serial);
+    if (i < 0) return "";
+    const slot = serial % CACHED_ROWS;
+    const at = slot * COLUMNS.length;
+    if (this.cachedSerial[slot] !== serial) {
+      this.cachedSerial[slot] = serial;
+      this.cachedText.fill(undefined, at, at + COLUMNS.length);
+    }
+    return (this.cachedText[at + column] ??= this.ring.text[COLUMNS[column].text](i));
   }
 }
 
@@ -99,6 +137,7 @@ export function createGrid(model: OpportunityModel): DataGrid {
   const grid = new DataGrid({
     defaultSizes: { rowHeight: 22, columnWidth: 100, rowHeaderWidth: 56, columnHeaderHeight: 24 },
   });
+  batchCellBlits(grid);
   grid.dataModel = model;
   grid.addClass("mevlab-grid");
   COLUMNS.forEach((c, i) => grid.resizeColumn("body", i, c.width));

@@ -7,8 +7,6 @@ import { ModuleCard } from "./control";
 import { OpportunityModel, createGrid } from "./live";
 import type { IMevlabConnection } from "./tokens";
 
-const GRID_REFRESH_MS = 1_000;
-
 /** Header with the session, the two module cards and the live opportunities table. */
 export class MevlabPanel extends Widget {
   private readonly header: HTMLElement;
@@ -18,10 +16,7 @@ export class MevlabPanel extends Widget {
   private readonly grid: DataGrid;
   private readonly countEl: HTMLElement;
   private frame = 0;
-  private gridTimer = 0;
-  private lastGridPaint = 0;
   private cardsDirty = false;
-  private gridDirty = false;
 
   constructor(
     private readonly conn: IMevlabConnection,
@@ -75,13 +70,13 @@ export class MevlabPanel extends Widget {
 
   setMaxRows(n: number): void {
     this.model.setMaxRows(n);
+    this.schedule();
   }
 
   override dispose(): void {
     this.conn.sessionChanged.disconnect(this.renderSession, this);
     this.conn.events.disconnect(this.onEvents, this);
     cancelAnimationFrame(this.frame);
-    window.clearTimeout(this.gridTimer);
     super.dispose();
   }
 
@@ -119,44 +114,37 @@ export class MevlabPanel extends Widget {
   }
 
   private onEvents(_: IMevlabConnection, events: Event[]): void {
-    if (this.model.add(events)) this.gridDirty = true;
+    const added = this.model.add(events);
     if (events.some((e) => e.payload.case === "agentStatus" || e.payload.case === "controlAck")) {
       this.cardsDirty = true;
     }
-    this.schedule();
+    if (added || this.cardsDirty) this.schedule();
   }
 
   /**
-   * Cards render once per animation frame; the grid at most every GRID_REFRESH_MS, because a full
-   * canvas repaint is costly where the browser has no GPU. Nothing renders while the panel is hidden.
+   * Whatever arrived draws in the next animation frame, once: events keep buffering in between, and
+   * while the panel is hidden, which then draws when shown.
    */
   private schedule(): void {
-    if (!this.isVisible) return;
-    if (this.cardsDirty && !this.frame) {
-      this.frame = requestAnimationFrame(() => {
-        this.frame = 0;
-        this.cardsDirty = false;
-        for (const c of this.cards) c.render();
-      });
-    }
-    if (this.gridDirty && !this.gridTimer) {
-      const wait = Math.max(0, this.lastGridPaint + GRID_REFRESH_MS - performance.now());
-      this.gridTimer = window.setTimeout(() => {
-        this.gridTimer = 0;
-        requestAnimationFrame(() => this.paintGrid());
-      }, wait);
-    }
+    if (this.frame || !this.isVisible) return;
+    this.frame = requestAnimationFrame((now) => {
+      this.frame = 0;
+      if (this.isVisible) this.draw(now);
+    });
   }
 
-  private paintGrid(): void {
-    if (!this.isVisible) return;
-    this.gridDirty = false;
-    this.lastGridPaint = performance.now();
-    this.model.refresh();
-    this.countEl.textContent = `(${this.model.size} shown)`;
-    const { newestTs, oldestNewTs } = this.model.takePainted();
-    // Read by bench:ui (emit → visible): set last, so an observer of data-newest-ts sees both.
-    if (Number.isFinite(oldestNewTs)) this.node.dataset.oldestNewTs = String(oldestNewTs);
-    this.node.dataset.newestTs = String(newestTs);
+  private draw(now: number): void {
+    if (this.cardsDirty) {
+      this.cardsDirty = false;
+      for (const c of this.cards) c.render();
+    }
+    const oldestNewTs = this.model.flush(now);
+    const caption = `(${this.model.size} shown)`;
+    if (this.countEl.textContent !== caption) this.countEl.textContent = caption;
+    // Read by bench:ui (emit → visible): the grid paints these rows right after this frame's flush.
+    if (Number.isFinite(oldestNewTs)) {
+      this.node.dataset.oldestNewTs = String(oldestNewTs);
+      this.node.dataset.newestTs = String(this.model.newestTs);
+    }
   }
 }
