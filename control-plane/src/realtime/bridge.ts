@@ -121,7 +121,7 @@ function requestIdOf(record: BusRecord): string {
  * sees every event.
  */
 export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> {
-  const { hub, registry, rolling, sink } = deps;
+  const { rolling } = deps;
   const guarded =
     (routes: Map<string, Route>) =>
     async (record: BusRecord): Promise<void> => {
@@ -143,7 +143,27 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
         deps.log(`skipping undecodable record ${record.topic}@${record.offset}: ${String(err)}`);
       }
     };
-  const acks = new Map<string, Route>([
+  const acks = ackRoutes(deps);
+  const routes = eventRoutes(deps);
+  // Acks resume from this instance's committed position after a restart, so pending requests are
+  // resolved; live events start from now under a fresh group. Both groups are this process's alone.
+  return Promise.all([
+    ...(deps.bus.kind === "kafka" ? [watchCommandPartitions(deps)] : []),
+    deps.bus.subscribe(
+      { topics: [...acks.keys()], group: `control-plane-acks-${deps.instanceId}`, exclusive: true },
+      guarded(acks),
+    ),
+    deps.bus.subscribe(
+      { topics: [...routes.keys()], group: `control-plane-${deps.instanceId}-${randomUUID()}`, exclusive: true },
+      guarded(routes),
+    ),
+  ]);
+}
+
+/** The acks: to the hub, the registry, the request tracker and the sink. */
+function ackRoutes(deps: BridgeDeps): Map<string, Route> {
+  const { hub, registry, sink } = deps;
+  return new Map<string, Route>([
     [
       TOPICS.controlAcks.name,
       (r) => {
@@ -155,7 +175,12 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
       },
     ],
   ]);
-  const routes = new Map<string, Route>([
+}
+
+/** The agents' events: status, opportunities, outcomes and metrics, to the hub, registry, metrics and sink. */
+function eventRoutes(deps: BridgeDeps): Map<string, Route> {
+  const { hub, registry, rolling, sink } = deps;
+  return new Map<string, Route>([
     [
       TOPICS.agentStatus.name,
       (r) => {
@@ -230,18 +255,5 @@ export async function bridgeBusToHub(deps: BridgeDeps): Promise<Subscription[]> 
         sink?.add(METRICS_TABLE, value);
       },
     ],
-  ]);
-  // Acks resume from this instance's committed position after a restart, so pending requests are
-  // resolved; live events start from now under a fresh group. Both groups are this process's alone.
-  return Promise.all([
-    ...(deps.bus.kind === "kafka" ? [watchCommandPartitions(deps)] : []),
-    deps.bus.subscribe(
-      { topics: [...acks.keys()], group: `control-plane-acks-${deps.instanceId}`, exclusive: true },
-      guarded(acks),
-    ),
-    deps.bus.subscribe(
-      { topics: [...routes.keys()], group: `control-plane-${deps.instanceId}-${randomUUID()}`, exclusive: true },
-      guarded(routes),
-    ),
   ]);
 }
