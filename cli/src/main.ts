@@ -2,6 +2,7 @@
 import { MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
 import { runUp } from "./up";
+import { patchKafkajsIdleTimer } from "@mevlab/kernel-helpers";
 
 const USAGE = `usage: mevlab <command> [options]
 
@@ -23,8 +24,10 @@ async function main(argv: string[]): Promise<void> {
     case "up":
       return runUp(rest);
     case "control-plane":
+      patchKafkajsIdleTimer();
       return void (await runControlPlane(rest));
     case "agent":
+      patchKafkajsIdleTimer();
       return void (await runAgent(rest));
     case "kafka":
       return runKafka(rest);

@@ -5,3 +5,4 @@ export * from "./link";
 export * from "./typed";
 export * from "./from-env";
 export * from "./partition";
+export { patchKafkajsIdleTimer } from "./kafkajs-idle";

@@ -1,24 +1,20 @@
 import { randomUUID } from "node:crypto";
 import {
-  AssignerProtocol,
   Kafka,
   Partitioners,
   logLevel,
   type Admin,
-  type Consumer,
   type KafkaConfig,
-  type PartitionAssigner,
-  type KafkaMessage,
   type LogEntry,
   type Message,
   type Producer,
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
-import { patchKafkajsIdleTimer } from "./kafkajs-idle";
 import { canRemoveGroupMembers, removeGroupMembers } from "./kafkajs-leave";
+import { isRetriable, toRecord, type TopicOffset } from "./kafka-records";
+import { KafkaSubscription } from "./kafka-subscription";
 import {
-  keyFilter,
   oneByOne,
   publishInOrder,
   type BatchHandler,
@@ -30,18 +26,8 @@ import {
   type Subscription,
 } from "./bus";
 
-const COMMIT_INTERVAL_MS = 1_000;
 /** How long a subscription retries reading its group's offsets while the broker says "try again". */
 const PIN_RETRY_MS = 30_000;
-/** A consumer kafkajs gave up on is started again after this, doubling up to RESTART_MAX_MS. */
-const RESTART_MIN_MS = 1_000;
-const RESTART_MAX_MS = 30_000;
-
-interface TopicOffset {
-  topic: string;
-  partition: number;
-  offset: string;
-}
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -74,7 +60,6 @@ export class KafkaBus implements Bus {
   private flushing = false;
 
   constructor(private readonly options: KafkaBusOptions) {
-    patchKafkajsIdleTimer();
     const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
     this.log = log;
     const config: KafkaConfig = {
@@ -180,169 +165,22 @@ export class KafkaBus implements Bus {
     return this.consume(options, handler);
   }
 
-  /**
-   * kafkajs' auto-commit commits after every batch, a broker round trip (several ms here) before
-   * the next fetch. Instead, offsets are noted once the handler's effect is done and committed every
-   * second and on close: never before the effect; after a crash the last second is redelivered, which
-   * the consumers' own idempotency (dedupe by request id) absorbs.
-   */
   private async consume(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
-    const accept = keyFilter(options.keys);
-    const newConsumer = (): Consumer => {
-      const c = this.kafka.consumer({
-        groupId: options.group,
-        ...(accept ? { partitionAssigners: [keyedAssigner(options.keys ?? [])] } : {}),
-        maxWaitTimeInMs: 100,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        allowAutoTopicCreation: false,
-        // kafkajs restarts a consumer that lost its broker; the restarted one joins as a new member,
-        // which waited for the lost one's session to end (about 10 s after the broker was back).
-        ...(options.exclusive
-          ? {
-              retry: {
-                restartOnFailure: async () => {
-                  await this.withAdmin(`members of ${options.group}`, (admin) =>
-                    this.removeEarlierMembers(admin, options.group),
-                  ).catch((err: unknown) => this.log(`${options.group}: ${describe(err)}`));
-                  return true;
-                },
-              },
-            }
-          : {}),
-      });
-      c.on(c.events.CRASH, ({ payload }) => {
-        if (!payload.restart && c === consumer) stopped(payload.error);
-      });
-      return c;
-    };
-    let consumer = newConsumer();
-    const done = new Map<string, TopicOffset>();
-    // Partitions the group has no committed offset for, with the topic's end before the group
-    // joins: committed as the group's start once the consumer runs (see uncommittedEnds). Until
-    // then the periodic commit waits, so that start never lands after a later position.
-    let start: TopicOffset[] = [];
-    let pinned = false;
-    const commit = async (): Promise<void> => {
-      if (!pinned || done.size === 0) return;
-      const offsets = [...done.values()];
-      done.clear();
-      try {
-        await consumer.commitOffsets(offsets);
-      } catch (err) {
-        // Tried again at the next tick, unless a later batch has moved the partition on meanwhile.
-        for (const o of offsets) {
-          const key = `${o.topic}/${o.partition}`;
-          if (!done.has(key)) done.set(key, o);
-        }
-        throw err;
-      }
-    };
-    const timer = setInterval(() => {
-      commit().catch((err: unknown) => this.log(`commit for ${options.group} failed: ${describe(err)}`));
-    }, COMMIT_INTERVAL_MS);
-    timer.unref();
-    // Offsets are resolved before the first fetch: from then on no new record is missed. The start
-    // is committed then (the consumer must be running to commit).
-    let failStart: (err: unknown) => void = () => undefined;
-    const firstFetch = new Promise<void>((resolve, reject) => {
-      failStart = reject;
-      const off = consumer.on(consumer.events.FETCH, () => {
-        off();
-        (start.length > 0 ? consumer.commitOffsets(start) : Promise.resolve()).then(() => {
-          pinned = true;
-          resolve();
-        }, reject);
-      });
-    });
-    // Awaited below; a crash while the consumer is still starting must not count as unhandled meanwhile.
-    firstFetch.catch(() => undefined);
-    const join = async (c: Consumer): Promise<void> => {
-      await c.connect();
-      await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
-      await c.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          const records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));
-          const wanted = accept ? records.filter((r) => accept(r.key)) : records;
-          if (wanted.length > 0) {
-            const output = await handler(wanted);
-            // The handler's output is on the broker before the batch counts as done.
-            if (output && output.length > 0) await publishInOrder(this, output);
-          }
-          for (const m of batch.messages) resolveOffset(m.offset);
-          const next = (BigInt(batch.lastOffset()) + 1n).toString();
-          done.set(`${batch.topic}/${batch.partition}`, {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: next,
-          });
-          restartDelay = RESTART_MIN_MS;
-          await heartbeat();
-        },
-      });
-    };
-    // kafkajs restarts its consumer after a retriable error only. After any other (a handler that
-    // throws a TypeError, a publish of its output the broker refused for good) the consumer stayed
-    // stopped, and nothing told the bus: the subscription went quiet for good. Now it is started
-    // again from the group's committed position (the failed batch comes again: at least once, as
-    // after a retriable error), after a wait that doubles up to RESTART_MAX_MS while it keeps failing.
-    let live = false;
-    let closed = false;
-    let restartDelay = RESTART_MIN_MS;
-    let restartTimer: NodeJS.Timeout | undefined;
-    const stopped = (err: unknown): void => {
-      if (!live) return failStart(err);
-      if (closed || restartTimer) return;
-      this.log(`${options.group}: the consumer stopped (${describe(err)}); starting it again in ${restartDelay} ms`);
-      restartTimer = setTimeout(() => void restart(), restartDelay);
-      restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
-    };
-    const restart = async (): Promise<void> => {
-      restartTimer = undefined;
-      if (closed) return;
-      await consumer.disconnect().catch(() => undefined);
-      const c = (consumer = newConsumer());
-      try {
-        await join(c);
-      } catch (err) {
-        if (c === consumer) stopped(err);
-      }
-    };
-    try {
+    const subscription = new KafkaSubscription(options, handler, {
+      kafka: this.kafka,
+      log: this.log,
+      publishOutput: (records) => publishInOrder(this, records),
       // One admin session before joining, for both.
-      if (options.exclusive || !options.fromBeginning) {
-        start = await this.withAdmin(`offsets of ${options.group}`, async (admin) => {
-          if (options.exclusive) await this.removeEarlierMembers(admin, options.group);
-          return options.fromBeginning ? [] : this.uncommittedEnds(admin, options.group, options.topics);
-        });
-      }
-      await join(consumer);
-      await firstFetch;
-      live = true;
-    } catch (err) {
-      clearInterval(timer);
-      await consumer.disconnect().catch(() => undefined);
-      throw new BusError(`subscribe to ${options.topics.join(", ")} failed: ${describe(err)}`, {
-        retriable: isRetriable(err),
-        cause: err,
-      });
-    }
-    const subscription: Subscription = {
-      close: async () => {
-        closed = true;
-        clearTimeout(restartTimer);
-        clearInterval(timer);
-        this.subscriptions.delete(subscription);
-        // Commit while the group is still joined (kafkajs refuses after stop); a batch that
-        // finishes after this is redelivered to the group's next member, which is harmless here.
-        await commit().catch((err: unknown) => this.log(`final commit for ${options.group} failed: ${describe(err)}`));
-        await consumer.stop();
-        await consumer.disconnect();
-      },
-    };
+      prepare: (o) =>
+        this.withAdmin(`offsets of ${o.group}`, async (admin) => {
+          if (o.exclusive) await this.removeEarlierMembers(admin, o.group);
+          return o.fromBeginning ? [] : this.uncommittedEnds(admin, o.group, o.topics);
+        }),
+      removeEarlierMembers: (group) =>
+        this.withAdmin(`members of ${group}`, (admin) => this.removeEarlierMembers(admin, group)),
+      closed: (s) => this.subscriptions.delete(s),
+    });
+    await subscription.begin();
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -523,72 +361,4 @@ export class KafkaBus implements Bus {
     })();
     return this.connecting;
   }
-}
-
-function toRecord(topic: string, partition: number, message: KafkaMessage): BusRecord {
-  return {
-    topic,
-    key: message.key?.toString("utf8") ?? "",
-    value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
-    headers: headersOf(message.headers),
-    offset: message.offset,
-    timestamp: Number(message.timestamp),
-    partition,
-  };
-}
-
-function headersOf(headers: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
-  }
-  return out;
-}
-
-function isRetriable(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { retriable?: unknown }).retriable === true;
-}
-
-const partitionOf = Partitioners.DefaultPartitioner();
-
-/**
- * Assigns a group only the partitions its keys are produced to (the producer's partitioner), round
- * robin over the members: an agent is not woken by the records of another module's partition.
- */
-function keyedAssigner(keys: readonly string[]): PartitionAssigner {
-  const name = "MevlabKeyedAssigner";
-  return ({ cluster }) => ({
-    name,
-    version: 0,
-    async assign({ members, topics }) {
-      const sorted = members.map((m) => m.memberId).sort();
-      const assignment = new Map<string, Record<string, number[]>>(sorted.map((id) => [id, {}]));
-      let next = 0;
-      for (const topic of topics) {
-        const partitionMetadata = cluster.findTopicPartitionMetadata(topic);
-        const wanted = new Set(
-          keys.map((key) => partitionOf({ topic, partitionMetadata, message: { key, value: null } })),
-        );
-        for (const { partitionId } of partitionMetadata) {
-          if (!wanted.has(partitionId)) continue;
-          const member = assignment.get(sorted[next++ % sorted.length])!;
-          (member[topic] ??= []).push(partitionId);
-        }
-      }
-      return sorted.map((memberId) => ({
-        memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 0,
-          assignment: assignment.get(memberId)!,
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
-      };
-    },
-  });
 }

@@ -9,7 +9,8 @@
  * With nothing pending and no throttle there is nothing to look at later: a new request is sent at
  * once or queued, and queueing arms its own check; a completed request checks the queue itself. So
  * the check is armed only for a pending request or an active throttle, as kafkajs intends. Applied
- * once per process, to the release whose code it was written against.
+ * once per process, to the release whose code it was written against, by the processes that own a
+ * bus (mevlab control-plane and mevlab agent); importing the library changes nothing in kafkajs.
  */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
 
