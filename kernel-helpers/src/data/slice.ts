@@ -276,13 +276,78 @@ interface Plan {
   duckdb(files: string[]): string;
 }
 
+/** The WHERE conditions of a slice for both engines, their values bound as parameters. */
+class Conditions {
+  readonly ch: string[] = ["ts_ms >= {from_ms:UInt64}", "ts_ms < {to_ms:UInt64}"];
+  readonly dk: string[] = ["ts_ms >= $from_ms", "ts_ms < $to_ms"];
+  readonly chParams: QueryParams;
+  readonly duckParams: Record<string, DuckParam>;
+  private n = 0;
+
+  constructor(fromMs: number, toMs: number) {
+    this.chParams = { from_ms: fromMs, to_ms: toMs };
+    this.duckParams = { from_ms: fromMs, to_ms: toMs };
+  }
+
+  add(ch: string, dk: string): void {
+    this.ch.push(ch);
+    this.dk.push(dk);
+  }
+
+  bind(value: Scalar | readonly Scalar[], chType: string): { ch: string; dk: string } {
+    const name = `p${this.n++}`;
+    // ClickHouse keeps booleans as UInt8
+    this.chParams[name] = (
+      typeof value === "boolean"
+        ? Number(value)
+        : Array.isArray(value)
+          ? value.map((x) => (typeof x === "boolean" ? Number(x) : x))
+          : value
+    ) as never;
+    this.duckParams[name] = value as DuckParam;
+    return { ch: `{${name}:${chType}}`, dk: `$${name}` };
+  }
+}
+
+const SLICE_FIELDS = new Set(["stream", "from", "to", "modules", "dex", "columns", "where", "limit"]);
+const OPS: Record<string, string> = { eq: "=", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
+
 /** Validates a slice and turns it into SQL for both engines (values as parameters). */
 export function planSlice(spec: SliceSpec): Plan {
+  const table = sliceTable(spec);
+  const all = EVENT_TABLES[table] as ReadonlyArray<readonly [string, ColumnType]>;
+  const types = new Map(all.map(([n, t]) => [n, t]));
+  const fromMs = timeOf(spec.from, "from");
+  const toMs = timeOf(spec.to, "to");
+  if (!(fromMs < toMs))
+    throw new DataError(`'from' (${iso(fromMs)}) must be before 'to' (${iso(toMs)})`, { field: "from" });
+  const columns = sliceColumns(spec, table, all, types);
+  const cond = new Conditions(fromMs, toMs);
+  if (spec.modules !== undefined) addModules(cond, spec.modules, table);
+  if (spec.dex !== undefined) addDex(cond, spec.dex, table);
+  for (const [col, where] of Object.entries(spec.where ?? {})) addWhere(cond, col, where, types);
+  const limit = sliceLimit(spec.limit);
+  const list = columns.map(([c]) => c).join(", ");
+  return {
+    table,
+    columns,
+    fromMs,
+    toMs,
+    chParams: cond.chParams,
+    duckParams: cond.duckParams,
+    clickhouse: (database) =>
+      `SELECT ${list} FROM ${database}.${table} WHERE ${cond.ch.join(" AND ")} ORDER BY ts_ms${limit}`,
+    duckdb: (files) =>
+      `SELECT ${list} FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true) ` +
+      `WHERE ${cond.dk.join(" AND ")} ORDER BY ts_ms${limit}`,
+  };
+}
+
+function sliceTable(spec: SliceSpec): EventTable {
   if (!spec || typeof spec !== "object") throw new DataError("slice needs { stream, from, to, … }", { field: "spec" });
-  const known = new Set(["stream", "from", "to", "modules", "dex", "columns", "where", "limit"]);
   for (const k of Object.keys(spec)) {
-    if (!known.has(k))
-      throw new DataError(`unknown slice field '${k}' (known: ${[...known].join(", ")})`, { field: k });
+    if (!SLICE_FIELDS.has(k))
+      throw new DataError(`unknown slice field '${k}' (known: ${[...SLICE_FIELDS].join(", ")})`, { field: k });
   }
   const table = streamTable(spec.stream);
   if (!table) {
@@ -293,131 +358,95 @@ export function planSlice(spec: SliceSpec): Plan {
       },
     );
   }
-  const all = EVENT_TABLES[table] as ReadonlyArray<readonly [string, ColumnType]>;
-  const types = new Map(all.map(([n, t]) => [n, t]));
-  const fromMs = timeOf(spec.from, "from");
-  const toMs = timeOf(spec.to, "to");
-  if (!(fromMs < toMs))
-    throw new DataError(`'from' (${iso(fromMs)}) must be before 'to' (${iso(toMs)})`, { field: "from" });
+  return table;
+}
 
-  let columns = all.slice();
-  if (spec.columns !== undefined) {
-    if (!Array.isArray(spec.columns) || spec.columns.length === 0) {
-      throw new DataError("'columns' must be a non-empty list of column names", { field: "columns" });
-    }
-    columns = spec.columns.map((c) => {
-      const t = types.get(c);
-      if (!t)
-        throw new DataError(`unknown column '${c}' in ${table} (columns: ${[...types.keys()].join(", ")})`, {
-          field: "columns",
-        });
-      return [c, t] as const;
+function sliceColumns(
+  spec: SliceSpec,
+  table: EventTable,
+  all: ReadonlyArray<readonly [string, ColumnType]>,
+  types: Map<string, ColumnType>,
+): Array<readonly [string, ColumnType]> {
+  if (spec.columns === undefined) return all.slice();
+  if (!Array.isArray(spec.columns) || spec.columns.length === 0) {
+    throw new DataError("'columns' must be a non-empty list of column names", { field: "columns" });
+  }
+  return spec.columns.map((c) => {
+    const t = types.get(c);
+    if (!t)
+      throw new DataError(`unknown column '${c}' in ${table} (columns: ${[...types.keys()].join(", ")})`, {
+        field: "columns",
+      });
+    return [c, t] as const;
+  });
+}
+
+function addModules(cond: Conditions, modules: unknown, table: EventTable): void {
+  const mods = stringList(modules, "modules").map((m) => m.toLowerCase());
+  for (const m of mods) {
+    if (m !== "arbitrage" && m !== "mev")
+      throw new DataError(`unknown module '${m}': use arbitrage, mev`, { field: "modules" });
+  }
+  if (table === "arb_opportunities" || table === "mev_opportunities") {
+    if (!mods.includes(table === "arb_opportunities" ? "arbitrage" : "mev")) cond.add("0", "false");
+  } else {
+    const p = cond.bind(mods, "Array(String)");
+    cond.add(`has(${p.ch}, module)`, `list_contains(${p.dk}, module)`);
+  }
+}
+
+function addDex(cond: Conditions, dex: unknown, table: EventTable): void {
+  const dexes = stringList(dex, "dex").map((d) => d.toLowerCase());
+  const p = cond.bind(dexes, "Array(String)");
+  if (table === "arb_opportunities") {
+    cond.add(
+      `hasAny(splitByChar(',', lower(dexes)), ${p.ch})`,
+      `list_has_any(string_split(lower(dexes), ','), ${p.dk})`,
+    );
+  } else if (table === "mev_opportunities") {
+    cond.add(`has(${p.ch}, lower(dex))`, `list_contains(${p.dk}, lower(dex))`);
+  } else {
+    throw new DataError(`'dex' filters the opportunity streams (arb, mev), not ${table}`, { field: "dex" });
+  }
+}
+
+function addWhere(cond: Conditions, col: string, where: unknown, types: Map<string, ColumnType>): void {
+  const t = types.get(col);
+  if (!t)
+    throw new DataError(`unknown column '${col}' in where (columns: ${[...types.keys()].join(", ")})`, {
+      field: `where.${col}`,
+    });
+  const chType = CLICKHOUSE_TYPE[t];
+  const conds = isScalar(where) ? { eq: where } : where;
+  if (!conds || typeof conds !== "object" || Object.keys(conds).length === 0) {
+    throw new DataError(`where.${col} must be a value or { eq | ne | gt | gte | lt | lte | in }`, {
+      field: `where.${col}`,
     });
   }
-
-  const ch: string[] = ["ts_ms >= {from_ms:UInt64}", "ts_ms < {to_ms:UInt64}"];
-  const dk: string[] = ["ts_ms >= $from_ms", "ts_ms < $to_ms"];
-  const chParams: QueryParams = { from_ms: fromMs, to_ms: toMs };
-  const duckParams: Record<string, DuckParam> = { from_ms: fromMs, to_ms: toMs };
-  let n = 0;
-  const bind = (value: Scalar | readonly Scalar[], chType: string): { ch: string; dk: string } => {
-    const name = `p${n++}`;
-    // ClickHouse keeps booleans as UInt8
-    chParams[name] = (
-      typeof value === "boolean"
-        ? Number(value)
-        : Array.isArray(value)
-          ? value.map((x) => (typeof x === "boolean" ? Number(x) : x))
-          : value
-    ) as never;
-    duckParams[name] = value as DuckParam;
-    return { ch: `{${name}:${chType}}`, dk: `$${name}` };
-  };
-
-  if (spec.modules !== undefined) {
-    const mods = stringList(spec.modules, "modules").map((m) => m.toLowerCase());
-    for (const m of mods) {
-      if (m !== "arbitrage" && m !== "mev")
-        throw new DataError(`unknown module '${m}': use arbitrage, mev`, { field: "modules" });
-    }
-    if (table === "arb_opportunities" || table === "mev_opportunities") {
-      if (!mods.includes(table === "arb_opportunities" ? "arbitrage" : "mev")) {
-        ch.push("0");
-        dk.push("false");
+  for (const [op, value] of Object.entries(conds)) {
+    if (op === "in") {
+      if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar)) {
+        throw new DataError(`where.${col}.in must be a non-empty list of values`, { field: `where.${col}` });
       }
+      const p = cond.bind(value.map((v) => checkValue(v, t, col)) as Scalar[], `Array(${chType})`);
+      cond.add(`has(${p.ch}, ${col})`, `list_contains(${p.dk}, ${col})`);
+    } else if (OPS[op]) {
+      const p = cond.bind(checkValue(value as Scalar, t, col), chType);
+      cond.add(`${col} ${OPS[op]} ${p.ch}`, `${col} ${OPS[op]} ${p.dk}`);
     } else {
-      const p = bind(mods, "Array(String)");
-      ch.push(`has(${p.ch}, module)`);
-      dk.push(`list_contains(${p.dk}, module)`);
-    }
-  }
-  if (spec.dex !== undefined) {
-    const dexes = stringList(spec.dex, "dex").map((d) => d.toLowerCase());
-    const p = bind(dexes, "Array(String)");
-    if (table === "arb_opportunities") {
-      ch.push(`hasAny(splitByChar(',', lower(dexes)), ${p.ch})`);
-      dk.push(`list_has_any(string_split(lower(dexes), ','), ${p.dk})`);
-    } else if (table === "mev_opportunities") {
-      ch.push(`has(${p.ch}, lower(dex))`);
-      dk.push(`list_contains(${p.dk}, lower(dex))`);
-    } else {
-      throw new DataError(`'dex' filters the opportunity streams (arb, mev), not ${table}`, { field: "dex" });
-    }
-  }
-  const OPS: Record<string, string> = { eq: "=", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
-  for (const [col, cond] of Object.entries(spec.where ?? {})) {
-    const t = types.get(col);
-    if (!t)
-      throw new DataError(`unknown column '${col}' in where (columns: ${[...types.keys()].join(", ")})`, {
-        field: `where.${col}`,
-      });
-    const chType = CLICKHOUSE_TYPE[t];
-    const conds = isScalar(cond) ? { eq: cond } : cond;
-    if (!conds || typeof conds !== "object" || Object.keys(conds).length === 0) {
-      throw new DataError(`where.${col} must be a value or { eq | ne | gt | gte | lt | lte | in }`, {
+      throw new DataError(`where.${col}: unknown operator '${op}' (eq, ne, gt, gte, lt, lte, in)`, {
         field: `where.${col}`,
       });
     }
-    for (const [op, value] of Object.entries(conds)) {
-      if (op === "in") {
-        if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar)) {
-          throw new DataError(`where.${col}.in must be a non-empty list of values`, { field: `where.${col}` });
-        }
-        const p = bind(value.map((v) => checkValue(v, t, col)) as Scalar[], `Array(${chType})`);
-        ch.push(`has(${p.ch}, ${col})`);
-        dk.push(`list_contains(${p.dk}, ${col})`);
-      } else if (OPS[op]) {
-        const p = bind(checkValue(value as Scalar, t, col), chType);
-        ch.push(`${col} ${OPS[op]} ${p.ch}`);
-        dk.push(`${col} ${OPS[op]} ${p.dk}`);
-      } else {
-        throw new DataError(`where.${col}: unknown operator '${op}' (eq, ne, gt, gte, lt, lte, in)`, {
-          field: `where.${col}`,
-        });
-      }
-    }
   }
-  let limit = "";
-  if (spec.limit !== undefined) {
-    if (!Number.isSafeInteger(spec.limit) || spec.limit < 1) {
-      throw new DataError(`'limit' must be a positive integer, not ${JSON.stringify(spec.limit)}`, { field: "limit" });
-    }
-    limit = ` LIMIT ${spec.limit}`;
+}
+
+function sliceLimit(limit: unknown): string {
+  if (limit === undefined) return "";
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
+    throw new DataError(`'limit' must be a positive integer, not ${JSON.stringify(limit)}`, { field: "limit" });
   }
-  const list = columns.map(([c]) => c).join(", ");
-  return {
-    table,
-    columns,
-    fromMs,
-    toMs,
-    chParams,
-    duckParams,
-    clickhouse: (database) =>
-      `SELECT ${list} FROM ${database}.${table} WHERE ${ch.join(" AND ")} ORDER BY ts_ms${limit}`,
-    duckdb: (files) =>
-      `SELECT ${list} FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true) ` +
-      `WHERE ${dk.join(" AND ")} ORDER BY ts_ms${limit}`,
-  };
+  return ` LIMIT ${limit as number}`;
 }
 
 function withBools(batch: RecordBatch, names: Set<string>): RecordBatch {
