@@ -168,6 +168,8 @@ interface ClientSub {
   id: bigint;
   options: SubscribeOptions;
   handler: BatchHandler;
+  /** The socket the subscription was last sent on: every new socket gets every subscription. */
+  sentOn?: WebSocket;
 }
 
 /**
@@ -213,7 +215,7 @@ export class LinkBus implements Bus {
     const sub: ClientSub = { id, options, handler };
     this.subs.set(id, sub);
     try {
-      await this.request(id, subscribeFrame(sub));
+      await this.subscribeOn(await this.connect(), sub);
     } catch (err) {
       this.subs.delete(id);
       throw err;
@@ -248,7 +250,10 @@ export class LinkBus implements Bus {
   }
 
   private async requestBytes(id: bigint, frame: Uint8Array, topic?: string): Promise<BusRecord[]> {
-    const ws = await this.connect();
+    return this.requestOn(await this.connect(), id, frame, topic);
+  }
+
+  private requestOn(ws: WebSocket, id: bigint, frame: Uint8Array, topic?: string): Promise<BusRecord[]> {
     return new Promise<BusRecord[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       ws.send(frame, (err) => {
@@ -267,7 +272,40 @@ export class LinkBus implements Bus {
       const wait = this.nextAttemptAt - Date.now();
       return Promise.reject(new BusError(`bus link down; next attempt in ${wait} ms`, { retriable: true }));
     }
-    this.open ??= new Promise<WebSocket>((resolve, reject) => {
+    this.open ??= this.openSocket().then((ws) => this.resubscribe(ws));
+    return this.open;
+  }
+
+  /**
+   * Sends every subscription made on an earlier socket on one that has just opened, before anything
+   * else may use it. A publish that opened the socket before the reconnect timer fired used to leave
+   * the agent subscribed to nothing: heartbeating, shown live, and deaf to commands. A subscription
+   * the control plane refuses is reported and left out; a socket that fails meanwhile fails the open.
+   */
+  private async resubscribe(ws: WebSocket): Promise<WebSocket> {
+    for (const sub of [...this.subs.values()]) {
+      if (sub.sentOn === undefined || sub.sentOn === ws) continue;
+      try {
+        await this.subscribeOn(ws, sub);
+      } catch (err) {
+        if (err instanceof BusError && err.retriable) throw err;
+        this.subs.delete(sub.id);
+        this.options.onStateChange?.(
+          true,
+          `subscription to ${sub.options.topics.join(", ")} refused: ${describe(err)}`,
+        );
+      }
+    }
+    return ws;
+  }
+
+  private async subscribeOn(ws: WebSocket, sub: ClientSub): Promise<void> {
+    sub.sentOn = ws;
+    await this.requestOn(ws, sub.id, encodeLinkFrame(subscribeFrame(sub)));
+  }
+
+  private openSocket(): Promise<WebSocket> {
+    return new Promise<WebSocket>((resolve, reject) => {
       // Agents sit next to the control plane: compression would only cost CPU.
       const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${this.options.token}`], {
         perMessageDeflate: false,
@@ -287,7 +325,6 @@ export class LinkBus implements Bus {
       ws.on("error", (err) => reject(new BusError(`bus link: ${describe(err)}`, { retriable: true, cause: err })));
       ws.on("close", (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`));
     });
-    return this.open;
   }
 
   private onClose(ws: WebSocket, reason: string): void {
@@ -306,7 +343,7 @@ export class LinkBus implements Bus {
   private async reconnect(): Promise<void> {
     if (this.closed || this.open) return;
     try {
-      for (const sub of this.subs.values()) await this.request(sub.id, subscribeFrame(sub));
+      await this.connect();
     } catch (err) {
       // The socket failed again; its close event has already scheduled the next attempt.
       this.options.onStateChange?.(false, describe(err));
