@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,8 @@ import { ControlRequest_State as State } from "@mevlab/proto";
 import { TokenService, loadOrCreateSecret } from "@mevlab/control-plane";
 import { freePort } from "@mevlab/cli";
 import { startProcess, stopProcess, waitFor } from "../src/stack";
+
+const openFiles = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 const ADMIN = { username: "admin", password: "admin-password-1" };
 let port: number;
@@ -210,4 +212,24 @@ test("connections reset at every stage, 10 rounds: the control plane stays up an
     await controlPlaneWorks(client);
   }
   await client.close();
+});
+
+test("a refused upgrade's socket is released even when the client never closes its side", async () => {
+  const before = openFiles(cp.pid!);
+  const held: Socket[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const s = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+      s.on("error", () => undefined);
+      held.push(s);
+      await written(s, upgradeRequest("/api/realtime/ws", REALTIME_PROTOCOL));
+      assert.match(await firstBytes(s), /^HTTP\/1.1 401 /);
+    }
+    // Without a token, each held a descriptor of the control plane for as long as the client liked.
+    await waitFor("the control plane's descriptors back to where they were", () =>
+      openFiles(cp.pid!) <= before + 2 ? true : undefined,
+    );
+  } finally {
+    for (const s of held) s.destroy();
+  }
 });

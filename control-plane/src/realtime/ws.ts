@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
@@ -24,6 +25,8 @@ interface Endpoint {
 
 /** A peer that goes away (reset, half-sent request) is routine; anything else is worth a log line. */
 const PEER_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ETIMEDOUT"]);
+/** An upgrade request is answered (accepted or refused) within this, or its socket is dropped. */
+const UPGRADE_TIMEOUT_MS = 10_000;
 
 /**
  * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response) and closes
@@ -63,11 +66,17 @@ export function webSocketUpgrades(deps: {
     },
   };
 
+  /** Upgrade requests being answered: ended with the server, and each within UPGRADE_TIMEOUT_MS. */
+  const upgrading = new Set<Duplex>();
   const refuse = (socket: Duplex, status: number, message: string): void => {
+    upgrading.delete(socket);
     const body = JSON.stringify({
       ok: false,
       error: { code: status === 401 ? "unauthenticated" : "forbidden", message },
     });
+    // Gone once the answer is written, whether or not the peer ever closes its side (the server allows
+    // half-open sockets, and an upgrade socket is outside its timeouts): no token needed to hold one.
+    socket.once("finish", () => socket.destroy());
     socket.end(
       `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Forbidden"}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -78,6 +87,10 @@ export function webSocketUpgrades(deps: {
     socket.on("error", (err: NodeJS.ErrnoException) => {
       if (!PEER_GONE.has(err.code ?? "")) deps.log(`upgrade socket from ${req.socket.remoteAddress}: ${describe(err)}`);
     });
+    upgrading.add(socket);
+    socket.once("close", () => upgrading.delete(socket));
+    // ws clears it when it takes the socket over.
+    if (socket instanceof Socket) socket.setTimeout(UPGRADE_TIMEOUT_MS, () => socket.destroy());
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const endpoint = endpoints[path];
     if (!endpoint) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
@@ -86,6 +99,7 @@ export function webSocketUpgrades(deps: {
     deps.tokens.verify(token).then(
       (who) => {
         if (!endpoint.roles.includes(who.role)) return refuse(socket, 403, `role '${who.role}' may not open ${path}`);
+        upgrading.delete(socket);
         endpoint.wss.handleUpgrade(req, socket, head, (ws) => {
           // ws reports a peer's bad frame (too large, unmasked, bad opcode) here, and closes that
           // connection with the matching close code (1009, 1002) itself.
@@ -100,6 +114,8 @@ export function webSocketUpgrades(deps: {
   };
   /** Closing the HTTP server leaves upgraded sockets open: end them too. */
   const closeSockets = (): void => {
+    for (const socket of upgrading) socket.destroy();
+    upgrading.clear();
     for (const { wss } of Object.values(endpoints)) {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
