@@ -175,6 +175,8 @@ export function onShutdown(hook: () => Promise<void>): void {
     };
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);
+    // The terminal closed: what `up` started runs in process groups of its own and must stop too.
+    process.on("SIGHUP", handler);
   }
   shutdownHooks.push(hook);
 }

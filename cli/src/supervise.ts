@@ -15,8 +15,6 @@ export interface ChildSpec {
   stderrPrefix?: string;
   /** Each line of its stdout (ignored when absent). */
   onStdoutLine?: (line: string, pid: number) => void;
-  /** Called after each restart's spawn. */
-  onRestart?: (pid: number) => void;
 }
 
 export interface SuperviseOptions {
@@ -32,6 +30,9 @@ export interface SuperviseOptions {
 }
 
 type State = "running" | "waiting" | "stopping" | "stopped" | "exited";
+
+/** Longest wait for a child's stderr to end after it exited, before reporting the exit. */
+const STDERR_DRAIN_MS = 500;
 
 /** Grace before a child asked to stop is killed. */
 const STOP_GRACE_MS = 10_000;
@@ -73,6 +74,18 @@ export class Supervised {
     return this.tail.join("\n");
   }
 
+  /** Sends `signal` to the child's process group at once, if it is still running (for process exit). */
+  signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      process.kill(-pid, signal);
+    } catch (err) {
+      // ESRCH: the group is gone already.
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  }
+
   /** Ends the child (SIGTERM, then SIGKILL after a grace period) and any pending restart. */
   async stop(): Promise<void> {
     if (this.state === "stopped" || this.state === "stopping") return this.exited;
@@ -104,7 +117,14 @@ export class Supervised {
       finish();
       this.onExit(child, how);
     };
-    child.once("exit", (code, signal) => ended(code === null ? `signal ${signal}` : `code ${code}`));
+    // Its last stderr lines (often the stack trace that explains the exit) may still be in the pipe
+    // at 'exit': the report waits for the pipe's end, at most STDERR_DRAIN_MS (a grandchild may hold it).
+    const stderrEnded = new Promise<void>((resolve) => child.stderr?.once("close", resolve));
+    child.once("exit", (code, signal) => {
+      const how = code === null ? `signal ${signal}` : `code ${code}`;
+      const drained = new Promise<void>((resolve) => setTimeout(resolve, STDERR_DRAIN_MS).unref());
+      void Promise.race([stderrEnded, drained]).then(() => ended(how));
+    });
     child.on("error", (err) => {
       this.keep(`${this.spec.name}: ${err.message}`);
       // Not started at all (no such program): there will be no exit event.
@@ -149,7 +169,6 @@ export class Supervised {
       this.tail.length = 0;
       this.spawn();
       report(`mevlab: ${this.spec.name} restarted (pid ${this.child.pid})`);
-      this.spec.onRestart?.(this.child.pid ?? 0);
     }, delay);
   }
 }

@@ -44,6 +44,11 @@ export async function runUp(argv: readonly string[]): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const children: Supervised[] = [];
   onShutdown(() => stopAll(children));
+  // However `up` ends (an error nothing handled exits at once): its children run in process groups
+  // of their own, and JupyterLab does not watch its stdin as the mevlab children do.
+  process.on("exit", () => {
+    for (const c of children) c.signalGroup("SIGTERM");
+  });
 
   // Before the control plane starts: it reads the users file once, at start.
   const usersLine = await ensureAdmin(dataDir);
