@@ -94,7 +94,8 @@ export const JobsQuery = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, "x-unknown": "unknown query parameter '{field}' (known: limit)" },
+  // Other query parameters are ignored, as before (a client's cache-buster, say); bodies refuse unknown fields.
+  { additionalProperties: true },
 );
 
 /** The cancel route takes no fields. */
