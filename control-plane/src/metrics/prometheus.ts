@@ -53,7 +53,13 @@ function agentMetrics(registry: Registry, src: PrometheusSources, gauge: Define,
   perModule("mevlab_agent_bundles_landed_total", "Bundles that landed.", (t) => t.landed);
   perModule("mevlab_agent_pnl_lamports_total", "Net lamports of landed bundles (may go down).", (t) => t.pnlLamports);
 
-  const summary = () => src.rolling.summary();
+  // One summary per scrape (it walks every second of the last hour), not one per gauge.
+  let last: { at: number; value: ReturnType<RollingMetrics["summary"]> } | undefined;
+  const summary = () => {
+    const now = Date.now();
+    if (!last || now - last.at > 100) last = { at: now, value: src.rolling.summary() };
+    return last.value;
+  };
   gauge("mevlab_hotpath_p50_ms", "Hot path p50 over the last 60 s.", [], () => one(summary().hotpathP50));
   gauge("mevlab_hotpath_p99_ms", "Hot path p99 over the last 60 s.", [], () => one(summary().hotpathP99));
   gauge("mevlab_send_p50_ms", "Send p50 over the last 60 s.", [], () => one(summary().sendP50));
@@ -112,7 +118,7 @@ function pipelineMetrics(src: PrometheusSources, gauge: Define, counter: Define)
 }
 
 function nodeMetrics(src: PrometheusSources, gauge: Define): void {
-  const node = () => src.rolling.summary().node;
+  const node = () => src.rolling.node;
   gauge("mevlab_node_up", "1 when the node answered its last poll.", [], () => one(node()?.reachable ? 1 : 0));
   gauge("mevlab_node_healthy", "1 when getHealth answered ok.", [], () => one(node()?.healthy ? 1 : 0));
   gauge("mevlab_node_slot", "Node slot per commitment.", ["commitment"], () => {
