@@ -395,6 +395,17 @@ test("a valid command is accepted (202) and published exactly once", async () =>
   assert.equal(published, before + 1);
 });
 
+test("a scrape with an empty DEX filter exports every DEX (202), as the Datasets panel sends it", async () => {
+  const res = await fetch(`${cp.url}/api/datasets/scrape`, {
+    method: "POST",
+    headers: { ...json, Authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ start: "2024-01-01", end: "2024-01-02", types: ["arb"], dex: [], format: "parquet" }),
+  });
+  const body = (await res.json()) as { ok: boolean; job_id: string; error?: { message: string } };
+  assert.equal(res.status, 202, body.error?.message);
+  assert.equal(body.ok, true);
+});
+
 test("login: wrong password → 401, missing fields → 400", async () => {
   const bad = await fetch(`${cp.url}/api/auth/login`, {
     method: "POST",

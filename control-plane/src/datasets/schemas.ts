@@ -18,10 +18,12 @@ const nullable = (schema: TSchema | TSchema[], error: string, description?: stri
 const time = (name: string, description: string) =>
   nullable([Type.String(), Type.Number()], `'${name}' must be an ISO date or unix milliseconds`, description);
 
-const names = (field: string, description: string) =>
+const names = (field: string, description: string, minItems = 1) =>
   nullable(
-    Type.Array(Type.String(), { minItems: 1 }),
-    `${field}: '${field}' must be a non-empty list of names`,
+    Type.Array(Type.String(), { minItems }),
+    minItems > 0
+      ? `${field}: '${field}' must be a non-empty list of names`
+      : `${field}: '${field}' must be a list of names`,
     description,
   );
 
@@ -45,7 +47,8 @@ export const ScrapeBody = Type.Object(
       `types: 'types' must be a non-empty list of streams (${STREAMS.join(", ")})`,
       "streams to export, one file each",
     ),
-    dex: names("dex", "DEX names; they filter the opportunity streams (empty: all)"),
+    // The blueprint's empty list means every DEX (the Datasets panel sends [] with an empty filter).
+    dex: names("dex", "DEX names; they filter the opportunity streams (empty: all)", 0),
     modules: names("modules", "arbitrage / mev"),
     format: nullable(StringEnum(FORMATS), formatError, "default parquet"),
     compress: nullable(StringEnum(COMPRESSIONS), compressionError, "default zstd"),
