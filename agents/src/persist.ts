@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -29,6 +30,9 @@ interface Entry {
 }
 
 const COMPACT_AFTER = 5_000;
+/** The agent's state is its operator's alone: directories 0700, files 0600. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 /** Another live process has the state file: two agents with one id would apply a command twice. */
 export class StateFileInUseError extends Error {
@@ -64,10 +68,10 @@ export class StateFile {
    */
   lock(): void {
     const lockPath = `${this.path}.lock`;
-    mkdirSync(dirname(lockPath), { recursive: true });
+    mkdirSync(dirname(lockPath), { recursive: true, mode: DIR_MODE });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(lockPath, "wx");
+        const fd = openSync(lockPath, "wx", FILE_MODE);
         writeSync(fd, `${process.pid}\n`);
         closeSync(fd);
         this.locked = true;
@@ -90,6 +94,8 @@ export class StateFile {
 
   load(): { runtime: AgentRuntime; seen: string[] } | undefined {
     if (!existsSync(this.path)) return undefined;
+    // A journal an older version wrote world-readable.
+    chmodSync(this.path, FILE_MODE);
     const text = readFileSync(this.path, "utf8");
     let runtime: SavedRuntime | undefined;
     const seen: string[] = [];
@@ -140,9 +146,11 @@ export class StateFile {
   }
 
   private compact(runtime: AgentRuntime, seen: readonly string[]): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: DIR_MODE });
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ runtime: toSaved(runtime), seen: [...seen] } satisfies Snapshot) + "\n");
+    writeFileSync(tmp, JSON.stringify({ runtime: toSaved(runtime), seen: [...seen] } satisfies Snapshot) + "\n", {
+      mode: FILE_MODE,
+    });
     this.closeJournal();
     renameSync(tmp, this.path);
     this.fd = openSync(this.path, "a");
