@@ -3,67 +3,25 @@
  * default, from the local Parquet store the control plane writes under its data dir. Every filter value
  * travels as a query parameter (ClickHouse `{p:Type}`, DuckDB `$p`), never inside the SQL text.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import {
-  Bool,
-  Field,
-  Float64,
-  Int64,
-  RecordBatch as RecordBatchClass,
-  Schema,
-  Struct,
-  Table,
-  makeData,
-  Uint32,
-  Uint64,
-  Utf8,
-  type DataType,
-  type RecordBatch,
-  type TypeMap,
-} from "apache-arrow";
-import { DataError } from "../errors";
+import { Table, type RecordBatch, type TypeMap } from "apache-arrow";
 import { ClickHouseSource, type ArrowCompression, type QueryParams } from "./clickhouse";
-import { nativeDuck, type DuckParam, type NativeSession } from "./duck";
+import { nativeDuck, type NativeSession } from "./duck-native";
+import { quoteLiteral, type DuckParam } from "./duck-session";
 import { batchesToTable, type Progress, type ReadOptions } from "./progress";
-import {
-  CLICKHOUSE_TYPE,
-  DUCKDB_TYPE,
-  EVENT_TABLES,
-  STREAM_ALIASES,
-  streamTable,
-  type ColumnType,
-  type EventTable,
-} from "./streams";
+import { emptySchema, withBools } from "./slice-arrow";
+import { planSlice, type SliceSpec, type SlicePlan } from "./slice-plan";
+import { partitionFiles } from "./store-files";
+import { DUCKDB_TYPE, EVENT_TABLES, type ColumnType, type EventTable } from "./streams";
+
+export type { Condition, Scalar } from "./slice-filters";
+export { planSlice, type SliceSpec, type TimeBound } from "./slice-plan";
+export { partitionFiles } from "./store-files";
 
 /** Dataset file formats and their compression. */
 export type FileFormat = "parquet" | "jsonl";
 export type FileCompression = "zstd" | "gzip" | "none";
-
-export type TimeBound = Date | string | number;
-export type Scalar = string | number | bigint | boolean;
-/** A column condition: a value (equality) or operators. */
-export type Condition =
-  Scalar | { eq?: Scalar; ne?: Scalar; gt?: Scalar; gte?: Scalar; lt?: Scalar; lte?: Scalar; in?: readonly Scalar[] };
-
-export interface SliceSpec {
-  /** `arb`, `mev`, `outcomes`, `metrics` or a table name (`arb_opportunities`, …). */
-  stream: string;
-  /** Inclusive start: a Date, unix ms, or an ISO date / date-time (UTC unless it says otherwise). */
-  from: TimeBound;
-  /** Exclusive end. */
-  to: TimeBound;
-  /** `arbitrage` / `mev`: the opportunity streams belong to one module each; outcomes and metrics have a column. */
-  modules?: readonly string[];
-  /** DEX names, case-insensitive (arb: any hop on one of them; mev: the pool's DEX). */
-  dex?: readonly string[];
-  /** Columns to return (default all; `ts_ms` first). */
-  columns?: readonly string[];
-  /** Column conditions, e.g. `{ landed: true, net_sol: { gte: 0.01 } }`. */
-  where?: Readonly<Record<string, Condition>>;
-  /** At most this many rows (the earliest, by ts_ms). */
-  limit?: number;
-}
 
 export interface DataSourceOptions {
   /** ClickHouse URL; default `process.env.CLICKHOUSE_URL`. Without one the local store is read. */
@@ -111,7 +69,7 @@ export class DataSource {
     yield* this.planBatches<T>(planSlice(spec), options);
   }
 
-  private async *planBatches<T extends TypeMap>(plan: Plan, options: ReadOptions): AsyncGenerator<RecordBatch<T>> {
+  private async *planBatches<T extends TypeMap>(plan: SlicePlan, options: ReadOptions): AsyncGenerator<RecordBatch<T>> {
     if (this.ch) {
       // ClickHouse keeps booleans as UInt8: give them back as Arrow Bool, as the local store does.
       const bools = new Set(plan.columns.filter(([, t]) => t === "bool").map(([c]) => c));
@@ -170,7 +128,7 @@ export class DataSource {
           signal: options.signal,
           onBytes: (bytes) => options.onProgress?.({ bytes }),
         });
-        sql = typed(`SELECT * FROM read_parquet(${lit(staging)})`);
+        sql = typed(`SELECT * FROM read_parquet(${quoteLiteral(staging)})`);
       } else {
         const files = partitionFiles(this.storeDir, plan.table, plan.fromMs, plan.toMs);
         if (files.length) {
@@ -185,7 +143,7 @@ export class DataSource {
         options.format === "parquet"
           ? `(FORMAT parquet, COMPRESSION ${c === "none" ? "uncompressed" : c})`
           : `(FORMAT json, COMPRESSION ${c})`;
-      return await db.exec(`COPY (${sql}) TO ${lit(file)} ${to}`, params, {
+      return await db.exec(`COPY (${sql}) TO ${quoteLiteral(file)} ${to}`, params, {
         signal: options.signal,
         onProgress: (percent) => options.onProgress?.({ percent }),
       });
@@ -211,7 +169,7 @@ export class DataSource {
       const columns = EVENT_TABLES[table as EventTable] as ReadonlyArray<readonly [string, ColumnType]>;
       await db.run(
         files.length
-          ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true)`
+          ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files.map(quoteLiteral).join(", ")}], union_by_name = true)`
           : `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.map(([c, t]) => `CAST(NULL AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ")} WHERE false`,
       );
     }
@@ -261,305 +219,4 @@ export function query<T extends TypeMap = TypeMap>(
   options?: ReadOptions,
 ): Promise<Table<T>> {
   return dataSource().query<T>(sql, params, options);
-}
-
-// ------------------------------------------------------------------------------------------------
-
-interface Plan {
-  table: EventTable;
-  columns: Array<readonly [string, ColumnType]>;
-  fromMs: number;
-  toMs: number;
-  chParams: QueryParams;
-  duckParams: Record<string, DuckParam>;
-  clickhouse(database: string): string;
-  duckdb(files: string[]): string;
-}
-
-/** The WHERE conditions of a slice for both engines, their values bound as parameters. */
-class Conditions {
-  readonly ch: string[] = ["ts_ms >= {from_ms:UInt64}", "ts_ms < {to_ms:UInt64}"];
-  readonly dk: string[] = ["ts_ms >= $from_ms", "ts_ms < $to_ms"];
-  readonly chParams: QueryParams;
-  readonly duckParams: Record<string, DuckParam>;
-  private n = 0;
-
-  constructor(fromMs: number, toMs: number) {
-    this.chParams = { from_ms: fromMs, to_ms: toMs };
-    this.duckParams = { from_ms: fromMs, to_ms: toMs };
-  }
-
-  add(ch: string, dk: string): void {
-    this.ch.push(ch);
-    this.dk.push(dk);
-  }
-
-  bind(value: Scalar | readonly Scalar[], chType: string): { ch: string; dk: string } {
-    const name = `p${this.n++}`;
-    // ClickHouse keeps booleans as UInt8
-    this.chParams[name] = (
-      typeof value === "boolean"
-        ? Number(value)
-        : Array.isArray(value)
-          ? value.map((x) => (typeof x === "boolean" ? Number(x) : x))
-          : value
-    ) as never;
-    this.duckParams[name] = value as DuckParam;
-    return { ch: `{${name}:${chType}}`, dk: `$${name}` };
-  }
-}
-
-const SLICE_FIELDS = new Set(["stream", "from", "to", "modules", "dex", "columns", "where", "limit"]);
-const OPS: Record<string, string> = { eq: "=", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
-
-/** Validates a slice and turns it into SQL for both engines (values as parameters). */
-export function planSlice(spec: SliceSpec): Plan {
-  const table = sliceTable(spec);
-  const all = EVENT_TABLES[table] as ReadonlyArray<readonly [string, ColumnType]>;
-  const types = new Map(all.map(([n, t]) => [n, t]));
-  const fromMs = timeOf(spec.from, "from");
-  const toMs = timeOf(spec.to, "to");
-  if (!(fromMs < toMs))
-    throw new DataError(`'from' (${iso(fromMs)}) must be before 'to' (${iso(toMs)})`, { field: "from" });
-  const columns = sliceColumns(spec, table, all, types);
-  const cond = new Conditions(fromMs, toMs);
-  if (spec.modules !== undefined) addModules(cond, spec.modules, table);
-  if (spec.dex !== undefined) addDex(cond, spec.dex, table);
-  for (const [col, where] of Object.entries(spec.where ?? {})) addWhere(cond, col, where, types);
-  const limit = sliceLimit(spec.limit);
-  const list = columns.map(([c]) => c).join(", ");
-  return {
-    table,
-    columns,
-    fromMs,
-    toMs,
-    chParams: cond.chParams,
-    duckParams: cond.duckParams,
-    clickhouse: (database) =>
-      `SELECT ${list} FROM ${database}.${table} WHERE ${cond.ch.join(" AND ")} ORDER BY ts_ms${limit}`,
-    duckdb: (files) =>
-      `SELECT ${list} FROM read_parquet([${files.map(lit).join(", ")}], union_by_name = true) ` +
-      `WHERE ${cond.dk.join(" AND ")} ORDER BY ts_ms${limit}`,
-  };
-}
-
-function sliceTable(spec: SliceSpec): EventTable {
-  if (!spec || typeof spec !== "object") throw new DataError("slice needs { stream, from, to, … }", { field: "spec" });
-  for (const k of Object.keys(spec)) {
-    if (!SLICE_FIELDS.has(k))
-      throw new DataError(`unknown slice field '${k}' (known: ${[...SLICE_FIELDS].join(", ")})`, { field: k });
-  }
-  const table = streamTable(spec.stream);
-  if (!table) {
-    throw new DataError(
-      `unknown stream ${JSON.stringify(spec.stream)}: use ${Object.keys(STREAM_ALIASES).join(", ")}`,
-      {
-        field: "stream",
-      },
-    );
-  }
-  return table;
-}
-
-function sliceColumns(
-  spec: SliceSpec,
-  table: EventTable,
-  all: ReadonlyArray<readonly [string, ColumnType]>,
-  types: Map<string, ColumnType>,
-): Array<readonly [string, ColumnType]> {
-  if (spec.columns === undefined) return all.slice();
-  if (!Array.isArray(spec.columns) || spec.columns.length === 0) {
-    throw new DataError("'columns' must be a non-empty list of column names", { field: "columns" });
-  }
-  return spec.columns.map((c) => {
-    const t = types.get(c);
-    if (!t)
-      throw new DataError(`unknown column '${c}' in ${table} (columns: ${[...types.keys()].join(", ")})`, {
-        field: "columns",
-      });
-    return [c, t] as const;
-  });
-}
-
-function addModules(cond: Conditions, modules: unknown, table: EventTable): void {
-  const mods = stringList(modules, "modules").map((m) => m.toLowerCase());
-  for (const m of mods) {
-    if (m !== "arbitrage" && m !== "mev")
-      throw new DataError(`unknown module '${m}': use arbitrage, mev`, { field: "modules" });
-  }
-  if (table === "arb_opportunities" || table === "mev_opportunities") {
-    if (!mods.includes(table === "arb_opportunities" ? "arbitrage" : "mev")) cond.add("0", "false");
-  } else {
-    const p = cond.bind(mods, "Array(String)");
-    cond.add(`has(${p.ch}, module)`, `list_contains(${p.dk}, module)`);
-  }
-}
-
-function addDex(cond: Conditions, dex: unknown, table: EventTable): void {
-  const dexes = stringList(dex, "dex").map((d) => d.toLowerCase());
-  const p = cond.bind(dexes, "Array(String)");
-  if (table === "arb_opportunities") {
-    cond.add(
-      `hasAny(splitByChar(',', lower(dexes)), ${p.ch})`,
-      `list_has_any(string_split(lower(dexes), ','), ${p.dk})`,
-    );
-  } else if (table === "mev_opportunities") {
-    cond.add(`has(${p.ch}, lower(dex))`, `list_contains(${p.dk}, lower(dex))`);
-  } else {
-    throw new DataError(`'dex' filters the opportunity streams (arb, mev), not ${table}`, { field: "dex" });
-  }
-}
-
-function addWhere(cond: Conditions, col: string, where: unknown, types: Map<string, ColumnType>): void {
-  const t = types.get(col);
-  if (!t)
-    throw new DataError(`unknown column '${col}' in where (columns: ${[...types.keys()].join(", ")})`, {
-      field: `where.${col}`,
-    });
-  const chType = CLICKHOUSE_TYPE[t];
-  const conds = isScalar(where) ? { eq: where } : where;
-  if (!conds || typeof conds !== "object" || Object.keys(conds).length === 0) {
-    throw new DataError(`where.${col} must be a value or { eq | ne | gt | gte | lt | lte | in }`, {
-      field: `where.${col}`,
-    });
-  }
-  for (const [op, value] of Object.entries(conds)) {
-    if (op === "in") {
-      if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar)) {
-        throw new DataError(`where.${col}.in must be a non-empty list of values`, { field: `where.${col}` });
-      }
-      const p = cond.bind(value.map((v) => checkValue(v, t, col)) as Scalar[], `Array(${chType})`);
-      cond.add(`has(${p.ch}, ${col})`, `list_contains(${p.dk}, ${col})`);
-    } else if (OPS[op]) {
-      const p = cond.bind(checkValue(value as Scalar, t, col), chType);
-      cond.add(`${col} ${OPS[op]} ${p.ch}`, `${col} ${OPS[op]} ${p.dk}`);
-    } else {
-      throw new DataError(`where.${col}: unknown operator '${op}' (eq, ne, gt, gte, lt, lte, in)`, {
-        field: `where.${col}`,
-      });
-    }
-  }
-}
-
-function sliceLimit(limit: unknown): string {
-  if (limit === undefined) return "";
-  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
-    throw new DataError(`'limit' must be a positive integer, not ${JSON.stringify(limit)}`, { field: "limit" });
-  }
-  return ` LIMIT ${limit as number}`;
-}
-
-function withBools(batch: RecordBatch, names: Set<string>): RecordBatch {
-  const fields = batch.schema.fields.map((f) => (names.has(f.name) ? new Field(f.name, new Bool(), f.nullable) : f));
-  const children = batch.schema.fields.map((f, i) => {
-    const data = batch.data.children[i];
-    if (!names.has(f.name) || !(data.values instanceof Uint8Array) || String(f.type) !== "Uint8") return data;
-    const bits = new Uint8Array((data.length + 7) >> 3);
-    for (let r = 0; r < data.length; r++) if (data.values[data.offset + r]) bits[r >> 3] |= 1 << (r & 7);
-    return makeData({
-      type: new Bool(),
-      length: data.length,
-      nullCount: data.nullCount,
-      nullBitmap: data.nullBitmap,
-      data: bits,
-    });
-  });
-  const schema = new Schema(fields);
-  return new RecordBatchClass(
-    schema,
-    makeData({ type: new Struct(fields), length: batch.numRows, children, nullCount: 0 }),
-  );
-}
-
-const ARROW_TYPE: Record<ColumnType, () => DataType> = {
-  u64: () => new Uint64(),
-  i64: () => new Int64(),
-  u32: () => new Uint32(),
-  f64: () => new Float64(),
-  str: () => new Utf8(),
-  bool: () => new Bool(),
-};
-
-function emptySchema(plan: Plan): Schema {
-  return new Schema(plan.columns.map(([n, t]) => new Field(n, ARROW_TYPE[t](), true)));
-}
-
-/** The Parquet files of `table` whose date/hour partitions overlap [fromMs, toMs). */
-export function partitionFiles(storeDir: string, table: EventTable, fromMs: number, toMs: number): string[] {
-  const root = join(storeDir, table);
-  if (!existsSync(root)) return [];
-  const HOUR = 3_600_000;
-  const lo = Math.floor(fromMs / HOUR) * HOUR;
-  const out: string[] = [];
-  for (const d of readdirSync(root)
-    .filter((d) => d.startsWith("date="))
-    .sort()) {
-    for (const h of readdirSync(join(root, d))
-      .filter((h) => h.startsWith("hour="))
-      .sort()) {
-      const start = Date.parse(`${d.slice(5)}T${h.slice(5).padStart(2, "0")}:00:00Z`);
-      if (Number.isNaN(start) || start < lo || start >= toMs) continue;
-      const dir = join(root, d, h);
-      for (const f of readdirSync(dir).sort())
-        if (f.startsWith("part-") && f.endsWith(".parquet")) out.push(join(dir, f));
-    }
-  }
-  return out;
-}
-
-function timeOf(v: TimeBound, field: string): number {
-  let ms: number;
-  if (v instanceof Date) ms = v.getTime();
-  else if (typeof v === "number") ms = v;
-  else if (typeof v === "string" && v.trim() !== "") {
-    const s = v.trim();
-    ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
-  } else ms = NaN;
-  if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
-    throw new DataError(`'${field}' must be a Date, unix milliseconds or an ISO date, not ${JSON.stringify(v)}`, {
-      field,
-    });
-  }
-  return Math.floor(ms);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function stringList(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string" && x.trim() !== "")) {
-    throw new DataError(`'${field}' must be a non-empty list of names`, { field });
-  }
-  return v.map((x: string) => x.trim());
-}
-
-function isScalar(v: unknown): v is Scalar {
-  return ["string", "number", "bigint", "boolean"].includes(typeof v);
-}
-
-function checkValue(v: Scalar, t: ColumnType, col: string): Scalar {
-  const bad = (what: string) =>
-    new DataError(`where.${col}: ${JSON.stringify(String(v))} is not ${what}`, { field: `where.${col}` });
-  switch (t) {
-    case "str":
-      if (typeof v !== "string") throw bad("a string");
-      return v;
-    case "bool":
-      if (typeof v !== "boolean") throw bad("true or false");
-      return v;
-    case "f64":
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bad("a finite number");
-      return v;
-    default: {
-      const b = typeof v === "bigint" ? v : typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : null;
-      if (b === null) throw bad("an integer");
-      if ((t === "u64" || t === "u32") && b < 0n) throw bad("a non-negative integer");
-      return b;
-    }
-  }
-}
-
-function lit(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
