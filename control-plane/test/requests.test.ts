@@ -3,7 +3,7 @@
 // requests that were still pending from the acks that come after.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -131,4 +131,39 @@ test("a request that times out is journaled whole; a late ack is kept without ch
   assert.match(r.reason, /no ack from mev-1/);
   assert.equal(r.outcomes.length, 1);
   again.close();
+});
+
+test("regression: a torn last line no longer stops the start; it is cut off and the file named", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-requests-")), "requests.jsonl");
+  const first = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined });
+  first.create({
+    requestId: "kept",
+    modules: [Module.mev],
+    action: Action.stop,
+    issuer: "admin",
+    createdAt: 1n,
+    notAfter: 2n,
+    expectedAgents: ["mev-1"],
+  });
+  await Promise.resolve();
+  first.onAck(ack("kept", "mev-1", AckOutcome.applied, 0));
+  first.close();
+  const whole = readFileSync(file, "utf8");
+  // A crash while the next ack line was written.
+  const torn = '{"request_id":"kept","ack":{"agentId":"mev-';
+  appendFileSync(file, torn);
+  const logged: string[] = [];
+  const second = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined, log: (l) => logged.push(l) });
+  assert.equal(second.get("kept")!.state, State.applied);
+  second.close();
+  assert.equal(readFileSync(file, "utf8"), whole, "the torn line is gone");
+  assert.equal(logged.length, 1);
+  assert.match(logged[0], new RegExp(`^${file}:3: dropped a torn last line \\(${torn.length} bytes, no newline\\)`));
+
+  // The same bytes before a whole line are damage, not a crash: the start refuses and names the line.
+  const lines = whole.trimEnd().split("\n");
+  writeFileSync(file, [lines[0], torn, lines[1]].join("\n") + "\n");
+  assert.throws(() => new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined }), {
+    message: `${file}:2: not valid JSON (only the last line may be torn)`,
+  });
 });

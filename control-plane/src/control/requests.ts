@@ -1,5 +1,3 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
 import {
   AckOutcome,
   AgentOutcomeSchema,
@@ -14,6 +12,7 @@ import {
   type JsonValue,
   type MessageInitShape,
 } from "@mevlab/proto";
+import { JournalWriter, replayJournal } from "../journal";
 
 export type NewRequest = Omit<
   MessageInitShape<typeof ControlRequestSchema>,
@@ -43,18 +42,21 @@ export class RequestTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Created, journaled, not pushed yet. */
   private readonly unannounced = new Set<string>();
-  private readonly fd: number;
+  private readonly journalFile: JournalWriter;
 
   constructor(
     private readonly opts: {
       file: string;
       timeoutMs: number;
       onChange: (request: ControlRequest) => void;
+      /** fdatasync each journal line (default true). */
+      fsync?: boolean;
+      /** Where a repaired journal is reported. */
+      log?: (line: string) => void;
     },
   ) {
-    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
     this.load();
-    this.fd = openSync(opts.file, "a", 0o600);
+    this.journalFile = new JournalWriter(opts.file, { fsync: opts.fsync ?? true });
   }
 
   /**
@@ -117,7 +119,7 @@ export class RequestTracker {
   close(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    closeSync(this.fd);
+    this.journalFile.close();
   }
 
   /** Journals and pushes a created request, once. */
@@ -167,27 +169,28 @@ export class RequestTracker {
   }
 
   private journal(line: unknown): void {
-    writeSync(this.fd, JSON.stringify(line) + "\n");
+    this.journalFile.append(JSON.stringify(line));
   }
 
   /**
    * Whole records replace what was known of a request; ack lines add an outcome and set the state.
-   * Pending requests get a fresh timeout to collect the acks.
+   * Pending requests get a fresh timeout to collect the acks. A torn last line is cut off (a crash
+   * while it was written: the request it was about is still held as its previous line left it).
    */
   private load(): void {
-    if (!existsSync(this.opts.file)) return;
-    for (const text of readFileSync(this.opts.file, "utf8").split("\n")) {
-      if (!text.trim()) continue;
-      const line = JSON.parse(text) as JsonValue;
-      if (isAckLine(line)) {
-        const request = this.requests.get(line.request_id);
-        if (request) this.requests.set(request.requestId, withAckLine(request, line));
-        continue;
-      }
-      const request = fromWireJson(ControlRequestSchema, line);
-      this.requests.delete(request.requestId);
-      this.remember(request);
-    }
+    replayJournal(this.opts.file, {
+      log: this.opts.log ?? ((l) => process.stderr.write(`control-plane: ${l}\n`)),
+      apply: (line) => {
+        if (isAckLine(line)) {
+          const request = this.requests.get(line.request_id);
+          if (request) this.requests.set(request.requestId, withAckLine(request, line));
+          return;
+        }
+        const request = fromWireJson(ControlRequestSchema, line);
+        this.requests.delete(request.requestId);
+        this.remember(request);
+      },
+    });
     for (const r of this.requests.values()) if (r.state === State.pending) this.arm(r.requestId, this.opts.timeoutMs);
   }
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
 import { JobSchema, create, fromWireJson, toWireJson, type Job, type JsonValue } from "@mevlab/proto";
 import { DataError, describe, exportDataset, type DataSource, type ExportSpec } from "@mevlab/kernel-helpers";
+import { JournalWriter, replayJournal } from "../journal";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 const FINAL = new Set<string>(["succeeded", "failed", "cancelled"]);
@@ -28,29 +27,25 @@ export class JobRunner {
   private readonly jobs = new Map<string, Job>();
   private readonly specs = new Map<string, ExportSpec>();
   private readonly queue: string[] = [];
-  private readonly fd: number;
+  private readonly journal: JournalWriter;
   private running?: { id: string; abort: AbortController; done: Promise<void> };
   private closed = false;
-  private fdOpen = true;
 
   constructor(private readonly opts: JobRunnerOptions) {
-    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
-    const restarted: string[] = [];
-    if (existsSync(opts.file)) {
-      for (const line of readFileSync(opts.file, "utf8").split("\n")) {
-        if (!line.trim()) continue;
-        try {
-          const { job, spec } = JSON.parse(line) as { job: JsonValue; spec?: ExportSpec };
-          const j = fromWireJson(JobSchema, job);
-          this.jobs.set(j.id, j);
-          if (spec) this.specs.set(j.id, spec);
-        } catch {
-          // a line cut by a crash: the job's previous snapshot stands
-        }
-      }
-      for (const j of this.jobs.values()) if (!FINAL.has(j.state)) restarted.push(j.id);
-    }
-    this.fd = openSync(opts.file, "a", 0o600);
+    // A torn last line is cut off: the job's previous snapshot stands. Progress snapshots are not
+    // fsynced (a job whose last lines are lost runs again).
+    const log = opts.log ?? ((l: string) => process.stderr.write(`control-plane: jobs: ${l}\n`));
+    replayJournal(opts.file, {
+      log,
+      apply: (line) => {
+        const { job, spec } = line as unknown as { job: JsonValue; spec?: ExportSpec };
+        const j = fromWireJson(JobSchema, job);
+        this.jobs.set(j.id, j);
+        if (spec) this.specs.set(j.id, spec);
+      },
+    });
+    const restarted = [...this.jobs.values()].filter((j) => !FINAL.has(j.state)).map((j) => j.id);
+    this.journal = new JournalWriter(opts.file, { fsync: false });
     for (const id of restarted.sort((a, b) => Number(this.jobs.get(a)!.createdAt - this.jobs.get(b)!.createdAt))) {
       const j = this.jobs.get(id)!;
       opts.log?.(`job ${id} was ${j.state} when the control plane stopped: queued again`);
@@ -115,8 +110,7 @@ export class JobRunner {
       running.abort.abort();
       await running.done;
     }
-    closeSync(this.fd);
-    this.fdOpen = false;
+    this.journal.close();
   }
 
   private pump(): void {
@@ -195,7 +189,7 @@ export class JobRunner {
   }
 
   private persist(job: Job): void {
-    if (!this.fdOpen) return;
-    writeSync(this.fd, JSON.stringify({ job: toWireJson(JobSchema, job), spec: this.specs.get(job.id) }) + "\n");
+    if (!this.journal.isOpen) return;
+    this.journal.append(JSON.stringify({ job: toWireJson(JobSchema, job), spec: this.specs.get(job.id) }));
   }
 }

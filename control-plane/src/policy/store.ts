@@ -1,6 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Module, PolicySchema, create, fromWireJson, toWireJson, type JsonValue, type Policy } from "@mevlab/proto";
+import { Module, PolicySchema, create, fromWireJson, toWireJson, type Policy } from "@mevlab/proto";
+import { JournalWriter, replayJournal } from "../journal";
 
 /** What a promotion may change; absent fields are carried over from the current version. */
 export interface PolicyChanges {
@@ -26,21 +27,33 @@ export function defaultPolicy(module: Module): Policy {
   });
 }
 
-/** Every version of each module's policy, monotonic, each with its parent; one JSONL file per module. */
+export interface PolicyStoreOptions {
+  /** fdatasync each version (default true): a version sent to the agents is never issued twice. */
+  fsync?: boolean;
+  /** Where a repaired journal is reported. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Every version of each module's policy, monotonic, each with its parent; one JSONL file per module.
+ * A torn last line (a crash while a promotion was written) is cut off: that promotion did not happen.
+ */
 export class PolicyStore {
   private readonly history = new Map<Module, Policy[]>();
+  private readonly journals = new Map<Module, JournalWriter>();
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    opts: PolicyStoreOptions = {},
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const log = opts.log ?? ((l: string) => process.stderr.write(`control-plane: ${l}\n`));
     for (const module of [Module.arbitrage, Module.mev]) {
       const file = this.file(module);
-      const versions = existsSync(file)
-        ? readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => l.trim())
-            .map((l) => fromWireJson(PolicySchema, JSON.parse(l) as JsonValue))
-        : [];
+      const versions: Policy[] = [];
+      replayJournal(file, { log, apply: (line) => versions.push(fromWireJson(PolicySchema, line)) });
       this.history.set(module, versions.length ? versions : [defaultPolicy(module)]);
+      this.journals.set(module, new JournalWriter(file, { fsync: opts.fsync ?? true }));
     }
   }
 
@@ -74,9 +87,13 @@ export class PolicyStore {
       reason,
       createdAt: BigInt(Date.now()),
     });
+    this.journals.get(module)?.append(JSON.stringify(toWireJson(PolicySchema, policy)));
     this.history.get(module)?.push(policy);
-    appendFileSync(this.file(module), JSON.stringify(toWireJson(PolicySchema, policy)) + "\n", { mode: 0o600 });
     return policy;
+  }
+
+  close(): void {
+    for (const j of this.journals.values()) j.close();
   }
 
   private file(module: Module): string {
