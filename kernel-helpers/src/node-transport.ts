@@ -2,7 +2,7 @@
 import { STATUS_CODES } from "node:http";
 import { Agent, type Dispatcher } from "undici";
 import WebSocket from "ws";
-import { ControlPlaneClient, type Transport, type WebSocketLike } from "./client/control-plane";
+import { ControlPlaneClient, type Transport, type WebSocketLike } from "./client";
 import type { FetchLike, ResponseLike } from "./client/http";
 
 /** Keep-alive connections per origin, closed after 10 s idle; they do not keep the process alive. */

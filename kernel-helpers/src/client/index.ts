@@ -1,3 +1,27 @@
+export { AckOutcome, Action, ControlRequest_State } from "@mevlab/proto";
 export * from "./http";
+export * from "./transport";
 export * from "./realtime";
+export * from "./realtime-connection";
 export * from "./control-plane";
+// Types only: the wire schemas themselves (TypeBox, for the control plane) stay out of browser bundles.
+export type {
+  ActionName,
+  AgentList,
+  AgentView,
+  ControlAccepted,
+  ControlArgsJson,
+  ControlRequestJson,
+  CuratedQueryResult,
+  ErrorBody,
+  JobCancelled,
+  JobList,
+  JobState,
+  JobView,
+  LoginResponse,
+  ModuleName,
+  PolicyUpdate,
+  PolicyViewJson,
+  ScrapeAccepted,
+  ScrapeRequest,
+} from "./wire";

@@ -1,0 +1,195 @@
+import { ControlRequestSchema, PolicySchema } from "@mevlab/proto";
+import { Type, type Static } from "@sinclair/typebox";
+import type { DatasetManifest } from "../data/export";
+import { int64Json, protoJsonSchema } from "./proto-schema";
+
+// The control plane's answers, defined once: it serves them as its response schemas (Fastify's
+// serializer drops any field a schema does not name, and they make the OpenAPI document), and the
+// client's types are derived from them, so a field cannot be added to one and not the other.
+
+/** A string of these values, as `enum` (one clear keyword to fail, where TypeBox would nest `anyOf`s). */
+export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
+
+export const MODULE_NAMES = ["arbitrage", "mev"] as const;
+export type ModuleName = (typeof MODULE_NAMES)[number];
+export const ACTION_NAMES = ["start", "stop", "restart", "throttle", "policy", "kill", "retry_bundle"] as const;
+export type ActionName = (typeof ACTION_NAMES)[number];
+
+/** Every error answer: `{ok: false, error: {code, message}}`. */
+export const ErrorBody = Type.Object(
+  { ok: Type.Literal(false), error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { description: "what is wrong, naming the field or the problem" },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** `POST /api/auth/login`. */
+export const LoginResponse = Type.Object(
+  {
+    access_token: Type.String({ description: "JWT; send as `Authorization: Bearer <token>`" }),
+    token_type: Type.Literal("Bearer"),
+    role: Type.Union([Type.Literal("admin"), Type.Literal("viewer")]),
+    expires_in: Type.Integer({ description: "seconds" }),
+  },
+  { additionalProperties: false },
+);
+export type LoginResponse = Static<typeof LoginResponse>;
+
+/** 202: the command was recorded and published; its request record follows on the WS. */
+export const ControlAccepted = Type.Object(
+  {
+    ok: Type.Literal(true),
+    request_id: Type.String(),
+    modules: Type.Array(StringEnum(MODULE_NAMES)),
+    action: StringEnum(ACTION_NAMES),
+    module: Type.Optional(StringEnum(MODULE_NAMES)),
+    policy_version: Type.Optional(Type.Integer({ description: "the new policy version (policy changes)" })),
+  },
+  { additionalProperties: false },
+);
+export type ControlAccepted = Static<typeof ControlAccepted>;
+
+/** `GET /api/control/requests/{id}`: the request record in the contract's JSON mapping. */
+export const ControlRequestJson = protoJsonSchema(ControlRequestSchema);
+export type ControlRequestJson = Static<typeof ControlRequestJson>;
+
+const PolicyJson = protoJsonSchema(PolicySchema);
+
+/** `GET /api/policy/{module}`: the current policy and every version, in the contract's JSON mapping. */
+export const PolicyViewJson = Type.Object(
+  { module: StringEnum(MODULE_NAMES), current: PolicyJson, history: Type.Array(PolicyJson) },
+  { additionalProperties: false },
+);
+export type PolicyViewJson = Static<typeof PolicyViewJson>;
+
+/** One agent as GET /api/agents lists it. */
+export const AgentView = Type.Object(
+  {
+    agent_id: Type.String(),
+    module: Type.String(),
+    state: Type.String(),
+    throttle_pct: Type.Integer(),
+    policy_version: Type.String({ description: "64-bit, as a decimal string" }),
+    model_id: Type.String(),
+    last_seen: Type.Number({ description: "ms since the epoch" }),
+    stale: Type.Boolean({ description: "no heartbeat for longer than three intervals" }),
+    commands_applied: Type.String({
+      description: "64-bit, as a decimal string; counted inside the agent: commands applied since it first started",
+    }),
+    boot_id: Type.String({ description: "the agent process's run: a new id after every restart" }),
+    started_at: Type.Number({ description: "when that run started, ms since the epoch" }),
+  },
+  { additionalProperties: false },
+);
+export type AgentView = Static<typeof AgentView>;
+
+export const AgentList = Type.Object({ agents: Type.Array(AgentView) }, { additionalProperties: false });
+export type AgentList = Static<typeof AgentList>;
+
+export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** An object of any fields, or null. */
+const objectOrNull = <T>(description: string) =>
+  Type.Union([Type.Unsafe<T>(Type.Object({}, { additionalProperties: true })), Type.Null()], { description });
+
+/**
+ * A job as the control plane shows it: the contract's Job message in its JSON mapping (64-bit counters
+ * as strings, empty fields left out), with its params and manifest as objects. A test holds it to the
+ * message's fields.
+ */
+export const JobView = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.String({ description: "dataset_export" }),
+    state: StringEnum(JOB_STATES),
+    created_by: Type.Optional(Type.String()),
+    created_at: Type.Optional(int64Json("unix ms")),
+    started_at: Type.Optional(int64Json("unix ms")),
+    finished_at: Type.Optional(int64Json("unix ms")),
+    phase: Type.Optional(Type.String({ description: "write, hash, upload, manifest, done" })),
+    fraction: Type.Optional(Type.Number({ description: "0..1" })),
+    rows: Type.Optional(int64Json()),
+    bytes: Type.Optional(int64Json()),
+    files_done: Type.Optional(Type.Integer()),
+    files_total: Type.Optional(Type.Integer()),
+    error: Type.Optional(Type.String()),
+    output: Type.Optional(Type.String({ description: "a directory or s3://bucket/prefix" })),
+    dataset_id: Type.Optional(Type.String({ description: "sha256:<hex> of manifest.json, once succeeded" })),
+    params: objectOrNull<Record<string, unknown>>("the accepted request, normalised"),
+    manifest: objectOrNull<DatasetManifest>("manifest.json, once succeeded"),
+  },
+  { additionalProperties: false },
+);
+export type JobView = Static<typeof JobView>;
+
+/** 202 to `POST /api/datasets/scrape`. */
+export const ScrapeAccepted = Type.Object(
+  { ok: Type.Literal(true), job_id: Type.String(), output: Type.String(), job: JobView },
+  { additionalProperties: false },
+);
+export type ScrapeAccepted = Static<typeof ScrapeAccepted>;
+
+export const JobList = Type.Object({ jobs: Type.Array(JobView) }, { additionalProperties: false });
+export type JobList = Static<typeof JobList>;
+
+/** 202 to `POST /api/datasets/jobs/{id}/cancel`. */
+export const JobCancelled = Type.Object({ ok: Type.Literal(true), job: JobView }, { additionalProperties: false });
+export type JobCancelled = Static<typeof JobCancelled>;
+
+/** Where named queries run. */
+export const QuerySource = StringEnum(["clickhouse", "local"]);
+
+/** `POST /api/clickhouse/query`: a named query's result. */
+export const CuratedQueryResult = Type.Object(
+  {
+    ok: Type.Literal(true),
+    name: Type.String(),
+    source: QuerySource,
+    params: Type.Record(Type.String(), Type.Unknown(), { description: "the parameters bound, defaults included" }),
+    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() }, { additionalProperties: false })),
+    rows: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: "one object per row; 64-bit integers beyond 2^53 as strings, times as ISO text",
+    }),
+    row_count: Type.Integer(),
+    elapsed_ms: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+export type CuratedQueryResult = Static<typeof CuratedQueryResult>;
+
+// Request bodies: the control plane's body schemas, with its validation wording and alias names, say
+// what it accepts (an unknown field is refused with 400, never dropped); these are what the client sends.
+
+/** The blueprint's control body. */
+export interface ControlArgsJson {
+  throttle_pct?: number;
+  ev_min?: number;
+  tip_ladder?: number[];
+  kill?: boolean;
+  bundle_id?: string;
+  tip_lamports?: number | string;
+}
+
+export interface PolicyUpdate {
+  module: ModuleName;
+  throttle_pct?: number;
+  ev_min?: number;
+  tip_ladder?: number[];
+  kill?: boolean;
+  model_id?: string;
+  reason?: string;
+}
+
+/** `POST /api/datasets/scrape`: the blueprint's body (`compression`, `from`, `to` are accepted too). */
+export interface ScrapeRequest {
+  start: string | number;
+  end: string | number;
+  types: string[];
+  dex?: string[];
+  modules?: string[];
+  format?: "parquet" | "jsonl";
+  compress?: "zstd" | "gzip" | "none";
+  /** Relative to the control plane's export root, or s3://bucket/prefix; default a new dated name. */
+  output?: string;
+}
