@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { MAX_SIMULATED_RATE } from "@mevlab/agents";
+import { runAudit } from "./audit";
 import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
 import { runUp } from "./up";
 import { patchKafkajsIdleTimer } from "@mevlab/kernel-helpers";
@@ -16,6 +17,8 @@ const USAGE = `usage: mevlab <command> [options]
                   [--bus-silence-stop SECONDS]  (stop new work when the bus is silent that long)
   kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
   user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
+  audit verify    check the audit log's chain and HMACs and, with an anchor, that its tail is whole
+                  [--data-dir D] [--anchor FILE (default MEVLAB_AUDIT_ANCHOR)]; exit status 1 on a problem
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -33,6 +36,9 @@ async function main(argv: string[]): Promise<void> {
       return runKafka(rest);
     case "user":
       return runUser(rest);
+    case "audit":
+      process.exitCode = await runAudit(rest);
+      return;
     case undefined:
     case "help":
     case "--help":

@@ -35,6 +35,15 @@ export interface ControlPlaneOptions {
    * `MEVLAB_EXPORT_ROOTS` (comma-separated) or `<dataDir>/exports`; relative outputs go under the first.
    */
   exportRoots?: readonly string[];
+  /**
+   * Where the audit log's head is anchored, outside the data dir: a file path (`MEVLAB_AUDIT_ANCHOR`).
+   * Unset: a removed tail of the log cannot be detected.
+   */
+  auditAnchor?: string;
+  /** How often the anchor is rewritten when the head moved (default 10 s); it is also written on close. */
+  auditAnchorEveryMs?: number;
+  /** fdatasync each audit, request and policy line (default true; `MEVLAB_JOURNAL_FSYNC=0` turns it off). */
+  journalFsync?: boolean;
   log?: (line: string) => void;
 }
 
@@ -49,6 +58,7 @@ export interface ControlPlaneConfig extends ControlPlaneOptions {
   sink: boolean;
   sinkFlushMs: number;
   exportRoots: readonly string[];
+  journalFsync: boolean;
   log: (line: string) => void;
 }
 
@@ -88,6 +98,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<C
     wsDeflate: env.MEVLAB_WS_DEFLATE !== "0",
     corsOrigins: list(env.MEVLAB_CORS_ORIGINS) ?? [],
     exportRoots: exportRootsFromEnv(env),
+    auditAnchor: env.MEVLAB_AUDIT_ANCHOR || undefined,
+    journalFsync: env.MEVLAB_JOURNAL_FSYNC !== "0",
   };
 }
 
@@ -108,6 +120,7 @@ export function resolveConfig(opts: ControlPlaneOptions, env: NodeJS.ProcessEnv 
     // Parquet files are read whole: fewer, larger ones; ClickHouse takes frequent inserts.
     sinkFlushMs: opts.sinkFlushMs ?? (opts.clickhouseUrl ? 1_000 : 5_000),
     exportRoots: opts.exportRoots ?? exportRootsFromEnv(env) ?? [join(opts.dataDir, "exports")],
+    journalFsync: opts.journalFsync ?? true,
     log: opts.log ?? ((line: string) => process.stderr.write(`control-plane: ${line}\n`)),
   };
 }

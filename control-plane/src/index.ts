@@ -3,3 +3,5 @@ export { resolveConfig, settingsFromEnv, type ControlPlaneConfig } from "./confi
 export { UserStore } from "./auth/users";
 export { TokenService, loadOrCreateSecret } from "./auth/tokens";
 export { clickHouseDdl } from "./sink/tables";
+export { anchorTarget } from "./audit/anchor";
+export { auditPaths, readAuditKey, verifyAudit, type AuditReport } from "./audit/verify";

@@ -4,7 +4,8 @@ import type { FastifyInstance } from "fastify";
 import { DataSource } from "@mevlab/kernel-helpers";
 import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
-import { AuditLog } from "./audit/log";
+import type { AuditLog } from "./audit/log";
+import { openAuditLog } from "./audit/open";
 import { TokenService, loadOrCreateSecret } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
 import type { ControlPlaneConfig } from "./config";
@@ -72,6 +73,8 @@ function requestTracker(config: ControlPlaneConfig, hub: RealtimeHub): RequestTr
   return new RequestTracker({
     file: join(config.dataDir, "requests", "requests.jsonl"),
     timeoutMs: config.requestTimeoutMs,
+    fsync: config.journalFsync,
+    log: config.log,
     onChange: (request) =>
       hub.publish(
         Stream.control_request,
@@ -107,7 +110,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   const created = await bootstrapAdmin(users, config.bootstrapAdmin);
   if (created) config.log(`created admin '${created}' from MEVLAB_BOOTSTRAP_ADMIN`);
   const tokens = new TokenService(loadOrCreateSecret(join(config.dataDir, "secrets", "jwt.key")));
-  const audit = new AuditLog(join(config.dataDir, "audit", "audit.jsonl"));
+  const audit = await openAuditLog(config);
   onClose(() => audit.close());
   const registry = new AgentRegistry();
   const hub = new RealtimeHub(config.hub);
@@ -118,7 +121,8 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   onClose(() => node.stop());
   const tracker = requestTracker(config, hub);
   onClose(() => tracker.close());
-  const policies = new PolicyStore(join(config.dataDir, "policies"));
+  const policies = new PolicyStore(join(config.dataDir, "policies"), { fsync: config.journalFsync, log: config.log });
+  onClose(() => policies.close());
   const control = new ControlService({
     bus: config.bus,
     tracker,
