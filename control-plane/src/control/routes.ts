@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ControlAccepted, ControlRequestJson, type ActionName, type ModuleName } from "@mevlab/kernel-helpers";
 import {
   Action,
   ControlArgsSchema,
@@ -10,11 +11,10 @@ import {
 } from "@mevlab/proto";
 import { READ, issuer, mutation } from "../auth/access";
 import { HttpError } from "../http/errors";
-import { protoJsonSchema } from "../http/proto-schema";
 import type { Api } from "../http/typebox";
 import { formatSchemaErrors } from "../http/validation";
 import type { RequestTracker } from "./requests";
-import { Accepted, BundleRetryBody, ControlBody, ControlTarget } from "./schemas";
+import { BundleRetryBody, ControlBody, ControlTarget } from "./schemas";
 import type { ControlService } from "./service";
 import { bundleRetryArgs, controlArgs, parseTarget, policyChangesOf, targetError } from "./validate";
 
@@ -23,12 +23,15 @@ export interface ControlDeps {
   tracker: RequestTracker;
 }
 
+/** A module's name on the wire. */
+export const moduleName = (module: Module) => Module[module] as ModuleName;
+
 export function accepted(request: ControlRequest) {
   return {
     ok: true as const,
     request_id: request.requestId,
-    modules: request.modules.map((m) => Module[m]),
-    action: Action[request.action],
+    modules: request.modules.map(moduleName),
+    action: Action[request.action] as ActionName,
   };
 }
 
@@ -48,7 +51,7 @@ function moduleAction(app: Api, deps: ControlDeps): void {
         tags,
         params: ControlTarget,
         body: ControlBody,
-        response: { 202: Accepted },
+        response: { 202: ControlAccepted },
       },
     },
     async (req, reply) => {
@@ -64,10 +67,10 @@ function moduleAction(app: Api, deps: ControlDeps): void {
         );
         return reply
           .code(202)
-          .send({ ...accepted(request), module: target.moduleName, policy_version: Number(policy.version) });
+          .send({ ...accepted(request), module: moduleName(target.module), policy_version: Number(policy.version) });
       }
       const request = await deps.service.send([target.module], target.action, args, who);
-      return reply.code(202).send({ ...accepted(request), module: target.moduleName });
+      return reply.code(202).send({ ...accepted(request), module: moduleName(target.module) });
     },
   );
 }
@@ -84,7 +87,7 @@ export const controlRoutes: FastifyPluginAsyncTypebox<ControlDeps> = async (app,
         summary: "Kill every module: one request, acked by every agent",
         tags,
         body: ControlBody,
-        response: { 202: Accepted },
+        response: { 202: ControlAccepted },
       },
     },
     async (req, reply) => {
@@ -103,7 +106,7 @@ export const controlRoutes: FastifyPluginAsyncTypebox<ControlDeps> = async (app,
         summary: "Retry a bundle with a new tip (MEV agents)",
         tags,
         body: BundleRetryBody,
-        response: { 202: Accepted },
+        response: { 202: ControlAccepted },
       },
     },
     async (req, reply) => {
@@ -121,7 +124,7 @@ export const controlRoutes: FastifyPluginAsyncTypebox<ControlDeps> = async (app,
         summary: "A command's request record: pending, then each agent's outcome",
         tags,
         params: Type.Object({ id: Type.String({ description: "request_id" }) }),
-        response: { 200: protoJsonSchema(ControlRequestSchema) },
+        response: { 200: ControlRequestJson },
       },
     },
     async (req) => {

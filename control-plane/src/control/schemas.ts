@@ -1,8 +1,17 @@
 import { Type, type TSchema, type Static } from "@fastify/type-provider-typebox";
+import { MODULE_NAMES, type ActionName } from "@mevlab/kernel-helpers";
 import { StringEnum } from "../http/typebox";
 
-export const MODULE_NAMES = ["arbitrage", "mev"] as const;
-export const ACTION_NAMES = ["start", "stop", "restart", "throttle", "policy", "kill"] as const;
+export { MODULE_NAMES };
+/** The actions a `{module}:{action}` path names (retry_bundle has its own route). */
+export const ACTION_NAMES = [
+  "start",
+  "stop",
+  "restart",
+  "throttle",
+  "policy",
+  "kill",
+] as const satisfies readonly ActionName[];
 export const MAX_RUNGS = 16;
 export const MAX_TEXT = 500;
 
@@ -104,17 +113,4 @@ export const BundleRetryBody = body(
     ),
   },
   "Sends retry_bundle to the MEV agents.",
-);
-
-/** 202: the command was recorded and published; its request record follows on the WS. */
-export const Accepted = Type.Object(
-  {
-    ok: Type.Literal(true),
-    request_id: Type.String(),
-    modules: Type.Array(Type.String()),
-    action: Type.String(),
-    module: Type.Optional(Type.String()),
-    policy_version: Type.Optional(Type.Integer({ description: "the new policy version (policy changes)" })),
-  },
-  { additionalProperties: false },
 );

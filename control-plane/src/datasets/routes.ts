@@ -1,12 +1,20 @@
-import { Type, type FastifyPluginAsyncTypebox, type Static } from "@fastify/type-provider-typebox";
-import { JobSchema, toWireJson, type JsonValue, type Job } from "@mevlab/proto";
-import { DataError, validateExport, type ExportSpec } from "@mevlab/kernel-helpers";
+import type { FastifyPluginAsyncTypebox, Static } from "@fastify/type-provider-typebox";
+import { JobSchema, toWireJson, type Job } from "@mevlab/proto";
+import {
+  DataError,
+  JobCancelled,
+  JobList,
+  ScrapeAccepted,
+  validateExport,
+  type ExportSpec,
+  JobView,
+} from "@mevlab/kernel-helpers";
 import { READ, issuer, mutation } from "../auth/access";
 import type { AuditLog } from "../audit/log";
 import { HttpError, badRequest } from "../http/errors";
 import type { Api } from "../http/typebox";
 import type { JobRunner } from "./jobs";
-import { JobParams, JobView, JobsQuery, NoFields, ScrapeBody } from "./schemas";
+import { JobParams, JobsQuery, NoFields, ScrapeBody } from "./schemas";
 
 export interface DatasetDeps {
   audit: AuditLog;
@@ -50,12 +58,16 @@ export function parseScrape(
   return { spec: spec as unknown as ExportSpec, params: spec };
 }
 
-export function jobJson(job: Job): Static<typeof JobView> {
-  const { manifest_json, params_json, ...rest } = toWireJson(JobSchema, job) as Record<string, JsonValue>;
+/** A job as the API shows it: the Job message's JSON mapping, with its params and manifest parsed. */
+export function jobJson(job: Job): JobView {
+  const { manifest_json, params_json, ...rest } = toWireJson(JobSchema, job) as Omit<JobView, "params" | "manifest"> & {
+    params_json?: string;
+    manifest_json?: string;
+  };
   return {
     ...rest,
-    params: params_json ? (JSON.parse(params_json as string) as Record<string, unknown>) : null,
-    manifest: manifest_json ? (JSON.parse(manifest_json as string) as Record<string, unknown>) : null,
+    params: params_json ? (JSON.parse(params_json) as JobView["params"]) : null,
+    manifest: manifest_json ? (JSON.parse(manifest_json) as JobView["manifest"]) : null,
   };
 }
 
@@ -83,10 +95,7 @@ function scrape(app: Api, deps: DatasetDeps): void {
         tags,
         body: ScrapeBody,
         response: {
-          202: Type.Object(
-            { ok: Type.Literal(true), job_id: Type.String(), output: Type.String(), job: JobView },
-            { additionalProperties: false },
-          ),
+          202: ScrapeAccepted,
         },
       },
     },
@@ -125,7 +134,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetDeps> = async (app,
         summary: "Jobs, newest first",
         tags,
         querystring: JobsQuery,
-        response: { 200: Type.Object({ jobs: Type.Array(JobView) }, { additionalProperties: false }) },
+        response: { 200: JobList },
       },
     },
     async (req) => ({ jobs: deps.jobs.list(req.query.limit ?? 100).map(jobJson) }),
@@ -150,7 +159,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetDeps> = async (app,
         tags,
         params: JobParams,
         body: NoFields,
-        response: { 202: Type.Object({ ok: Type.Literal(true), job: JobView }, { additionalProperties: false }) },
+        response: { 202: JobCancelled },
       },
     },
     async (req, reply) => {

@@ -1,7 +1,5 @@
 import { Type, type TSchema } from "@fastify/type-provider-typebox";
 import { STREAM_ALIASES, type FileCompression, type FileFormat } from "@mevlab/kernel-helpers";
-import { JobSchema } from "@mevlab/proto";
-import { protoJsonProperties } from "../http/proto-schema";
 import { StringEnum } from "../http/typebox";
 
 // The scrape body's shape; the helper library's validateExport still checks every value (times,
@@ -65,23 +63,6 @@ export const ScrapeBody = Type.Object(
     "x-error": `body must be a JSON object: {${KNOWN}}`,
     "x-unknown": `unknown field '{field}' (known: ${KNOWN})`,
   },
-);
-
-/** A job as the API shows it: the Job message, with its params and manifest as objects. */
-const jobProperties = protoJsonProperties(JobSchema);
-delete jobProperties.params_json;
-delete jobProperties.manifest_json;
-export const JobView = Type.Object(
-  {
-    ...jobProperties,
-    params: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
-      description: "the accepted request, normalised",
-    }),
-    manifest: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
-      description: "manifest.json, once succeeded",
-    }),
-  },
-  { additionalProperties: false },
 );
 
 export const JobParams = Type.Object({ id: Type.String() });

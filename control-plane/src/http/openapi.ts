@@ -1,5 +1,6 @@
 import swagger from "@fastify/swagger";
 import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorBody } from "@mevlab/kernel-helpers";
 import type { FastifyInstance, FastifySchema, RouteOptions } from "fastify";
 import type { Access } from "../auth/access";
 
@@ -8,11 +9,6 @@ export interface RouteEntry {
   method: string;
   url: string;
 }
-
-const ErrorBody = Type.Object(
-  { ok: Type.Literal(false), error: Type.Object({ code: Type.String(), message: Type.String() }) },
-  { description: "what is wrong, naming the field or the problem" },
-);
 
 const WEBSOCKETS = [
   {

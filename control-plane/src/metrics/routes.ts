@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { protoJsonProperties } from "@mevlab/kernel-helpers";
 import { MetricsSummarySchema, toJson } from "@mevlab/proto";
 import { READ } from "../auth/access";
-import { protoJsonProperties } from "../http/proto-schema";
 import type { RequestTracker } from "../control/requests";
 import type { RealtimeHub } from "../realtime/hub";
 import type { EventSink } from "../sink/sink";

@@ -1,14 +1,13 @@
-import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ControlAccepted, PolicyViewJson } from "@mevlab/kernel-helpers";
 import { Module, PolicySchema, toWireJson } from "@mevlab/proto";
 import { READ, issuer, mutation } from "../auth/access";
-import { accepted, type ControlDeps } from "../control/routes";
-import { Accepted, ModuleParams, PolicyUpdateBody, RollbackBody } from "../control/schemas";
+import { accepted, moduleName, type ControlDeps } from "../control/routes";
+import { ModuleParams, PolicyUpdateBody, RollbackBody } from "../control/schemas";
 import { policyUpdate } from "../control/validate";
-import { protoJsonSchema } from "../http/proto-schema";
 import type { PolicyStore } from "./store";
 
 const tags = ["policy"];
-const Policy = protoJsonSchema(PolicySchema);
 
 /** Versioned policies: promote changes, read the history, roll back to an earlier version. */
 export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: PolicyStore }> = async (app, deps) => {
@@ -16,14 +15,19 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: P
     "/api/policy/update",
     {
       config: { access: mutation("policy.update") },
-      schema: { summary: "Promote a new policy version", tags, body: PolicyUpdateBody, response: { 202: Accepted } },
+      schema: {
+        summary: "Promote a new policy version",
+        tags,
+        body: PolicyUpdateBody,
+        response: { 202: ControlAccepted },
+      },
     },
     async (req, reply) => {
       const { module, changes, reason } = policyUpdate(req.body);
       const { policy, request } = await deps.service.promote(module, changes, issuer(req), reason);
       return reply
         .code(202)
-        .send({ ...accepted(request), module: Module[module], policy_version: Number(policy.version) });
+        .send({ ...accepted(request), module: moduleName(module), policy_version: Number(policy.version) });
     },
   );
 
@@ -35,12 +39,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: P
         summary: "The module's current policy and every version before it",
         tags,
         params: ModuleParams,
-        response: {
-          200: Type.Object(
-            { module: Type.String(), current: Policy, history: Type.Array(Policy) },
-            { additionalProperties: false },
-          ),
-        },
+        response: { 200: PolicyViewJson },
       },
     },
     async (req) => {
@@ -62,7 +61,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: P
         tags,
         params: ModuleParams,
         body: RollbackBody,
-        response: { 202: Accepted },
+        response: { 202: ControlAccepted },
       },
     },
     async (req, reply) => {

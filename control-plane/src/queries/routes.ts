@@ -1,5 +1,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { ClickHouseError, DataError, describe, toRows, type DataSource } from "@mevlab/kernel-helpers";
+import {
+  ClickHouseError,
+  CuratedQueryResult,
+  DataError,
+  QuerySource,
+  describe,
+  toRows,
+  type DataSource,
+} from "@mevlab/kernel-helpers";
 import { READ } from "../auth/access";
 import { StringEnum } from "../http/typebox";
 import { HttpError } from "../http/errors";
@@ -46,29 +54,13 @@ const ParamSpec = Type.Object(
 
 const QueryList = Type.Object(
   {
-    source: StringEnum(["clickhouse", "local"]),
+    source: QuerySource,
     queries: Type.Array(
       Type.Object(
         { name: Type.String(), description: Type.String(), params: Type.Record(Type.String(), ParamSpec) },
         { additionalProperties: false },
       ),
     ),
-  },
-  { additionalProperties: false },
-);
-
-const QueryResult = Type.Object(
-  {
-    ok: Type.Literal(true),
-    name: Type.String(),
-    source: StringEnum(["clickhouse", "local"]),
-    params: Type.Record(Type.String(), Type.Unknown(), { description: "the parameters bound, defaults included" }),
-    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() }, { additionalProperties: false })),
-    rows: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
-      description: "one object per row; 64-bit integers beyond 2^53 as strings, times as ISO text",
-    }),
-    row_count: Type.Integer(),
-    elapsed_ms: Type.Number(),
   },
   { additionalProperties: false },
 );
@@ -96,7 +88,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryDeps> = async (app, dep
         summary: "Run a named query with typed parameters",
         tags,
         body: QueryBody,
-        response: { 200: QueryResult },
+        response: { 200: CuratedQueryResult },
       },
     },
     async (req) => {
