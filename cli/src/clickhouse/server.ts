@@ -30,18 +30,49 @@ export async function startClickHouse(opts: { log?: (line: string) => void } = {
     throw new Error(`${CLICKHOUSE_SERVER} not found: install it with 'apt-get install clickhouse-server'`);
   }
   const dir = mkdtempSync(join(tmpdir(), "mevlab-clickhouse-"));
-  const [httpPort, tcpPort, interPort] = [await freePort(), await freePort(), await freePort()];
+  const ports: Ports = { http: await freePort(), tcp: await freePort(), interserver: await freePort() };
   const user = "mevlab";
   const password = randomBytes(9).toString("base64url");
+  writeConfig(dir, ports, user, password);
+  const log = opts.log ?? (() => undefined);
+  const query = httpQuery(ports.http, user, password);
+  let run: ServerRun | undefined;
+  const start = async (): Promise<void> => {
+    run = new ServerRun(join(dir, "config.xml"));
+    await run.untilReady(query);
+    log(`clickhouse-server ready on 127.0.0.1:${ports.http}`);
+  };
+  const stop = async (): Promise<void> => run?.stop();
+  await start();
+  return {
+    url: (database = "mevlab") => `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${ports.http}/${database}`,
+    httpPort: ports.http,
+    user,
+    password,
+    dir,
+    query,
+    stop,
+    start,
+  };
+}
+
+interface Ports {
+  http: number;
+  tcp: number;
+  interserver: number;
+}
+
+/** The server's config.xml (loopback ports, everything under `dir`) and users.xml (one password user). */
+function writeConfig(dir: string, ports: Ports, user: string, password: string): void {
   for (const d of ["data", "tmp", "user_files", "format_schemas"]) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(
     join(dir, "config.xml"),
     `<?xml version="1.0"?>
 <yandex>
   <logger><level>warning</level><console>1</console></logger>
-  <http_port>${httpPort}</http_port>
-  <tcp_port>${tcpPort}</tcp_port>
-  <interserver_http_port>${interPort}</interserver_http_port>
+  <http_port>${ports.http}</http_port>
+  <tcp_port>${ports.tcp}</tcp_port>
+  <interserver_http_port>${ports.interserver}</interserver_http_port>
   <listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path>
   <tmp_path>${dir}/tmp/</tmp_path>
@@ -72,10 +103,12 @@ export async function startClickHouse(opts: { log?: (line: string) => void } = {
 </yandex>
 `,
   );
-  const log = opts.log ?? (() => undefined);
-  let child: ChildProcess | undefined;
+}
+
+/** A query over the HTTP interface, as the server's user; its text answer, or an error with ClickHouse's. */
+function httpQuery(httpPort: number, user: string, password: string): (sql: string) => Promise<string> {
   const auth = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
-  const query = async (sql: string): Promise<string> => {
+  return async (sql) => {
     const res = await fetch(`http://127.0.0.1:${httpPort}/`, {
       method: "POST",
       headers: { authorization: auth },
@@ -86,47 +119,47 @@ export async function startClickHouse(opts: { log?: (line: string) => void } = {
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text.trim()}`);
     return text;
   };
-  const start = async (): Promise<void> => {
-    child = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(dir, "config.xml")}`], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
+}
+
+/** One run of the server process; the end of its output says why, if it exits or never answers. */
+class ServerRun {
+  private readonly child: ChildProcess;
+  private output = "";
+
+  constructor(configFile: string) {
+    this.child = spawn(CLICKHOUSE_SERVER, [`--config-file=${configFile}`], { stdio: ["ignore", "pipe", "pipe"] });
     const keep = (b: Buffer): void => {
-      output = (output + b.toString()).slice(-4000);
+      this.output = (this.output + b.toString()).slice(-4000);
     };
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
+    this.child.stdout!.on("data", keep);
+    this.child.stderr!.on("data", keep);
+  }
+
+  /** Resolves once `SELECT 1` answers; throws if the process exits or 60 s pass first. */
+  async untilReady(query: (sql: string) => Promise<string>): Promise<void> {
     const until = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`clickhouse-server exited (${child.exitCode}): ${output}`);
+      if (this.child.exitCode !== null) {
+        throw new Error(`clickhouse-server exited (${this.child.exitCode}): ${this.output}`);
+      }
       try {
         await query("SELECT 1");
-        log(`clickhouse-server ready on 127.0.0.1:${httpPort}`);
         return;
       } catch {
-        if (Date.now() > until) throw new Error(`clickhouse-server not ready after 60 s: ${output}`);
+        if (Date.now() > until) throw new Error(`clickhouse-server not ready after 60 s: ${this.output}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
+  }
+
+  /** SIGTERM, then SIGKILL after 20 s; resolves when the process has exited. */
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (c.exitCode !== null) return;
     const exited = new Promise((r) => c.once("exit", r));
     c.kill("SIGTERM");
     const timer = setTimeout(() => c.kill("SIGKILL"), 20_000);
     await exited;
     clearTimeout(timer);
-  };
-  await start();
-  return {
-    url: (database = "mevlab") => `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${httpPort}/${database}`,
-    httpPort,
-    user,
-    password,
-    dir,
-    query,
-    stop,
-    start,
-  };
+  }
 }
