@@ -45,6 +45,18 @@ export interface ControlPlaneOptions {
   /** fdatasync each audit, request and policy line (default true; `MEVLAB_JOURNAL_FSYNC=0` turns it off). */
   journalFsync?: boolean;
   log?: (line: string) => void;
+  /** Every accepted WebSocket is pinged this often; one that has not answered the previous ping is dropped. */
+  wsPingMs?: number;
+  /** Open WebSockets (realtime and bus link together) per user, and in all (docs/configuration.md). */
+  wsMaxPerUser?: number;
+  wsMax?: number;
+  /** Whole request (headers and body) received within this, headers within the next; idle socket timeout. */
+  httpRequestTimeoutMs?: number;
+  httpHeadersTimeoutMs?: number;
+  httpIdleTimeoutMs?: number;
+  /** The structured log (pino): its level (`MEVLAB_LOG_LEVEL`, default info) and where it goes (stderr). */
+  logLevel?: string;
+  logStream?: { write(line: string): void };
 }
 
 /** The options with their defaults filled in: what the rest of the control plane reads. */
@@ -60,6 +72,13 @@ export interface ControlPlaneConfig extends ControlPlaneOptions {
   exportRoots: readonly string[];
   journalFsync: boolean;
   log: (line: string) => void;
+  wsPingMs: number;
+  wsMaxPerUser: number;
+  wsMax: number;
+  httpRequestTimeoutMs: number;
+  httpHeadersTimeoutMs: number;
+  httpIdleTimeoutMs: number;
+  logLevel: string;
 }
 
 const list = (v: string | undefined): string[] | undefined => {
@@ -81,6 +100,23 @@ function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+function envCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function envLogLevel(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.MEVLAB_LOG_LEVEL;
+  if (v === undefined || v === "") return undefined;
+  if (!LOG_LEVELS.includes(v)) throw new Error(`MEVLAB_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got '${v}'`);
+  return v;
+}
+
 /**
  * The settings of the control plane that come from the environment (README: "Configuration"),
  * read in this one place.
@@ -100,6 +136,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<C
     exportRoots: exportRootsFromEnv(env),
     auditAnchor: env.MEVLAB_AUDIT_ANCHOR || undefined,
     journalFsync: env.MEVLAB_JOURNAL_FSYNC !== "0",
+    wsPingMs: envMs(env, "MEVLAB_WS_PING_MS"),
+    wsMaxPerUser: envCount(env, "MEVLAB_WS_MAX_PER_USER"),
+    wsMax: envCount(env, "MEVLAB_WS_MAX"),
+    httpRequestTimeoutMs: envMs(env, "MEVLAB_HTTP_REQUEST_TIMEOUT_MS"),
+    httpHeadersTimeoutMs: envMs(env, "MEVLAB_HTTP_HEADERS_TIMEOUT_MS"),
+    httpIdleTimeoutMs: envMs(env, "MEVLAB_HTTP_IDLE_TIMEOUT_MS"),
+    logLevel: envLogLevel(env),
   };
 }
 
@@ -122,5 +165,12 @@ export function resolveConfig(opts: ControlPlaneOptions, env: NodeJS.ProcessEnv 
     exportRoots: opts.exportRoots ?? exportRootsFromEnv(env) ?? [join(opts.dataDir, "exports")],
     journalFsync: opts.journalFsync ?? true,
     log: opts.log ?? ((line: string) => process.stderr.write(`control-plane: ${line}\n`)),
+    wsPingMs: opts.wsPingMs ?? 10_000,
+    wsMaxPerUser: opts.wsMaxPerUser ?? 32,
+    wsMax: opts.wsMax ?? 1_024,
+    httpRequestTimeoutMs: opts.httpRequestTimeoutMs ?? 30_000,
+    httpHeadersTimeoutMs: opts.httpHeadersTimeoutMs ?? 10_000,
+    httpIdleTimeoutMs: opts.httpIdleTimeoutMs ?? 60_000,
+    logLevel: opts.logLevel ?? "info",
   };
 }

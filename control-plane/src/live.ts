@@ -28,6 +28,7 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
     hub: s.hub,
     bus: config.bus,
     deflate: config.wsDeflate,
+    limits: config,
     log: config.log,
   });
   app.server.on("upgrade", handleUpgrade);

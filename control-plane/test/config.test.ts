@@ -19,6 +19,13 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
     MEVLAB_WS_DEFLATE: "0",
     MEVLAB_CORS_ORIGINS: "http://a, http://b",
     MEVLAB_EXPORT_ROOTS: "/data/exports, s3://bucket/datasets,",
+    MEVLAB_WS_PING_MS: "5000",
+    MEVLAB_WS_MAX_PER_USER: "8",
+    MEVLAB_WS_MAX: "200",
+    MEVLAB_HTTP_REQUEST_TIMEOUT_MS: "20000",
+    MEVLAB_HTTP_HEADERS_TIMEOUT_MS: "5000",
+    MEVLAB_HTTP_IDLE_TIMEOUT_MS: "90000",
+    MEVLAB_LOG_LEVEL: "warn",
   });
   assert.deepEqual(s, {
     bootstrapAdmin: "ops:pw-pw-pw-pw",
@@ -32,11 +39,20 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
     wsDeflate: false,
     corsOrigins: ["http://a", "http://b"],
     exportRoots: ["/data/exports", "s3://bucket/datasets"],
+    wsPingMs: 5000,
+    wsMaxPerUser: 8,
+    wsMax: 200,
+    httpRequestTimeoutMs: 20000,
+    httpHeadersTimeoutMs: 5000,
+    httpIdleTimeoutMs: 90000,
+    logLevel: "warn",
   });
   assert.throws(
     () => settingsFromEnv({ MEVLAB_SINK_FLUSH_MS: "soon" }),
     /MEVLAB_SINK_FLUSH_MS must be a positive integer of milliseconds, got 'soon'/,
   );
+  assert.throws(() => settingsFromEnv({ MEVLAB_WS_MAX: "-1" }), /MEVLAB_WS_MAX must be a positive integer, got '-1'/);
+  assert.throws(() => settingsFromEnv({ MEVLAB_LOG_LEVEL: "loud" }), /MEVLAB_LOG_LEVEL must be one of fatal, error/);
 });
 
 test("export roots: the option, else MEVLAB_EXPORT_ROOTS, else <data dir>/exports", () => {

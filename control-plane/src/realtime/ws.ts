@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -13,6 +13,7 @@ import {
 import { wsToken } from "../auth/guard";
 import type { Principal, TokenService } from "../auth/tokens";
 import type { RealtimeHub } from "./hub";
+import { Heartbeat, SocketCaps } from "./liveness";
 
 /** A realtime client sends only subscribe frames: small. */
 const REALTIME_MAX_FRAME_BYTES = 64 * 1024;
@@ -28,30 +29,31 @@ const PEER_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ETIMEDOUT"]);
 /** An upgrade request is answered (accepted or refused) within this, or its socket is dropped. */
 const UPGRADE_TIMEOUT_MS = 10_000;
 
+/** Liveness and caps of the accepted sockets (ControlPlaneConfig has them all). */
+export interface SocketLimits {
+  wsPingMs: number;
+  wsMaxPerUser: number;
+  wsMax: number;
+}
+
+const REFUSAL_CODES: Record<number, string> = { 401: "unauthenticated", 403: "forbidden", 404: "not_found" };
+
 /**
- * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response) and closes
- * each socket when its token expires. Every socket it touches has an error handler from the first
- * byte: an upgrade request leaves Node's HTTP server, whose handler no longer covers its socket, and
- * one reset on a refused upgrade ended the process.
+ * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response), refuses
+ * one past the caps (429 per user, 503 in all), pings every accepted socket and closes each when its
+ * token expires. Every socket it touches has an error handler from the first byte: an upgrade
+ * request leaves Node's HTTP server, whose handler no longer covers its socket, and one reset on a
+ * refused upgrade ended the process.
  */
 export function webSocketUpgrades(deps: {
   tokens: TokenService;
   hub: RealtimeHub;
   bus: Bus;
   deflate: boolean;
+  limits: SocketLimits;
   log: (line: string) => void;
 }) {
-  const server = (protocol: string, maxPayload: number): WebSocketServer =>
-    new WebSocketServer({
-      noServer: true,
-      maxPayload,
-      // Only for clients that offer it, and only frames worth compressing (see `COMPRESS_FROM`); level 1
-      // keeps CPU low.
-      perMessageDeflate: deps.deflate
-        ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
-        : false,
-      handleProtocols: (protocols) => (protocols.has(protocol) ? protocol : false),
-    });
+  const server = (protocol: string, maxPayload: number) => endpointServer(protocol, maxPayload, deps.deflate);
   const endpoints: Record<string, Endpoint> = {
     "/api/realtime/ws": {
       wss: server(REALTIME_PROTOCOL, REALTIME_MAX_FRAME_BYTES),
@@ -68,20 +70,14 @@ export function webSocketUpgrades(deps: {
 
   /** Upgrade requests being answered: ended with the server, and each within UPGRADE_TIMEOUT_MS. */
   const upgrading = new Set<Duplex>();
-  const refuse = (socket: Duplex, status: number, message: string): void => {
+  const refuse = (socket: Duplex, status: number, message: string, code?: string): void => {
     upgrading.delete(socket);
-    const body = JSON.stringify({
-      ok: false,
-      error: { code: status === 401 ? "unauthenticated" : "forbidden", message },
-    });
-    // Gone once the answer is written, whether or not the peer ever closes its side (the server allows
-    // half-open sockets, and an upgrade socket is outside its timeouts): no token needed to hold one.
-    socket.once("finish", () => socket.destroy());
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Forbidden"}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    refuseUpgrade(socket, status, message, code);
   };
+  const caps = new SocketCaps(deps.limits.wsMaxPerUser, deps.limits.wsMax);
+  const heartbeat = new Heartbeat(deps.limits.wsPingMs, (peer) =>
+    deps.log(`${peer}: no answer to a ping within ${deps.limits.wsPingMs} ms; connection dropped`),
+  );
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", (err: NodeJS.ErrnoException) => {
@@ -99,8 +95,12 @@ export function webSocketUpgrades(deps: {
     deps.tokens.verify(token).then(
       (who) => {
         if (!endpoint.roles.includes(who.role)) return refuse(socket, 403, `role '${who.role}' may not open ${path}`);
+        const refusal = caps.take(who.sub);
+        if (refusal) return refuse(socket, refusal.status, refusal.message, refusal.code);
+        socket.once("close", () => caps.give(who.sub));
         upgrading.delete(socket);
         endpoint.wss.handleUpgrade(req, socket, head, (ws) => {
+          heartbeat.watch(ws, `${path} (${who.sub})`);
           // ws reports a peer's bad frame (too large, unmasked, bad opcode) here, and closes that
           // connection with the matching close code (1009, 1002) itself.
           ws.on("error", (err) => deps.log(`${path} (${who.sub}): ${describe(err)}; connection closed`));
@@ -114,6 +114,7 @@ export function webSocketUpgrades(deps: {
   };
   /** Closing the HTTP server leaves upgraded sockets open: end them too. */
   const closeSockets = (): void => {
+    heartbeat.stop();
     for (const socket of upgrading) socket.destroy();
     upgrading.clear();
     for (const { wss } of Object.values(endpoints)) {
@@ -122,6 +123,34 @@ export function webSocketUpgrades(deps: {
     }
   };
   return { handleUpgrade, closeSockets };
+}
+
+/** The server of one endpoint: upgrades only, its frame limit, its sub-protocol. */
+function endpointServer(protocol: string, maxPayload: number, deflate: boolean): WebSocketServer {
+  return new WebSocketServer({
+    noServer: true,
+    maxPayload,
+    // Only for clients that offer it, and only frames worth compressing (see `COMPRESS_FROM`); level 1
+    // keeps CPU low.
+    perMessageDeflate: deflate
+      ? { threshold: COMPRESS_FROM, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: false }
+      : false,
+    handleProtocols: (protocols) => (protocols.has(protocol) ? protocol : false),
+  });
+}
+
+/**
+ * Answers an upgrade with an error in the API's shape. The socket is gone once the answer is written,
+ * whether or not the peer ever closes its side (the server allows half-open sockets, and an upgrade
+ * socket is outside its timeouts): no token needed to hold one.
+ */
+function refuseUpgrade(socket: Duplex, status: number, message: string, code = REFUSAL_CODES[status]): void {
+  const body = JSON.stringify({ ok: false, error: { code, message } });
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
