@@ -130,6 +130,15 @@ describe("private node health", () => {
     assert.equal(displayUrl("not a url"), "(invalid URL)");
   });
 
+  it("shows viewers the node's host only: an API key in the path is used, not shown", async () => {
+    const withKeyInPath = `${node.url}/v2/SECRET-KEY?api-key=OTHER`;
+    const s = await pollNode(withKeyInPath, undefined, 500);
+    assert.equal(s.url, node.url);
+    const health = new NodeHealth({ url: withKeyInPath, onStatus: () => undefined });
+    assert.equal(health.latest.url, node.url);
+    assert.equal(displayUrl("https://u:p@rpc.example.com:8443/abc/KEY?x=1"), "https://rpc.example.com:8443");
+  });
+
   it("polls on an interval and reports each status", async () => {
     const seen: bigint[] = [];
     const health = new NodeHealth({ url: node.url, intervalMs: 50, onStatus: (st) => seen.push(st.slotProcessed) });

@@ -1,7 +1,7 @@
 import { create, NodeStatusSchema, type NodeStatus } from "@mevlab/proto";
 
 export interface NodeHealthOptions {
-  /** The private node's JSON-RPC URL; credentials in it are used but never shown. */
+  /** The private node's JSON-RPC URL; credentials, path and query are used but never shown. */
   url?: string;
   /** An independent RPC whose processed slot is the reference for slot lag. */
   referenceUrl?: string;
@@ -22,11 +22,14 @@ export class RpcError extends Error {
   }
 }
 
-/** The URL without user, password or query (API keys often travel in it). */
+/**
+ * The URL as viewers see it (node status, `/api/metrics/summary`): scheme and host only. Providers put
+ * the API key in the user, the path (`/v2/<key>`) or the query.
+ */
 export function displayUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+    return `${u.protocol}//${u.host}`;
   } catch {
     return "(invalid URL)";
   }
