@@ -3,6 +3,7 @@ import { createApp, registerApi } from "./app";
 import type { TokenService } from "./auth/tokens";
 import type { UserStore } from "./auth/users";
 import { resolveConfig, type ControlPlaneOptions } from "./config";
+import { privateDataDir } from "./data-dir";
 import { HttpError } from "./http/errors";
 import type { RouteEntry } from "./http/openapi";
 import { registerLive } from "./live";
@@ -37,6 +38,7 @@ function boundPort(app: FastifyInstance, fallback: number): number {
  */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const config = resolveConfig(opts);
+  privateDataDir(config.dataDir, config.exportRoots, config.log);
   const app = createApp();
   const routes: RouteEntry[] = [];
   try {

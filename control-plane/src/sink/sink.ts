@@ -95,7 +95,7 @@ export class EventSink {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.opts.spoolDir, { recursive: true });
+    mkdirSync(this.opts.spoolDir, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(this.opts.spoolDir).sort()) {
       const file = join(this.opts.spoolDir, name);
       if (name.endsWith(".seg.tmp")) rmSync(file, { force: true });
@@ -237,7 +237,7 @@ export class EventSink {
 /** Writes the parts in turn (no copy into one buffer), syncs, then renames into place. */
 async function writeDurably(file: string, parts: readonly Buffer[]): Promise<void> {
   const tmp = `${file}.tmp`;
-  const fh = await open(tmp, "w");
+  const fh = await open(tmp, "w", 0o600);
   try {
     await writeFile(fh, parts);
     await fh.sync();

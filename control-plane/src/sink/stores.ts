@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { clickHouseDdl, tableSpec } from "./tables";
@@ -44,7 +44,7 @@ export class ParquetStore implements EventStore {
   }
 
   async open(): Promise<void> {
-    mkdirSync(this.tmp, { recursive: true });
+    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
     this.db = await DuckDBInstance.create(":memory:", { threads: "1" });
     this.conn = await this.db.connect();
   }
@@ -55,10 +55,10 @@ export class ParquetStore implements EventStore {
       const spec = tableSpec(g.table);
       if (!spec) throw new Error(`unknown table ${g.table}`);
       const dir = join(this.root, g.table, `date=${g.date}`, `hour=${g.hour}`);
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const input = join(this.tmp, `${segmentId}-${g.table}-${g.date}-${g.hour}.ndjson`);
       const partial = join(dir, `.part-${segmentId}.parquet.tmp`);
-      writeFileSync(input, g.ndjson);
+      writeFileSync(input, g.ndjson, { mode: 0o600 });
       const columns = spec.columns.map(([n, t]) => `${n}: '${DUCKDB_TYPE[t]}'`).join(", ");
       try {
         await this.conn.run(
@@ -66,6 +66,8 @@ export class ParquetStore implements EventStore {
             `format = 'newline_delimited', columns = {${columns}})) ` +
             `TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`,
         );
+        // DuckDB creates it under the process's umask.
+        chmodSync(partial, 0o600);
         renameSync(partial, join(dir, `part-${segmentId}.parquet`));
       } finally {
         rmSync(input, { force: true });
