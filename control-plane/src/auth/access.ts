@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
 import fp from "fastify-plugin";
 import type { AuditLog } from "../audit/log";
+import { RefusalLog } from "../audit/refusals";
 import { HttpError } from "../http/errors";
 import { authenticate } from "./guard";
 import type { Principal, Role, TokenService } from "./tokens";
@@ -28,6 +29,10 @@ declare module "fastify" {
     /** The verified token's subject and role; null on public routes. */
     principal: Principal | null;
   }
+  interface FastifyInstance {
+    /** Where refusals of anonymous callers are audited (failed logins, bad tokens), coalesced per address. */
+    refusals: RefusalLog;
+  }
 }
 
 /** The caller of an authenticated route, as the control service and the audit log name it. */
@@ -48,18 +53,45 @@ function declareAccess(route: RouteOptions): void {
 }
 
 /**
+ * The principal of a request's bearer token. A token that is presented and refused (bad, expired,
+ * malformed header) is audited, coalesced per address; a request with no token at all is not.
+ */
+async function authenticated(req: FastifyRequest, tokens: TokenService, refusals: RefusalLog): Promise<Principal> {
+  try {
+    return await authenticate(req.headers.authorization, tokens);
+  } catch (err) {
+    if (req.headers.authorization) {
+      refusals.record({
+        user: "anonymous",
+        role: "anonymous",
+        action: "auth.token",
+        target: `${req.method} ${req.routeOptions.url ?? req.url}`,
+        reason: (err as Error).message,
+        ip: req.ip,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
  * Authentication in one hook, after the body is parsed and before it is validated (so a caller
  * without a token gets 401 and a viewer 403, whatever the body): the token, the role the route
- * declares, and for mutations the X-Requested-With header. A refusal after authentication is audited.
+ * declares, and for mutations the X-Requested-With header. A refused token and a refusal after
+ * authentication are audited.
  */
 async function accessControl(app: FastifyInstance, deps: { tokens: TokenService; audit: AuditLog }): Promise<void> {
+  const refusals = new RefusalLog(deps.audit);
+  app.decorate("refusals", refusals);
+  // Registered after the audit log's own hook, so run before it: the summaries are written while it is open.
+  app.addHook("onClose", async () => refusals.stop());
   app.decorateRequest("principal", null);
   app.addHook("onRoute", declareAccess);
   app.addHook("preValidation", async (req) => {
     // undefined only for the not-found handler, which is no route.
     const access = req.routeOptions.config.access;
     if (access === undefined || access === "public") return;
-    const who = await authenticate(req.headers.authorization, deps.tokens);
+    const who = await authenticated(req, deps.tokens, refusals);
     const action = access.mutation ?? `read ${req.routeOptions.url}`;
     const deny = (code: string, reason: string): HttpError => {
       deps.audit.write({

@@ -21,7 +21,7 @@ export class UserStore {
   private users: UserRecord[];
 
   constructor(private readonly path: string) {
-    this.users = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { users: UserRecord[] }).users : [];
+    this.users = existsSync(path) ? readUsers(path) : [];
   }
 
   get count(): number {
@@ -57,6 +57,22 @@ export class UserStore {
     writeFileSync(tmp, JSON.stringify({ users: this.users }, null, 2) + "\n", { mode: 0o600 });
     renameSync(tmp, this.path);
   }
+}
+
+/**
+ * The users file is replaced whole (written beside it, then renamed), so it is never torn; one that
+ * does not parse refuses the start with its name rather than be taken for "no users".
+ */
+function readUsers(path: string): UserRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message}); restore it from a backup`, { cause: err });
+  }
+  const users = (parsed as { users?: unknown } | null)?.users;
+  if (!Array.isArray(users)) throw new Error(`${path}: not a users file (no "users" list)`);
+  return users as UserRecord[];
 }
 
 /** `user:password` from MEVLAB_BOOTSTRAP_ADMIN; creates that admin while the store has no admin. */
