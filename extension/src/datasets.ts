@@ -17,8 +17,10 @@ interface JobRow {
   output: string;
   datasetId: string;
   createdAt: number;
-  manifest: unknown;
+  manifest: Manifest | null;
 }
+
+type Manifest = NonNullable<JobView["manifest"]>;
 
 const TYPES = [
   ["arb", "Arbitrage"],
@@ -46,10 +48,10 @@ function fromView(j: JobView): JobRow {
 }
 
 function fromEvent(j: Job): JobRow {
-  let manifest: unknown = null;
+  let manifest: Manifest | null = null;
   if (j.manifestJson) {
     try {
-      manifest = JSON.parse(j.manifestJson);
+      manifest = JSON.parse(j.manifestJson) as Manifest;
     } catch {
       manifest = null;
     }
@@ -257,83 +259,86 @@ export class DatasetsPanel extends Widget {
   private render(): void {
     const rows = [...this.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
     const admin = this.conn.session?.role === "admin";
-    this.list.replaceChildren(
-      ...rows.map((j) => {
-        const pct = Math.round(j.fraction * 100);
-        const bar = el(
-          "div",
-          { className: "mevlab-progress", title: `${j.phase} ${j.filesDone}/${j.filesTotal} files` },
-          el("div", { className: `mevlab-progress-fill mevlab-job-${j.state}` }),
-        );
-        (bar.firstChild as HTMLElement).style.width = `${pct}%`;
-        const actions = el("td");
-        if (admin && (j.state === "queued" || j.state === "running")) {
-          const cancel = el(
-            "button",
-            { className: "jp-mod-styled mevlab-cancel-job", dataset: { job: j.id } },
-            "Cancel",
-          );
-          cancel.onclick = () =>
-            void this.conn.cancelJob(j.id).catch((err: unknown) => (this.message.textContent = String(err)));
-          actions.append(cancel);
-        }
-        if (j.state === "succeeded" && j.manifest) {
-          const show = el(
-            "button",
-            { className: "jp-mod-styled mevlab-show-manifest", dataset: { job: j.id } },
-            "Manifest",
-          );
-          show.onclick = () => {
-            this.shownManifest = this.shownManifest === j.id ? "" : j.id;
-            this.schedule();
-          };
-          actions.append(show);
-        }
-        return el(
-          "tr",
-          { dataset: { job: j.id, state: j.state } },
-          el("td", { title: j.id }, j.id.slice(0, 12)),
-          el("td", { className: "mevlab-job-state", title: j.error }, j.state + (j.error ? `: ${j.error}` : "")),
-          el("td", {}, bar, el("span", { className: "mevlab-progress-text" }, `${pct}%`)),
-          el("td", {}, Number(j.rows).toLocaleString()),
-          el("td", {}, bytesText(j.bytes)),
-          el("td", { className: "mevlab-job-output", title: j.output }, j.output),
-          actions,
-        );
-      }),
-    );
+    this.list.replaceChildren(...rows.map((j) => this.jobRow(j, admin)));
     const shown = this.jobs.get(this.shownManifest);
     this.manifestView.replaceChildren();
-    if (shown?.manifest) {
-      const m = shown.manifest as {
-        files: Array<{ path: string; table: string; rows: number; bytes: number; sha256: string }>;
-        created_at: string;
-        source: { kind: string; location: string };
+    if (shown?.manifest) this.manifestView.append(...manifestView(shown.datasetId, shown.manifest));
+  }
+
+  private jobRow(j: JobRow, admin: boolean): HTMLTableRowElement {
+    const pct = Math.round(j.fraction * 100);
+    return el(
+      "tr",
+      { dataset: { job: j.id, state: j.state } },
+      el("td", { title: j.id }, j.id.slice(0, 12)),
+      el("td", { className: "mevlab-job-state", title: j.error }, j.state + (j.error ? `: ${j.error}` : "")),
+      el("td", {}, progressBar(j, pct), el("span", { className: "mevlab-progress-text" }, `${pct}%`)),
+      el("td", {}, Number(j.rows).toLocaleString()),
+      el("td", {}, bytesText(j.bytes)),
+      el("td", { className: "mevlab-job-output", title: j.output }, j.output),
+      this.jobActions(j, admin),
+    );
+  }
+
+  /** Cancel (admins, while the job is queued or running) and Manifest (once it has succeeded). */
+  private jobActions(j: JobRow, admin: boolean): HTMLTableCellElement {
+    const actions = el("td");
+    if (admin && (j.state === "queued" || j.state === "running")) {
+      const cancel = el("button", { className: "jp-mod-styled mevlab-cancel-job", dataset: { job: j.id } }, "Cancel");
+      cancel.onclick = () =>
+        void this.conn.cancelJob(j.id).catch((err: unknown) => (this.message.textContent = String(err)));
+      actions.append(cancel);
+    }
+    if (j.state === "succeeded" && j.manifest) {
+      const show = el(
+        "button",
+        { className: "jp-mod-styled mevlab-show-manifest", dataset: { job: j.id } },
+        "Manifest",
+      );
+      show.onclick = () => {
+        this.shownManifest = this.shownManifest === j.id ? "" : j.id;
+        this.schedule();
       };
-      this.manifestView.append(
-        el("h3", {}, `Manifest · ${shown.datasetId}`),
-        el("div", {}, `created ${m.created_at} from ${m.source.kind} (${m.source.location})`),
-        el(
-          "table",
-          { className: "mevlab-manifest-files" },
-          el("thead", {}, el("tr", {}, ...["File", "Rows", "Size", "sha256"].map((h) => el("th", {}, h)))),
+      actions.append(show);
+    }
+    return actions;
+  }
+}
+
+function progressBar(j: JobRow, pct: number): HTMLDivElement {
+  const bar = el(
+    "div",
+    { className: "mevlab-progress", title: `${j.phase} ${j.filesDone}/${j.filesTotal} files` },
+    el("div", { className: `mevlab-progress-fill mevlab-job-${j.state}` }),
+  );
+  (bar.firstChild as HTMLElement).style.width = `${pct}%`;
+  return bar;
+}
+
+/** A finished dataset's manifest: where it came from, its files with their hashes, and the JSON itself. */
+function manifestView(datasetId: string, m: Manifest): HTMLElement[] {
+  return [
+    el("h3", {}, `Manifest · ${datasetId}`),
+    el("div", {}, `created ${m.created_at} from ${m.source.kind} (${m.source.location})`),
+    el(
+      "table",
+      { className: "mevlab-manifest-files" },
+      el("thead", {}, el("tr", {}, ...["File", "Rows", "Size", "sha256"].map((h) => el("th", {}, h)))),
+      el(
+        "tbody",
+        {},
+        ...m.files.map((f) =>
           el(
-            "tbody",
+            "tr",
             {},
-            ...m.files.map((f) =>
-              el(
-                "tr",
-                {},
-                el("td", {}, f.path),
-                el("td", {}, f.rows.toLocaleString()),
-                el("td", {}, bytesText(String(f.bytes))),
-                el("td", { className: "mevlab-sha" }, f.sha256),
-              ),
-            ),
+            el("td", {}, f.path),
+            el("td", {}, f.rows.toLocaleString()),
+            el("td", {}, bytesText(String(f.bytes))),
+            el("td", { className: "mevlab-sha" }, f.sha256),
           ),
         ),
-        el("details", {}, el("summary", {}, "manifest.json"), el("pre", {}, JSON.stringify(shown.manifest, null, 2))),
-      );
-    }
-  }
+      ),
+    ),
+    el("details", {}, el("summary", {}, "manifest.json"), el("pre", {}, JSON.stringify(m, null, 2))),
+  ];
 }
