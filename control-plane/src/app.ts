@@ -1,4 +1,5 @@
 import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { agentRoutes } from "./agents/routes";
 import { accessPlugin } from "./auth/access";
@@ -8,6 +9,7 @@ import { controlRoutes } from "./control/routes";
 import { datasetRoutes } from "./datasets/routes";
 import { errorHandler } from "./http/errors";
 import { useDepthLimitedJson } from "./http/json";
+import { loggingOptions } from "./http/logging";
 import { openApiRoute, registerOpenApi, type RouteEntry } from "./http/openapi";
 import { formatSchemaErrors, validatorCompiler } from "./http/validation";
 import { metricsRoutes } from "./metrics/routes";
@@ -16,10 +18,54 @@ import { queryRoutes } from "./queries/routes";
 import type { Services } from "./services";
 
 export const BODY_LIMIT = 64 * 1024;
+/** How long a keep-alive connection may wait for its next request. */
+const KEEP_ALIVE_MS = 10_000;
 
-/** Fastify with the API's parsing, validation and error shape; no routes yet. */
-export function createApp(): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, schemaErrorFormatter: formatSchemaErrors });
+/** What createApp reads of the configuration. */
+export type AppSettings = Pick<
+  ControlPlaneConfig,
+  "logLevel" | "logStream" | "httpRequestTimeoutMs" | "httpHeadersTimeoutMs" | "httpIdleTimeoutMs"
+>;
+
+/**
+ * Headers for a JSON API: nothing may frame it or run in it (`default-src 'none'`), no sniffing, no
+ * referrer. JupyterLab calls it cross-origin under CORS, which these do not touch. No HSTS: the
+ * control plane speaks plain HTTP, and a TLS proxy in front of it owns that header.
+ */
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  strictTransportSecurity: false,
+} as const;
+
+/**
+ * Fastify's server options for slow clients: the whole request (headers and body) within
+ * httpRequestTimeoutMs, headers within httpHeadersTimeoutMs, no socket idle longer than
+ * httpIdleTimeoutMs. Node checks the first two on a timer: checked often enough that a cut-off is
+ * not up to 30 s (its default) late.
+ */
+function timeouts(s: AppSettings) {
+  const headersTimeout = Math.min(s.httpHeadersTimeoutMs, s.httpRequestTimeoutMs);
+  return {
+    requestTimeout: s.httpRequestTimeoutMs,
+    connectionTimeout: s.httpIdleTimeoutMs,
+    keepAliveTimeout: Math.min(KEEP_ALIVE_MS, s.httpIdleTimeoutMs),
+    http: {
+      requestTimeout: s.httpRequestTimeoutMs,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 2))),
+    },
+  };
+}
+
+/** Fastify with the API's parsing, validation, error shape, headers, log and timeouts; no routes yet. */
+export function createApp(settings: AppSettings): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    schemaErrorFormatter: formatSchemaErrors,
+    ...loggingOptions(settings.logLevel, settings.logStream),
+    ...timeouts(settings),
+  });
+  void app.register(helmet, SECURITY_HEADERS);
   app.removeContentTypeParser("text/plain");
   useDepthLimitedJson(app);
   app.setValidatorCompiler(validatorCompiler());

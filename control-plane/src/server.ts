@@ -39,7 +39,7 @@ function boundPort(app: FastifyInstance, fallback: number): number {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const config = resolveConfig(opts);
   privateDataDir(config.dataDir, config.exportRoots, config.log);
-  const app = createApp();
+  const app = createApp(config);
   const routes: RouteEntry[] = [];
   try {
     const services = await createServices(app, config);

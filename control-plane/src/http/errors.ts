@@ -35,7 +35,7 @@ export function errorHandler(err: FastifyError | HttpError, req: FastifyRequest,
     return sendError(reply, status, code, friendly(err));
   }
   req.log.error({ err }, "unhandled error");
-  return sendError(reply, 500, "internal", "internal error; the control plane log has the details");
+  return sendError(reply, 500, "internal", `internal error; the control plane log has the details (request ${req.id})`);
 }
 
 function friendly(err: FastifyError): string {
