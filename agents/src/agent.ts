@@ -14,6 +14,7 @@ import {
   type ControlAck,
   type ControlCommand,
   type MevOpportunity,
+  type Policy,
 } from "@mevlab/proto";
 import {
   LatencyHistogram,
@@ -23,19 +24,34 @@ import {
   publishMessage,
   publishMessages,
   schemaVersionError,
+  SignatureVerifier,
   type Bus,
   type BusRecord,
   type Subscription,
   type TopicRecord,
+  type TrustedKeys,
 } from "@mevlab/kernel-helpers";
 import { arbOpportunity, logNormal, mevOpportunity, rng } from "./simulate";
 import { StateFile } from "./persist";
-import { DedupeWindow, adoptPolicy, applyCommand, initialRuntime, splitKills, type AgentRuntime } from "./state";
+import {
+  DedupeWindow,
+  adoptPolicy,
+  applyCommand,
+  initialRuntime,
+  splitKills,
+  type AgentRuntime,
+  type Decision,
+} from "./state";
 
 export interface AgentOptions {
   module: "arbitrage" | "mev";
   agentId: string;
   bus: Bus;
+  /**
+   * The control plane's public keys (from the agent's credential): only commands and policies signed
+   * by one of them are applied; anything else is answered `rejected` with the reason.
+   */
+  trust: TrustedKeys;
   /** Simulated opportunities per second while running (before throttling). 0 = none. */
   rate?: number;
   startStopped?: boolean;
@@ -65,6 +81,7 @@ export class Agent {
   /** Tells this run's heartbeats apart from those of the run before it. */
   private readonly bootId = randomUUID();
   private readonly random: () => number;
+  private readonly verifier: SignatureVerifier;
   private sub?: Subscription;
   private readonly subs: Subscription[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -87,6 +104,7 @@ export class Agent {
     this.seen = new DedupeWindow(10_000, saved?.seen ?? []);
     this.module = opts.module === "mev" ? Module.mev : Module.arbitrage;
     this.random = rng(opts.seed ?? Date.now());
+    this.verifier = new SignatureVerifier(opts.trust);
   }
 
   async start(): Promise<void> {
@@ -126,13 +144,29 @@ export class Agent {
   private async recoverPolicy(): Promise<void> {
     const records = await this.opts.bus.snapshot(TOPICS.policies.name);
     const mine = records.filter((r) => r.key === this.opts.module && this.readable(r));
-    if (mine.length === 0) return;
-    const policy = decode(TOPICS.policies.schema, mine[mine.length - 1].value);
+    const policy = this.latestSigned(mine);
     // Only a version newer than the one it ran: later throttle commands stay in force.
-    if (policy.version > this.runtime.policyVersion) {
+    if (policy && policy.version > this.runtime.policyVersion) {
       adoptPolicy(this.runtime, policy);
       this.log(`agent ${this.opts.agentId}: recovered policy v${policy.version}`);
     }
+  }
+
+  /** The last policy of these records that is this module's and signed by a trusted key; others are logged. */
+  private latestSigned(records: readonly BusRecord[]): Policy | undefined {
+    for (let i = records.length - 1; i >= 0; i--) {
+      let policy: Policy;
+      try {
+        policy = decode(TOPICS.policies.schema, records[i].value);
+      } catch (err) {
+        this.log(`agent ${this.opts.agentId}: unreadable policy at ${records[i].offset}: ${describe(err)}`);
+        continue;
+      }
+      const bad = this.verifier.policy(policy) ?? (policy.module === this.module ? undefined : "another module's");
+      if (!bad) return policy;
+      this.log(`agent ${this.opts.agentId}: policy v${policy.version} on ${TOPICS.policies.name} ignored: ${bad}`);
+    }
+    return undefined;
   }
 
   private listenToOwnHeartbeat(): Promise<Subscription> {
@@ -140,6 +174,7 @@ export class Agent {
       {
         topics: [TOPICS.agentStatus.name],
         group: `agent-${this.opts.agentId}-heartbeat-${Date.now()}`,
+        keys: [this.opts.agentId],
         exclusive: true,
       },
       async (record) => {
@@ -187,12 +222,22 @@ export class Agent {
   }
 
   private apply(cmd: ControlCommand): ControlAck {
+    // Before the dedupe window: a forged command must not make the real one with its id a duplicate.
+    const forged = this.verifier.command(cmd);
+    if (forged) {
+      this.log(`agent ${this.opts.agentId}: command ${cmd.requestId || "(no id)"} rejected: ${forged}`);
+      return this.ack(cmd, { outcome: AckOutcome.rejected, reason: forged });
+    }
     const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
     if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
     // On disk before the ack: once acked, a replay of this request is answered `duplicate`.
     if (decision.outcome !== AckOutcome.duplicate) {
       this.store?.record(cmd.requestId, this.runtime, () => this.seen.toArray());
     }
+    return this.ack(cmd, decision);
+  }
+
+  private ack(cmd: ControlCommand, decision: Decision): ControlAck {
     return create(ControlAckSchema, {
       schemaVersion: 1,
       ts: BigInt(Date.now()),

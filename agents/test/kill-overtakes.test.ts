@@ -12,11 +12,12 @@ import {
   type ControlAck,
 } from "@mevlab/proto";
 import { Agent } from "../src";
+import { signed, TRUST } from "./keys";
 import { waitFor } from "./wait";
 
 test("a kill queued behind other commands is applied before them", async () => {
   const bus = new LocalBus();
-  const agent = new Agent({ module: "mev", agentId: "mev-1", bus, rate: 0, log: () => undefined });
+  const agent = new Agent({ module: "mev", agentId: "mev-1", trust: TRUST, bus, rate: 0, log: () => undefined });
   try {
     await agent.start();
     const acks: ControlAck[] = [];
@@ -24,14 +25,16 @@ test("a kill queued behind other commands is applied before them", async () => {
     const now = BigInt(Date.now());
     const cmd = (action: Action, i: number, args = {}) => ({
       key: "mev",
-      message: create(ControlCommandSchema, {
-        module: Module.mev,
-        action,
-        args,
-        requestId: `r-${i}`,
-        ts: now,
-        notAfter: now + 10_000n,
-      }),
+      message: signed(
+        create(ControlCommandSchema, {
+          module: Module.mev,
+          action,
+          args,
+          requestId: `r-${i}`,
+          ts: now,
+          notAfter: now + 10_000n,
+        }),
+      ),
     });
     // One command first, so the agent is busy while the rest queue up behind it.
     await publishMessages(bus, TOPICS.controlCommands, [cmd(Action.throttle, 0, { throttlePct: 1 })]);

@@ -3,7 +3,7 @@
 // and logged.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalBus, subscribeMessages } from "@mevlab/kernel-helpers";
+import { LocalBus, signPolicy, subscribeMessages } from "@mevlab/kernel-helpers";
 import {
   Action,
   ControlCommandSchema,
@@ -16,6 +16,7 @@ import {
   type ControlAck,
 } from "@mevlab/proto";
 import { Agent } from "../src";
+import { signed, TEST_KEY, TRUST } from "./keys";
 import { waitFor } from "./wait";
 
 const version = (v: string) => ({ [SCHEMA_VERSION_HEADER]: v });
@@ -24,21 +25,30 @@ function throttle(requestId: string, throttlePct: number): Uint8Array {
   const now = BigInt(Date.now());
   return encode(
     ControlCommandSchema,
-    create(ControlCommandSchema, {
-      module: Module.mev,
-      action: Action.throttle,
-      args: { throttlePct },
-      requestId,
-      ts: now,
-      notAfter: now + 60_000n,
-    }),
+    signed(
+      create(ControlCommandSchema, {
+        module: Module.mev,
+        action: Action.throttle,
+        args: { throttlePct },
+        requestId,
+        ts: now,
+        notAfter: now + 60_000n,
+      }),
+    ),
   );
 }
 
 test("a command of an unknown schema major is not applied nor acked; it is counted and logged", async () => {
   const bus = new LocalBus();
   const lines: string[] = [];
-  const agent = new Agent({ module: "mev", agentId: "mev-1", bus, rate: 0, log: (l) => void lines.push(l) });
+  const agent = new Agent({
+    module: "mev",
+    agentId: "mev-1",
+    trust: TRUST,
+    bus,
+    rate: 0,
+    log: (l) => void lines.push(l),
+  });
   try {
     await agent.start();
     const acks: ControlAck[] = [];
@@ -74,12 +84,22 @@ test("a policy of an unknown schema major is not recovered at start: the latest 
   const bus = new LocalBus();
   const lines: string[] = [];
   const policy = (v: bigint, throttlePct: number) =>
-    encode(PolicySchema, create(PolicySchema, { module: Module.mev, version: v, evMin: 0.001, throttlePct }));
+    encode(
+      PolicySchema,
+      signPolicy(create(PolicySchema, { module: Module.mev, version: v, evMin: 0.001, throttlePct }), TEST_KEY),
+    );
   await bus.publish(TOPICS.policies.name, [
     { key: "mev", value: policy(3n, 30), headers: version("1") },
     { key: "mev", value: policy(4n, 40), headers: version("2") },
   ]);
-  const agent = new Agent({ module: "mev", agentId: "mev-1", bus, rate: 0, log: (l) => void lines.push(l) });
+  const agent = new Agent({
+    module: "mev",
+    agentId: "mev-1",
+    trust: TRUST,
+    bus,
+    rate: 0,
+    log: (l) => void lines.push(l),
+  });
   try {
     await agent.start();
     assert.equal(agent.runtime.policyVersion, 3n);

@@ -1,10 +1,10 @@
 import { join, resolve } from "node:path";
 import { BusError, KafkaBus, LocalBus, agentBus, kafkaBrokersFromEnv, type Bus } from "@mevlab/kernel-helpers";
 import {
+  defaultCredentialPath,
+  readAgentCredential,
   settingsFromEnv,
   startControlPlane,
-  TokenService,
-  loadOrCreateSecret,
   UserStore,
   type ControlPlane,
 } from "@mevlab/control-plane";
@@ -72,11 +72,17 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
       ? o["control-plane"]
       : (process.env.MEVLAB_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`);
   const dataDir = dataDirOf(o["data-dir"]);
-  const bus = await agentBusFor(agentId, url, dataDir);
+  // The agent's own credential (never the control plane's keys): its link token and the public keys
+  // that verify commands and policies. Read again at every link connection, so a renewal needs no restart.
+  const credentialFile = process.env.MEVLAB_AGENT_TOKEN_FILE || defaultCredentialPath(dataDir, agentId);
+  const credential = () => readAgentCredential(credentialFile, { agentId, module });
+  const trust = credential().signing_keys;
+  const bus = await agentBusFor(agentId, url, () => credential().token);
   const silence = o["bus-silence-stop"];
   const agent = new Agent({
     module,
     agentId,
+    trust,
     bus,
     rate,
     startStopped: o["start-stopped"] === true,
@@ -103,15 +109,11 @@ export function rateOption(v: string | boolean | undefined): number {
   return rate;
 }
 
-function agentBusFor(agentId: string, url: string, dataDir: string): Promise<Bus> {
+function agentBusFor(agentId: string, url: string, token: () => string): Promise<Bus> {
   return agentBus({
     clientId: `mevlab-agent-${agentId}`,
     controlPlaneUrl: url,
-    // Embedded default: the link needs an agent token, from the environment or minted from the data
-    // dir's key (same machine, same operator).
-    token: async () =>
-      process.env.MEVLAB_AGENT_TOKEN ??
-      new TokenService(loadOrCreateSecret(join(dataDir, "secrets", "jwt.key"))).issue(agentId, "agent", 30 * 24 * 3600),
+    token,
     onLinkState: (up, reason) => warn(`agent ${agentId}: bus link ${up ? "up" : `down (${reason ?? ""})`}`),
     log: warn,
   });

@@ -52,7 +52,8 @@ export async function startLab(
       ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
     ],
     env: {
-      ...process.env,
+      // Notebooks log in as users do: the bootstrap admin's password is the control plane's alone.
+      ...withoutSecrets(process.env),
       MEVLAB_URL: controlPlaneUrl,
       // Notebooks read the store this control plane writes and export next to its dataset jobs.
       MEVLAB_DATA_DIR: process.env.MEVLAB_DATA_DIR ?? dataDir,
@@ -73,4 +74,10 @@ export async function startLab(
   }
   await lab.stop();
   throw new Error(`JupyterLab did not answer on ${base} within 60 s:\n${lab.lastLines()}`);
+}
+
+/** `up`'s environment less what is meant for the control plane only. */
+function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secret = new Set(["MEVLAB_BOOTSTRAP_ADMIN", "MEVLAB_PASSWORD", "MEVLAB_AGENT_TOKEN_FILE"]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name)));
 }

@@ -2,6 +2,7 @@
 import { MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { runAudit } from "./audit";
 import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
+import { runAgentCredential, runSigningKey } from "./credentials";
 import { runUp } from "./up";
 import { patchKafkajsIdleTimer } from "@mevlab/kernel-helpers";
 
@@ -19,6 +20,10 @@ const USAGE = `usage: mevlab <command> [options]
   user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
   audit verify    check the audit log's chain and HMACs and, with an anchor, that its tail is whole
                   [--data-dir D] [--anchor FILE (default MEVLAB_AUDIT_ANCHOR)]; exit status 1 on a problem
+  agent-credential  mint or renew an agent's credential file (0600): --agent-id ID --module M
+                  [--ttl-days 30] [--out FILE] [--data-dir D]; the agent reads MEVLAB_AGENT_TOKEN_FILE
+                  (default <data dir>/credentials/<agent id>.json)
+  signing-key rotate  a new Ed25519 key signs commands and policies [--data-dir D]
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -39,6 +44,10 @@ async function main(argv: string[]): Promise<void> {
     case "audit":
       process.exitCode = await runAudit(rest);
       return;
+    case "agent-credential":
+      return runAgentCredential(rest);
+    case "signing-key":
+      return runSigningKey(rest);
     case undefined:
     case "help":
     case "--help":

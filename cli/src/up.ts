@@ -1,24 +1,32 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { TokenService, UserStore, loadOrCreateSecret } from "@mevlab/control-plane";
+import { UserStore, mintAgentCredential } from "@mevlab/control-plane";
 import { intOption, parseArgs } from "./args";
 import { DEFAULT_PORT, dataDirOf, onShutdown, rateOption } from "./commands";
 import { startLab } from "./lab";
 import { Supervised } from "./supervise";
 
 const MAIN = join(__dirname, "main.js");
-const AGENT_TOKEN_TTL_S = 30 * 24 * 3600;
 const CONTROL_PLANE_START_MS = 60_000;
 
 const say = (line: string): void => void process.stdout.write(line + "\n");
 
+/**
+ * What an agent is given of `up`'s environment: the process basics and the bus settings, not the
+ * secrets meant for the control plane (MEVLAB_BOOTSTRAP_ADMIN, S3 or ClickHouse credentials).
+ */
+export function agentEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const basics = /^(PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|KAFKA_[A-Z_]+)$/;
+  return Object.fromEntries(Object.entries(env).filter(([name]) => basics.test(name)));
+}
+
 /** A mevlab sub-command as a child of `up`: Node flags given to `up` (--cpu-prof, heap limits) apply too. */
-function mevlabChild(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+function mevlabChild(args: readonly string[], env: NodeJS.ProcessEnv) {
   return {
     command: process.execPath,
     args: [...process.execArgv, MAIN, ...args],
-    env: { ...process.env, MEVLAB_EXIT_WITH_PARENT: "1", ...env },
+    env: { ...env, MEVLAB_EXIT_WITH_PARENT: "1" },
   };
 }
 
@@ -61,15 +69,18 @@ export async function runUp(argv: readonly string[]): Promise<void> {
   say(`control plane  ${cp.url}  (bus: ${cp.bus}, data: ${dataDir}, pid ${cp.pid})`);
   say(usersLine);
 
-  const tokens = new TokenService(loadOrCreateSecret(join(dataDir, "secrets", "jwt.key")));
   for (const module of ["arbitrage", "mev"] as const) {
     for (let i = 1; i <= perModule; i++) {
       const agentId = `${module}-${i}`;
-      const token = await tokens.issue(agentId, "agent", AGENT_TOKEN_TTL_S);
+      // Each agent gets a credential of its own (its id, its module, the signing keys' public halves).
+      const { path } = await mintAgentCredential({ dataDir, agentId, module });
       const args = ["agent", "--module", module, "--agent-id", agentId, "--control-plane", cp.url];
       const agent = new Supervised({
         name: `agent ${agentId}`,
-        ...mevlabChild([...args, "--data-dir", dataDir, "--rate", String(rate)], { MEVLAB_AGENT_TOKEN: token }),
+        ...mevlabChild([...args, "--data-dir", dataDir, "--rate", String(rate)], {
+          ...agentEnvironment(process.env),
+          MEVLAB_AGENT_TOKEN_FILE: path,
+        }),
         restart: true,
         stderrPrefix: "",
       });
@@ -123,7 +134,7 @@ function startControlPlane(
     ];
     const cp = new Supervised({
       name: "control plane",
-      ...mevlabChild(args),
+      ...mevlabChild(args, process.env),
       restart: () => ready,
       stderrPrefix: "control-plane: ",
       onStdoutLine: (line, pid) => {

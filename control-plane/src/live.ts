@@ -30,6 +30,10 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
     deflate: config.wsDeflate,
     limits: config,
     log: config.log,
+    onLinkRefused: (agentId, kind, reason) => {
+      const n = s.rolling.linkRefused.note(agentId, kind);
+      if (n !== undefined) config.log(`bus link: refused ${kind} from agent ${agentId} (${n} so far): ${reason}`);
+    },
   });
   app.server.on("upgrade", handleUpgrade);
   app.addHook("preClose", async () => closeSockets());

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { TrustedKeys } from "@mevlab/kernel-helpers";
 import { createApp, registerApi } from "./app";
 import type { TokenService } from "./auth/tokens";
 import type { UserStore } from "./auth/users";
@@ -18,8 +19,8 @@ export interface ControlPlane {
   port: number;
   users: UserStore;
   tokens: TokenService;
-  /** A token for a reference agent to open the bus link of the embedded default. */
-  mintAgentToken(agentId: string, ttlSeconds?: number): Promise<string>;
+  /** Public keys of the keys commands and policies are signed with, by key id (what agents trust). */
+  signingKeys: TrustedKeys;
   /** The event sink (undefined when turned off). */
   sink?: EventSink;
   /** Fastify's route table (method and URL of every route), as registered. */
@@ -52,7 +53,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       port,
       users: services.users,
       tokens: services.tokens,
-      mintAgentToken: (agentId, ttl = 30 * 24 * 3600) => services.tokens.issue(agentId, "agent", ttl),
+      signingKeys: services.signing.trusted,
       sink: services.sink,
       routes,
       close: () => app.close(),

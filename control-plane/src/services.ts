@@ -6,6 +6,7 @@ import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import type { AuditLog } from "./audit/log";
 import { openAuditLog } from "./audit/open";
+import { loadOrCreateSigningKeys, type SigningKeys } from "./auth/signing-keys";
 import { TokenService, loadOrCreateSecret } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
 import type { ControlPlaneConfig } from "./config";
@@ -23,6 +24,8 @@ import { ClickHouseStore, ParquetStore, parseClickHouseUrl } from "./sink/stores
 export interface Services {
   users: UserStore;
   tokens: TokenService;
+  /** The keys commands and policies are signed with. */
+  signing: SigningKeys;
   audit: AuditLog;
   registry: AgentRegistry;
   hub: RealtimeHub;
@@ -110,6 +113,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   const created = await bootstrapAdmin(users, config.bootstrapAdmin);
   if (created) config.log(`created admin '${created}' from MEVLAB_BOOTSTRAP_ADMIN`);
   const tokens = new TokenService(loadOrCreateSecret(join(config.dataDir, "secrets", "jwt.key")));
+  const signing = loadOrCreateSigningKeys(config.dataDir);
   const audit = await openAuditLog(config);
   onClose(() => audit.close());
   const registry = new AgentRegistry();
@@ -129,6 +133,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
     registry,
     policies,
     audit,
+    signer: signing.current,
     commandTtlMs: config.commandTtlMs,
   });
   const store = { clickhouseUrl: config.clickhouseUrl ?? "", dataDir: config.dataDir };
@@ -141,6 +146,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   return {
     users,
     tokens,
+    signing,
     audit,
     registry,
     hub,

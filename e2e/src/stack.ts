@@ -32,6 +32,15 @@ export function mevlab(args: string[], env: NodeJS.ProcessEnv = {}): string {
   return res.stdout;
 }
 
+/**
+ * Mints an agent's credential into the data dir (where `mevlab agent --data-dir` looks for it), as an
+ * admin does on the control plane's host before starting an agent.
+ */
+export function agentCredential(dataDir: string, module: "arbitrage" | "mev", agentId: string): string {
+  mevlab(["agent-credential", "--agent-id", agentId, "--module", module, "--data-dir", dataDir]);
+  return join(dataDir, "credentials", `${agentId}.json`);
+}
+
 /** Starts a long-running mevlab sub-command and resolves once a stdout line matches `ready`. */
 export function startProcess(
   args: string[],
@@ -151,6 +160,7 @@ export async function kafkaStack(
   const ids = (["arbitrage", "mev"] as const).flatMap((m) =>
     Array.from({ length: opts.agentsPerModule ?? 1 }, (_, i) => [m, `${m}-${i + 1}`] as const),
   );
+  for (const [m, id] of ids) agentCredential(dataDir, m, id);
   const agents = await Promise.all(
     ids.map(([m, id]) =>
       startProcess(

@@ -14,7 +14,7 @@ import { ControlPlaneClient, LINK_PROTOCOL, REALTIME_PROTOCOL, nodeTransport } f
 import { ControlRequest_State as State } from "@mevlab/proto";
 import { TokenService, loadOrCreateSecret } from "@mevlab/control-plane";
 import { freePort } from "@mevlab/cli";
-import { startProcess, stopProcess, waitFor } from "../src/stack";
+import { agentCredential, startProcess, stopProcess, waitFor } from "../src/stack";
 
 const openFiles = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -30,6 +30,7 @@ before(async () => {
   const env = { KAFKA_BROKERS: "", MEVLAB_BOOTSTRAP_ADMIN: `${ADMIN.username}:${ADMIN.password}` };
   cp = (await startProcess(["control-plane", "--port", String(port), "--data-dir", dataDir], env, /listening/)).child;
   const url = `http://127.0.0.1:${port}`;
+  agentCredential(dataDir, "mev", "mev-1");
   agent = (
     await startProcess(
       ["agent", "--module", "mev", "--agent-id", "mev-1", "--rate", "0", "--control-plane", url, "--data-dir", dataDir],
@@ -40,7 +41,7 @@ before(async () => {
   const keys = new TokenService(loadOrCreateSecret(join(dataDir, "secrets", "jwt.key")));
   tokens.admin = await keys.issue("admin", "admin", 600);
   tokens.viewer = await keys.issue("viewer", "viewer", 600);
-  tokens.agent = await keys.issue("mev-9", "agent", 600);
+  tokens.agent = await keys.issue("mev-9", "agent", 600, { module: "mev" });
   tokens.expired = await keys.issue("admin", "admin", -10);
   tokens.garbage = "not-a-jwt";
 });

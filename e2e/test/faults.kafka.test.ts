@@ -21,7 +21,7 @@ import {
 import { ControlRequest_State as State, Format, Stream, TOPICS, decode, type ControlCommand } from "@mevlab/proto";
 import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
-import { CLI, mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
+import { CLI, agentCredential, mevlab, startProcess, stopProcess, waitFor } from "../src/stack";
 import type { ChildProcess } from "node:child_process";
 
 const ADMIN = { username: "admin", password: "admin-password-1" };
@@ -42,7 +42,8 @@ async function startControlPlane(): Promise<void> {
   ).child;
 }
 
-async function startAgent(id: string, module = "mev"): Promise<void> {
+async function startAgent(id: string, module: "arbitrage" | "mev" = "mev"): Promise<void> {
+  agentCredential(dataDir, module, id);
   const p = await startProcess(
     ["agent", "--module", module, "--agent-id", id, "--rate", "0", "--data-dir", dataDir],
     env,

@@ -16,8 +16,8 @@ export type Access =
       mutation?: string;
     };
 
-/** Reads take any valid token, as they always have (the agents' scoped tokens included). */
-export const READ: Access = { roles: ["admin", "viewer", "agent"] };
+/** Reads are for people: an agent's token opens its bus link and nothing else. */
+export const READ: Access = { roles: ["admin", "viewer"] };
 
 export const mutation = (name: string): Access => ({ roles: ["admin"], mutation: name });
 

@@ -10,6 +10,8 @@ export interface Principal {
   role: Role;
   /** Expiry, unix seconds. */
   exp: number;
+  /** An agent's module (`arbitrage`, `mev`): the only one its link session may act for. */
+  module?: string;
 }
 
 const ISSUER = "mevlab";
@@ -32,8 +34,8 @@ export class TokenService {
 
   constructor(private readonly secret: Uint8Array) {}
 
-  async issue(sub: string, role: Role, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ role })
+  async issue(sub: string, role: Role, ttlSeconds: number, claims: { module?: string } = {}): Promise<string> {
+    return new SignJWT({ role, ...claims })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(sub)
       .setIssuer(ISSUER)
@@ -57,7 +59,8 @@ export class TokenService {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, algorithms: ["HS256"] });
       const role = payload.role;
       if (role !== "admin" && role !== "viewer" && role !== "agent") throw new Error("token has no valid role");
-      return { sub: payload.sub ?? "", role, exp: payload.exp ?? 0 };
+      const module = typeof payload.module === "string" ? payload.module : undefined;
+      return { sub: payload.sub ?? "", role, exp: payload.exp ?? 0, ...(module ? { module } : {}) };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new Error("token expired: log in again");
       throw new Error("invalid token");

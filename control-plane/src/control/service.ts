@@ -6,12 +6,20 @@ import {
   Module,
   PolicySchema,
   TOPICS,
+  clone,
   create,
   type ControlArgs,
   type ControlRequest,
   type Policy,
 } from "@mevlab/proto";
-import { publishMessage, publishMessages, type Bus } from "@mevlab/kernel-helpers";
+import {
+  publishMessage,
+  publishMessages,
+  signCommand,
+  signPolicy,
+  type Bus,
+  type SigningKey,
+} from "@mevlab/kernel-helpers";
 import type { AgentRegistry } from "../agents/registry";
 import type { AuditLog } from "../audit/log";
 import { HttpError } from "../http/errors";
@@ -39,6 +47,8 @@ export class ControlService {
       registry: AgentRegistry;
       policies: PolicyStore;
       audit: AuditLog;
+      /** Signs every command and policy sent (proto/TOPICS.md, "Signatures"). */
+      signer: SigningKey;
       commandTtlMs?: number;
     },
   ) {}
@@ -68,16 +78,19 @@ export class ControlService {
     });
     const commands = modules.map((module) => ({
       key: Module[module],
-      message: create(ControlCommandSchema, {
-        schemaVersion: 1,
-        ts: BigInt(ts),
-        module,
-        action,
-        args,
-        requestId,
-        issuer: who.user,
-        notAfter: BigInt(ts + ttl),
-      }),
+      message: signCommand(
+        create(ControlCommandSchema, {
+          schemaVersion: 1,
+          ts: BigInt(ts),
+          module,
+          action,
+          args,
+          requestId,
+          issuer: who.user,
+          notAfter: BigInt(ts + ttl),
+        }),
+        this.deps.signer,
+      ),
     }));
     try {
       await publishMessages(this.deps.bus, TOPICS.controlCommands, commands);
@@ -126,10 +139,11 @@ export class ControlService {
     return { policy, request: await this.publishPolicy(policy, who) };
   }
 
-  private async publishPolicy(policy: Policy, who: Issuer): Promise<ControlRequest> {
+  private async publishPolicy(kept: Policy, who: Issuer): Promise<ControlRequest> {
+    const policy = signPolicy(clone(PolicySchema, kept), this.deps.signer);
     try {
       // On the compacted topic first: an agent that restarts from now on recovers this version.
-      await publishMessage(this.deps.bus, TOPICS.policies, Module[policy.module], create(PolicySchema, policy));
+      await publishMessage(this.deps.bus, TOPICS.policies, Module[policy.module], policy);
     } catch (err) {
       throw new HttpError(
         503,

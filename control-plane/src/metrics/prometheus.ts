@@ -79,6 +79,12 @@ function pipelineMetrics(src: PrometheusSources, gauge: Define, counter: Define)
     ["topic", "reason"],
     () => src.rolling.skipped.entries().map(({ topic, reason, count }) => [{ topic, reason }, count]),
   );
+  counter(
+    "mevlab_link_refused_total",
+    "Bus link frames refused to an agent: a topic, group, key or record that is not its own (publish, subscribe, snapshot, handled), or too many bytes in flight.",
+    ["agent", "kind"],
+    () => src.rolling.linkRefused.entries().map(({ topic, reason, count }) => [{ agent: topic, kind: reason }, count]),
+  );
   counter("mevlab_store_rows_total", "Rows the event sink wrote to the store.", [], () =>
     one(src.rolling.storeRowsTotal),
   );

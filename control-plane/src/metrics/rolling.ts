@@ -45,6 +45,8 @@ export class RollingMetrics {
   readonly eventsByTopic = new Map<string, bigint>();
   /** Records nobody will act on, per topic and reason: an unknown schema major, a misrouted command. */
   readonly skipped = new SkippedRecords();
+  /** Link frames refused to an agent (link-guard.ts), per agent id (`topic`) and frame kind (`reason`). */
+  readonly linkRefused = new SkippedRecords();
   storeRowsTotal = 0n;
   rejectedUpdates = 0n;
   node?: NodeStatus;

@@ -13,6 +13,7 @@ import {
 import { wsToken } from "../auth/guard";
 import type { Principal, TokenService } from "../auth/tokens";
 import type { RealtimeHub } from "./hub";
+import { agentLinkGuard } from "./link-guard";
 import { Heartbeat, SocketCaps } from "./liveness";
 
 /** A realtime client sends only subscribe frames: small. */
@@ -52,6 +53,8 @@ export function webSocketUpgrades(deps: {
   deflate: boolean;
   limits: SocketLimits;
   log: (line: string) => void;
+  /** A frame an agent's link session refused: counted and logged by the caller. */
+  onLinkRefused?: (agentId: string, kind: string, reason: string) => void;
 }) {
   const server = (protocol: string, maxPayload: number) => endpointServer(protocol, maxPayload, deps.deflate);
   const endpoints: Record<string, Endpoint> = {
@@ -64,7 +67,7 @@ export function webSocketUpgrades(deps: {
       // Agents split what they send to fit (proto/TOPICS.md); a larger frame closes the link with 1009.
       wss: server(LINK_PROTOCOL, LINK_MAX_FRAME_BYTES),
       roles: ["agent"],
-      serve: (ws) => serveLink(ws, deps.bus),
+      serve: (ws, who) => serveLink(ws, who, deps),
     },
   };
 
@@ -192,11 +195,27 @@ function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
   ws.on("close", () => hub.detach(client));
 }
 
-function serveLink(ws: WebSocket, bus: Bus): void {
+/**
+ * A link session bound to the agent its token names: the guard allows that agent's own topics, group
+ * and records only (link-guard.ts); what it refuses is counted and logged by `onLinkRefused`.
+ */
+function serveLink(
+  ws: WebSocket,
+  who: Principal,
+  deps: { bus: Bus; onLinkRefused?: (agentId: string, kind: string, reason: string) => void },
+): void {
+  if (who.module !== "arbitrage" && who.module !== "mev") {
+    ws.close(1008, "this agent token names no module: mint a credential with mevlab agent-credential");
+    return;
+  }
   const session = new LinkSession(
-    bus,
+    deps.bus,
     (data) => ws.send(data),
     (reason) => ws.close(1011, reason.slice(0, 120)),
+    {
+      guard: agentLinkGuard({ agentId: who.sub, module: who.module }),
+      onRefused: (kind, reason) => deps.onLinkRefused?.(who.sub, kind, reason),
+    },
   );
   ws.on("message", (data: Buffer) => void session.handleMessage(new Uint8Array(data)));
   ws.on("close", () => void session.close());

@@ -19,7 +19,8 @@ export function kafkaBrokersFromEnv(env: NodeJS.ProcessEnv = process.env): strin
 export async function agentBus(opts: {
   clientId: string;
   controlPlaneUrl: string;
-  token: () => Promise<string>;
+  /** Read at every connection of the link: a renewed credential is picked up without a restart. */
+  token: () => string;
   env?: NodeJS.ProcessEnv;
   onLinkState?: (connected: boolean, reason?: string) => void;
   log?: (line: string) => void;
@@ -31,5 +32,5 @@ export async function agentBus(opts: {
     return bus;
   }
   const url = opts.controlPlaneUrl.replace(/^http/, "ws").replace(/\/$/, "") + "/api/bus/ws";
-  return new LinkBus({ url, token: await opts.token(), onStateChange: opts.onLinkState });
+  return new LinkBus({ url, token: opts.token, onStateChange: opts.onLinkState });
 }

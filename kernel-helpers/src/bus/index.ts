@@ -6,3 +6,4 @@ export * from "./typed";
 export * from "./from-env";
 export * from "./partition";
 export { patchKafkajsIdleTimer } from "./kafkajs-idle";
+export * from "./signing";

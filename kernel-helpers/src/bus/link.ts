@@ -1,8 +1,7 @@
 import WebSocket from "ws";
-import type { BusRecord as WireRecord, LinkDelivery, LinkFrame } from "@mevlab/proto";
+import type { BusRecord as WireRecord, LinkDelivery } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import {
-  encodeDelivery,
   encodeHandledFrame,
   encodeLinkFrame,
   encodeOutgoing,
@@ -10,16 +9,13 @@ import {
   decodeLinkFrame,
   fitsOneFrame,
   fromWire,
-  outgoing,
   recordTooBig,
   splitIntoFrames,
-  toWire,
   type EncodedRecord,
   type FrameInit,
 } from "./link-frames";
 import {
   oneByOne,
-  publishInOrder,
   type BatchHandler,
   type Bus,
   type BusRecord,
@@ -31,6 +27,7 @@ import {
 } from "./bus";
 
 export { decodeLinkFrame, encodeDelivery, encodeLinkFrame } from "./link-frames";
+export * from "./link-session";
 
 /** WebSocket sub-protocol of the bus link; the token travels as a second protocol `bearer.<jwt>`. */
 export const LINK_PROTOCOL = "mevlab.link.v1";
@@ -43,119 +40,11 @@ export const LINK_PROTOCOL = "mevlab.link.v1";
  */
 export const LINK_MAX_FRAME_BYTES = 256 * 1024;
 
-/** A subscription served over the link, with the delivery the agent has not handled yet. */
-interface SessionSub {
-  sub?: Subscription;
-  waiting?: { done: () => void; fail: (err: Error) => void };
-}
-
-/**
- * Server side of the link, transport-agnostic: the control plane feeds it the frames of one
- * WebSocket and gives it a `send`. It serves the agent from the in-process bus.
- */
-export class LinkSession {
-  private readonly subs = new Map<bigint, SessionSub>();
-  private closed = false;
-
-  constructor(
-    private readonly bus: Bus,
-    private readonly send: (data: Uint8Array) => void,
-    /** Ends the link; the agent reconnects and resubscribes. */
-    private readonly end: (reason: string) => void = () => undefined,
-  ) {}
-
-  async handleMessage(data: Uint8Array): Promise<void> {
-    let frame: LinkFrame;
-    try {
-      frame = decodeLinkFrame(data);
-    } catch (err) {
-      this.send(encodeLinkFrame({ case: "done", value: { id: 0n, error: `bad frame: ${describe(err)}` } }));
-      return;
-    }
-    const f = frame.frame;
-    switch (f.case) {
-      case "publish": {
-        const { id, records } = f.value;
-        try {
-          await publishInOrder(this.bus, records.map(outgoing));
-          this.send(encodeLinkFrame({ case: "done", value: { id } }));
-        } catch (err) {
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
-      }
-      case "subscribe": {
-        const { id, topics, group, fromBeginning, keys } = f.value;
-        const entry: SessionSub = {};
-        this.subs.set(id, entry);
-        try {
-          entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning, keys }, (records) =>
-            this.deliver(id, entry, records),
-          );
-          this.send(encodeLinkFrame({ case: "done", value: { id } }));
-        } catch (err) {
-          this.subs.delete(id);
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
-      }
-      case "snapshot": {
-        const { id, topic } = f.value;
-        try {
-          const records = (await this.bus.snapshot(topic)).map(toWire);
-          this.send(encodeLinkFrame({ case: "done", value: { id, records } }));
-        } catch (err) {
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
-      }
-      case "handled": {
-        const entry = this.subs.get(f.value.subscription);
-        const waiting = entry?.waiting;
-        if (entry) entry.waiting = undefined;
-        if (f.value.publish.length > 0) {
-          try {
-            await publishInOrder(this.bus, f.value.publish.map(outgoing));
-          } catch (err) {
-            // The delivery does not count as handled (a bus that redelivers sends it again) and
-            // the link ends: the agent reconnects and resubscribes.
-            const why = `output of a handled delivery not published: ${describe(err)}`;
-            waiting?.fail(new BusError(why, { retriable: true }));
-            this.end(why);
-            return;
-          }
-        }
-        waiting?.done();
-        return;
-      }
-      default:
-        this.send(encodeLinkFrame({ case: "done", value: { id: 0n, error: `unexpected frame ${f.case}` } }));
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const entry of this.subs.values()) {
-      entry.waiting?.done();
-      await entry.sub?.close();
-    }
-    this.subs.clear();
-  }
-
-  /** Delivers a batch and resolves when the agent says it has handled it. */
-  private deliver(id: bigint, entry: SessionSub, records: BusRecord[]): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      entry.waiting = { done: resolve, fail: reject };
-      this.send(encodeDelivery(id, records));
-    });
-  }
-}
-
 export interface LinkBusOptions {
   /** ws://host:port/api/bus/ws */
   url: string;
-  token: string;
+  /** The agent token, or a function read at every connection (a renewed credential file). */
+  token: string | (() => string);
   /** Reconnect delay bounds, ms. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -220,11 +109,22 @@ export class LinkBus implements Bus {
       this.subs.delete(id);
       throw err;
     }
-    return {
-      close: async () => {
-        this.subs.delete(id);
-      },
-    };
+    return { close: () => this.unsubscribe(id) };
+  }
+
+  /**
+   * Forgets a subscription here and tells the control plane to stop delivering it. When the link is
+   * down there is nothing to tell: the session that held it ended with its socket.
+   */
+  private async unsubscribe(subscription: bigint): Promise<void> {
+    const sub = this.subs.get(subscription);
+    this.subs.delete(subscription);
+    const ws = this.ws;
+    if (!sub || !ws || sub.sentOn !== ws || ws.readyState !== WebSocket.OPEN) return;
+    const id = this.nextId++;
+    await this.requestOn(ws, id, encodeLinkFrame({ case: "unsubscribe", value: { id, subscription } })).catch(
+      () => undefined,
+    );
   }
 
   async snapshot(topic: string): Promise<BusRecord[]> {
@@ -307,7 +207,8 @@ export class LinkBus implements Bus {
   private openSocket(): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       // Agents sit next to the control plane: compression would only cost CPU.
-      const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${this.options.token}`], {
+      const token = typeof this.options.token === "string" ? this.options.token : this.options.token();
+      const ws = new WebSocket(this.options.url, [LINK_PROTOCOL, `bearer.${token}`], {
         perMessageDeflate: false,
       });
       ws.binaryType = "nodebuffer";

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/control.proto.
  */
 export const file_mevlab_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIusBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQESIQoGcG9saWN5GAcgASgLMhEubWV2bGFiLnYxLlBvbGljeUIPCg1fdGhyb3R0bGVfcGN0QgkKB19ldl9taW5CBwoFX2tpbGxCDwoNX3RpcF9sYW1wb3J0cyLXAQoOQ29udHJvbENvbW1hbmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSIQoGbW9kdWxlGAMgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZpc3N1ZXIYByABKAkSEQoJbm90X2FmdGVyGAggASgEIqgCCgpDb250cm9sQWNrEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEgoKcmVxdWVzdF9pZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAcgASgJEhYKDnBvbGljeV92ZXJzaW9uGAggASgEEiQKBXN0YXRlGAkgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAogASgNEiEKBmFjdGlvbhgLIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24inAIKC0FnZW50U3RhdHVzEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEhAKCGFnZW50X2lkGAMgASgJEiEKBm1vZHVsZRgEIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSJAoFc3RhdGUYBSABKA4yFS5tZXZsYWIudjEuQWdlbnRTdGF0ZRIUCgx0aHJvdHRsZV9wY3QYBiABKA0SFgoOcG9saWN5X3ZlcnNpb24YByABKAQSEAoIbW9kZWxfaWQYCCABKAkSEgoKc3RhcnRlZF9hdBgJIAEoBBIYChBjb21tYW5kc19hcHBsaWVkGAogASgEEg8KB3ZlcnNpb24YCyABKAkSDwoHYm9vdF9pZBgMIAEoCSL6AQoGUG9saWN5EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEiEKBm1vZHVsZRgCIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSDwoHdmVyc2lvbhgDIAEoBBIWCg5wYXJlbnRfdmVyc2lvbhgEIAEoBBIOCgZldl9taW4YBSABKAESEgoKdGlwX2xhZGRlchgGIAMoARIUCgx0aHJvdHRsZV9wY3QYByABKA0SDAoEa2lsbBgIIAEoCBIQCghtb2RlbF9pZBgJIAEoCRIOCgZhdXRob3IYCiABKAkSDgoGcmVhc29uGAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAQiuAEKDEFnZW50T3V0Y29tZRIQCghhZ2VudF9pZBgBIAEoCRImCgdvdXRjb21lGAIgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAMgASgJEgoKAmF0GAQgASgEEiQKBXN0YXRlGAUgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMdGhyb3R0bGVfcGN0GAcgASgNIusDCg5Db250cm9sUmVxdWVzdBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRISCgpyZXF1ZXN0X2lkGAIgASgJEiIKB21vZHVsZXMYAyADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmFjdGlvbhgEIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24SJAoEYXJncxgFIAEoCzIWLm1ldmxhYi52MS5Db250cm9sQXJncxIOCgZpc3N1ZXIYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoBBIRCglub3RfYWZ0ZXIYCCABKAQSLgoFc3RhdGUYCSABKA4yHy5tZXZsYWIudjEuQ29udHJvbFJlcXVlc3QuU3RhdGUSFwoPZXhwZWN0ZWRfYWdlbnRzGAogAygJEikKCG91dGNvbWVzGAsgAygLMhcubWV2bGFiLnYxLkFnZW50T3V0Y29tZRIUCgxjb21wbGV0ZWRfYXQYDCABKAQSDgoGcmVhc29uGA0gASgJIm8KBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASCwoHcGVuZGluZxABEgsKB2FwcGxpZWQQAhINCglkdXBsaWNhdGUQAxIMCghyZWplY3RlZBAEEgsKB2V4cGlyZWQQBRILCgd0aW1lb3V0EAYqOAoGTW9kdWxlEhYKEk1PRFVMRV9VTlNQRUNJRklFRBAAEg0KCWFyYml0cmFnZRABEgcKA21ldhACKngKBkFjdGlvbhIWChJBQ1RJT05fVU5TUEVDSUZJRUQQABIJCgVzdGFydBABEggKBHN0b3AQAhILCgdyZXN0YXJ0EAMSDAoIdGhyb3R0bGUQBBIKCgZwb2xpY3kQBRIICgRraWxsEAYSEAoMcmV0cnlfYnVuZGxlEAcqYAoKQWNrT3V0Y29tZRIbChdBQ0tfT1VUQ09NRV9VTlNQRUNJRklFRBAAEgsKB2FwcGxpZWQQARINCglkdXBsaWNhdGUQAhIMCghyZWplY3RlZBADEgsKB2V4cGlyZWQQBCpeCgpBZ2VudFN0YXRlEhsKF0FHRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASCwoHcnVubmluZxABEgsKB3N0b3BwZWQQAhINCgl0aHJvdHRsZWQQAxIKCgZraWxsZWQQBGIGcHJvdG8z");
+  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIusBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQESIQoGcG9saWN5GAcgASgLMhEubWV2bGFiLnYxLlBvbGljeUIPCg1fdGhyb3R0bGVfcGN0QgkKB19ldl9taW5CBwoFX2tpbGxCDwoNX3RpcF9sYW1wb3J0cyKAAgoOQ29udHJvbENvbW1hbmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSIQoGbW9kdWxlGAMgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZpc3N1ZXIYByABKAkSEQoJbm90X2FmdGVyGAggASgEEicKCXNpZ25hdHVyZRgJIAEoCzIULm1ldmxhYi52MS5TaWduYXR1cmUiLAoJU2lnbmF0dXJlEg4KBmtleV9pZBgBIAEoCRIPCgdlZDI1NTE5GAIgASgMIqgCCgpDb250cm9sQWNrEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEgoKcmVxdWVzdF9pZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAcgASgJEhYKDnBvbGljeV92ZXJzaW9uGAggASgEEiQKBXN0YXRlGAkgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAogASgNEiEKBmFjdGlvbhgLIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24inAIKC0FnZW50U3RhdHVzEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEhAKCGFnZW50X2lkGAMgASgJEiEKBm1vZHVsZRgEIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSJAoFc3RhdGUYBSABKA4yFS5tZXZsYWIudjEuQWdlbnRTdGF0ZRIUCgx0aHJvdHRsZV9wY3QYBiABKA0SFgoOcG9saWN5X3ZlcnNpb24YByABKAQSEAoIbW9kZWxfaWQYCCABKAkSEgoKc3RhcnRlZF9hdBgJIAEoBBIYChBjb21tYW5kc19hcHBsaWVkGAogASgEEg8KB3ZlcnNpb24YCyABKAkSDwoHYm9vdF9pZBgMIAEoCSKjAgoGUG9saWN5EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEiEKBm1vZHVsZRgCIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSDwoHdmVyc2lvbhgDIAEoBBIWCg5wYXJlbnRfdmVyc2lvbhgEIAEoBBIOCgZldl9taW4YBSABKAESEgoKdGlwX2xhZGRlchgGIAMoARIUCgx0aHJvdHRsZV9wY3QYByABKA0SDAoEa2lsbBgIIAEoCBIQCghtb2RlbF9pZBgJIAEoCRIOCgZhdXRob3IYCiABKAkSDgoGcmVhc29uGAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAQSJwoJc2lnbmF0dXJlGA0gASgLMhQubWV2bGFiLnYxLlNpZ25hdHVyZSK4AQoMQWdlbnRPdXRjb21lEhAKCGFnZW50X2lkGAEgASgJEiYKB291dGNvbWUYAiABKA4yFS5tZXZsYWIudjEuQWNrT3V0Y29tZRIOCgZyZWFzb24YAyABKAkSCgoCYXQYBCABKAQSJAoFc3RhdGUYBSABKA4yFS5tZXZsYWIudjEuQWdlbnRTdGF0ZRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgx0aHJvdHRsZV9wY3QYByABKA0i6wMKDkNvbnRyb2xSZXF1ZXN0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEhIKCnJlcXVlc3RfaWQYAiABKAkSIgoHbW9kdWxlcxgDIAMoDjIRLm1ldmxhYi52MS5Nb2R1bGUSIQoGYWN0aW9uGAQgASgOMhEubWV2bGFiLnYxLkFjdGlvbhIkCgRhcmdzGAUgASgLMhYubWV2bGFiLnYxLkNvbnRyb2xBcmdzEg4KBmlzc3VlchgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgEEhEKCW5vdF9hZnRlchgIIAEoBBIuCgVzdGF0ZRgJIAEoDjIfLm1ldmxhYi52MS5Db250cm9sUmVxdWVzdC5TdGF0ZRIXCg9leHBlY3RlZF9hZ2VudHMYCiADKAkSKQoIb3V0Y29tZXMYCyADKAsyFy5tZXZsYWIudjEuQWdlbnRPdXRjb21lEhQKDGNvbXBsZXRlZF9hdBgMIAEoBBIOCgZyZWFzb24YDSABKAkibwoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABILCgdwZW5kaW5nEAESCwoHYXBwbGllZBACEg0KCWR1cGxpY2F0ZRADEgwKCHJlamVjdGVkEAQSCwoHZXhwaXJlZBAFEgsKB3RpbWVvdXQQBio4CgZNb2R1bGUSFgoSTU9EVUxFX1VOU1BFQ0lGSUVEEAASDQoJYXJiaXRyYWdlEAESBwoDbWV2EAIqeAoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEgkKBXN0YXJ0EAESCAoEc3RvcBACEgsKB3Jlc3RhcnQQAxIMCgh0aHJvdHRsZRAEEgoKBnBvbGljeRAFEggKBGtpbGwQBhIQCgxyZXRyeV9idW5kbGUQBypgCgpBY2tPdXRjb21lEhsKF0FDS19PVVRDT01FX1VOU1BFQ0lGSUVEEAASCwoHYXBwbGllZBABEg0KCWR1cGxpY2F0ZRACEgwKCHJlamVjdGVkEAMSCwoHZXhwaXJlZBAEKl4KCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABILCgdydW5uaW5nEAESCwoHc3RvcHBlZBACEg0KCXRocm90dGxlZBADEgoKBmtpbGxlZBAEYgZwcm90bzM");
 
 /**
  * The blueprint's control body, kept field for field. Absent fields are not changed.
@@ -122,11 +122,19 @@ export type ControlCommand = Message<"mevlab.v1.ControlCommand"> & {
   issuer: string;
 
   /**
-   * not applied after this time
+   * not applied after this time; 0 is refused
    *
    * @generated from field: uint64 not_after = 8;
    */
   notAfter: bigint;
+
+  /**
+   * The control plane's Ed25519 signature over this command with `signature` absent
+   * (proto/TOPICS.md, "Signatures"). Agents refuse a command without a valid one.
+   *
+   * @generated from field: mevlab.v1.Signature signature = 9;
+   */
+  signature?: Signature | undefined;
 };
 
 /**
@@ -135,6 +143,33 @@ export type ControlCommand = Message<"mevlab.v1.ControlCommand"> & {
  */
 export const ControlCommandSchema: GenMessage<ControlCommand> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_control, 1);
+
+/**
+ * An Ed25519 signature by the control plane. `key_id` names the public key that verifies it: the
+ * first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+ *
+ * @generated from message mevlab.v1.Signature
+ */
+export type Signature = Message<"mevlab.v1.Signature"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * 64 bytes
+   *
+   * @generated from field: bytes ed25519 = 2;
+   */
+  ed25519: Uint8Array;
+};
+
+/**
+ * Describes the message mevlab.v1.Signature.
+ * Use `create(SignatureSchema)` to create a new message.
+ */
+export const SignatureSchema: GenMessage<Signature> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_control, 2);
 
 /**
  * Topic `control-acks`, key = module name. One per agent per command.
@@ -205,7 +240,7 @@ export type ControlAck = Message<"mevlab.v1.ControlAck"> & {
  * Use `create(ControlAckSchema)` to create a new message.
  */
 export const ControlAckSchema: GenMessage<ControlAck> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 2);
+  messageDesc(file_mevlab_v1_control, 3);
 
 /**
  * Topic `agent-status`, key = agent_id, compacted. Sent every second.
@@ -284,7 +319,7 @@ export type AgentStatus = Message<"mevlab.v1.AgentStatus"> & {
  * Use `create(AgentStatusSchema)` to create a new message.
  */
 export const AgentStatusSchema: GenMessage<AgentStatus> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 3);
+  messageDesc(file_mevlab_v1_control, 4);
 
 /**
  * Topic `policies`, key = module name, compacted: the latest promoted policy per module.
@@ -351,6 +386,14 @@ export type Policy = Message<"mevlab.v1.Policy"> & {
    * @generated from field: uint64 created_at = 12;
    */
   createdAt: bigint;
+
+  /**
+   * The control plane's signature over this policy with `signature` absent; agents adopt only a
+   * policy with a valid one, from a command or from the compacted topic.
+   *
+   * @generated from field: mevlab.v1.Signature signature = 13;
+   */
+  signature?: Signature | undefined;
 };
 
 /**
@@ -358,7 +401,7 @@ export type Policy = Message<"mevlab.v1.Policy"> & {
  * Use `create(PolicySchema)` to create a new message.
  */
 export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 4);
+  messageDesc(file_mevlab_v1_control, 5);
 
 /**
  * @generated from message mevlab.v1.AgentOutcome
@@ -407,7 +450,7 @@ export type AgentOutcome = Message<"mevlab.v1.AgentOutcome"> & {
  * Use `create(AgentOutcomeSchema)` to create a new message.
  */
 export const AgentOutcomeSchema: GenMessage<AgentOutcome> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 5);
+  messageDesc(file_mevlab_v1_control, 6);
 
 /**
  * The control plane's record of one command: what was asked, of whom, and what each agent answered.
@@ -491,7 +534,7 @@ export type ControlRequest = Message<"mevlab.v1.ControlRequest"> & {
  * Use `create(ControlRequestSchema)` to create a new message.
  */
 export const ControlRequestSchema: GenMessage<ControlRequest> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 6);
+  messageDesc(file_mevlab_v1_control, 7);
 
 /**
  * Nested, so its values may share names with AckOutcome's.
@@ -549,7 +592,7 @@ export enum ControlRequest_State {
  * Describes the enum mevlab.v1.ControlRequest.State.
  */
 export const ControlRequest_StateSchema: GenEnum<ControlRequest_State> = /*@__PURE__*/
-  enumDesc(file_mevlab_v1_control, 6, 0);
+  enumDesc(file_mevlab_v1_control, 7, 0);
 
 /**
  * @generated from enum mevlab.v1.Module

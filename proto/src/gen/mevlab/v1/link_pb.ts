@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/link.proto.
  */
 export const file_mevlab_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("ChRtZXZsYWIvdjEvbGluay5wcm90bxIJbWV2bGFiLnYxIr0BCglCdXNSZWNvcmQSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMEjIKB2hlYWRlcnMYBCADKAsyIS5tZXZsYWIudjEuQnVzUmVjb3JkLkhlYWRlcnNFbnRyeRIOCgZvZmZzZXQYBSABKAQSEQoJdGltZXN0YW1wGAYgASgEGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImAKDUxpbmtTdWJzY3JpYmUSCgoCaWQYASABKAQSDgoGdG9waWNzGAIgAygJEg0KBWdyb3VwGAMgASgJEhYKDmZyb21fYmVnaW5uaW5nGAQgASgIEgwKBGtleXMYBSADKAkiQAoLTGlua1B1Ymxpc2gSCgoCaWQYASABKAQSJQoHcmVjb3JkcxgCIAMoCzIULm1ldmxhYi52MS5CdXNSZWNvcmQiKQoMTGlua1NuYXBzaG90EgoKAmlkGAEgASgEEg0KBXRvcGljGAIgASgJIkwKCExpbmtEb25lEgoKAmlkGAEgASgEEg0KBWVycm9yGAIgASgJEiUKB3JlY29yZHMYAyADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkInEKDExpbmtEZWxpdmVyeRIUCgxzdWJzY3JpcHRpb24YASABKAQSJAoGcmVjb3JkGAIgASgLMhQubWV2bGFiLnYxLkJ1c1JlY29yZBIlCgdyZWNvcmRzGAMgAygLMhQubWV2bGFiLnYxLkJ1c1JlY29yZCJaCgtMaW5rSGFuZGxlZBIUCgxzdWJzY3JpcHRpb24YASABKAQSDgoGb2Zmc2V0GAIgASgEEiUKB3B1Ymxpc2gYAyADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkIrACCglMaW5rRnJhbWUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SLQoJc3Vic2NyaWJlGAIgASgLMhgubWV2bGFiLnYxLkxpbmtTdWJzY3JpYmVIABIpCgdwdWJsaXNoGAMgASgLMhYubWV2bGFiLnYxLkxpbmtQdWJsaXNoSAASIwoEZG9uZRgEIAEoCzITLm1ldmxhYi52MS5MaW5rRG9uZUgAEisKCGRlbGl2ZXJ5GAUgASgLMhcubWV2bGFiLnYxLkxpbmtEZWxpdmVyeUgAEikKB2hhbmRsZWQYBiABKAsyFi5tZXZsYWIudjEuTGlua0hhbmRsZWRIABIrCghzbmFwc2hvdBgHIAEoCzIXLm1ldmxhYi52MS5MaW5rU25hcHNob3RIAEIHCgVmcmFtZWIGcHJvdG8z");
+  fileDesc("ChRtZXZsYWIvdjEvbGluay5wcm90bxIJbWV2bGFiLnYxIr0BCglCdXNSZWNvcmQSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgMEjIKB2hlYWRlcnMYBCADKAsyIS5tZXZsYWIudjEuQnVzUmVjb3JkLkhlYWRlcnNFbnRyeRIOCgZvZmZzZXQYBSABKAQSEQoJdGltZXN0YW1wGAYgASgEGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImAKDUxpbmtTdWJzY3JpYmUSCgoCaWQYASABKAQSDgoGdG9waWNzGAIgAygJEg0KBWdyb3VwGAMgASgJEhYKDmZyb21fYmVnaW5uaW5nGAQgASgIEgwKBGtleXMYBSADKAkiQAoLTGlua1B1Ymxpc2gSCgoCaWQYASABKAQSJQoHcmVjb3JkcxgCIAMoCzIULm1ldmxhYi52MS5CdXNSZWNvcmQiKQoMTGlua1NuYXBzaG90EgoKAmlkGAEgASgEEg0KBXRvcGljGAIgASgJIkwKCExpbmtEb25lEgoKAmlkGAEgASgEEg0KBWVycm9yGAIgASgJEiUKB3JlY29yZHMYAyADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkInEKDExpbmtEZWxpdmVyeRIUCgxzdWJzY3JpcHRpb24YASABKAQSJAoGcmVjb3JkGAIgASgLMhQubWV2bGFiLnYxLkJ1c1JlY29yZBIlCgdyZWNvcmRzGAMgAygLMhQubWV2bGFiLnYxLkJ1c1JlY29yZCJaCgtMaW5rSGFuZGxlZBIUCgxzdWJzY3JpcHRpb24YASABKAQSDgoGb2Zmc2V0GAIgASgEEiUKB3B1Ymxpc2gYAyADKAsyFC5tZXZsYWIudjEuQnVzUmVjb3JkIjMKD0xpbmtVbnN1YnNjcmliZRIKCgJpZBgBIAEoBBIUCgxzdWJzY3JpcHRpb24YAiABKAQi4wIKCUxpbmtGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRItCglzdWJzY3JpYmUYAiABKAsyGC5tZXZsYWIudjEuTGlua1N1YnNjcmliZUgAEikKB3B1Ymxpc2gYAyABKAsyFi5tZXZsYWIudjEuTGlua1B1Ymxpc2hIABIjCgRkb25lGAQgASgLMhMubWV2bGFiLnYxLkxpbmtEb25lSAASKwoIZGVsaXZlcnkYBSABKAsyFy5tZXZsYWIudjEuTGlua0RlbGl2ZXJ5SAASKQoHaGFuZGxlZBgGIAEoCzIWLm1ldmxhYi52MS5MaW5rSGFuZGxlZEgAEisKCHNuYXBzaG90GAcgASgLMhcubWV2bGFiLnYxLkxpbmtTbmFwc2hvdEgAEjEKC3Vuc3Vic2NyaWJlGAggASgLMhoubWV2bGFiLnYxLkxpbmtVbnN1YnNjcmliZUgAQgcKBWZyYW1lYgZwcm90bzM");
 
 /**
  * @generated from message mevlab.v1.BusRecord
@@ -237,6 +237,30 @@ export const LinkHandledSchema: GenMessage<LinkHandled> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_link, 6);
 
 /**
+ * Ends a subscription of this link (the agent closed it): nothing more is delivered for it.
+ *
+ * @generated from message mevlab.v1.LinkUnsubscribe
+ */
+export type LinkUnsubscribe = Message<"mevlab.v1.LinkUnsubscribe"> & {
+  /**
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: uint64 subscription = 2;
+   */
+  subscription: bigint;
+};
+
+/**
+ * Describes the message mevlab.v1.LinkUnsubscribe.
+ * Use `create(LinkUnsubscribeSchema)` to create a new message.
+ */
+export const LinkUnsubscribeSchema: GenMessage<LinkUnsubscribe> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_link, 7);
+
+/**
  * @generated from message mevlab.v1.LinkFrame
  */
 export type LinkFrame = Message<"mevlab.v1.LinkFrame"> & {
@@ -284,6 +308,12 @@ export type LinkFrame = Message<"mevlab.v1.LinkFrame"> & {
      */
     value: LinkSnapshot;
     case: "snapshot";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.LinkUnsubscribe unsubscribe = 8;
+     */
+    value: LinkUnsubscribe;
+    case: "unsubscribe";
   } | { case: undefined; value?: undefined };
 };
 
@@ -292,5 +322,5 @@ export type LinkFrame = Message<"mevlab.v1.LinkFrame"> & {
  * Use `create(LinkFrameSchema)` to create a new message.
  */
 export const LinkFrameSchema: GenMessage<LinkFrame> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_link, 7);
+  messageDesc(file_mevlab_v1_link, 8);
 
