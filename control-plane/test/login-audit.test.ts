@@ -136,4 +136,7 @@ test("an account's lock ends when its oldest counted failure is 15 minutes old; 
   assert.equal(limit.retryAfterMs("ops"), 1_000, "the window slides: the second failure now counts as the oldest");
   limit.succeeded("ops");
   assert.equal(limit.retryAfterMs("ops"), 0);
+  // A 64 KiB "username" is kept as its first 65 characters (no user has a longer name).
+  for (let i = 0; i < 10; i++) limit.failed(`${"x".repeat(65)}${i}`.repeat(1000));
+  assert.ok(limit.retryAfterMs("x".repeat(65)) > 0);
 });

@@ -1,3 +1,6 @@
+/** Usernames are at most 64 characters: longer ones (never a user) are counted by their first 65. */
+const key = (username: string): string => username.slice(0, 65);
+
 export interface AccountLimitOptions {
   /** Failed logins per username within `windowMs` before it is refused (default 10). */
   max?: number;
@@ -38,8 +41,8 @@ export class AccountLimit {
   failed(username: string): void {
     const recent = [...this.recent(username), this.now()].slice(-this.max);
     // Re-inserted, so that the map's order is the order of the last failure.
-    this.failures.delete(username);
-    this.failures.set(username, recent);
+    this.failures.delete(key(username));
+    this.failures.set(key(username), recent);
     if (this.failures.size > this.maxKeys) {
       const oldest = this.failures.keys().next().value;
       if (oldest !== undefined) this.failures.delete(oldest);
@@ -47,11 +50,11 @@ export class AccountLimit {
   }
 
   succeeded(username: string): void {
-    this.failures.delete(username);
+    this.failures.delete(key(username));
   }
 
   private recent(username: string): number[] {
     const since = this.now() - this.windowMs;
-    return (this.failures.get(username) ?? []).filter((t) => t > since);
+    return (this.failures.get(key(username)) ?? []).filter((t) => t > since);
   }
 }
