@@ -26,10 +26,6 @@ export class Heartbeat {
     ws.once("close", () => this.peers.delete(ws));
   }
 
-  get size(): number {
-    return this.peers.size;
-  }
-
   stop(): void {
     clearInterval(this.timer);
     this.peers.clear();
@@ -97,9 +93,5 @@ export class SocketCaps {
     if (mine <= 1) this.perUser.delete(user);
     else this.perUser.set(user, mine - 1);
     this.total = Math.max(0, this.total - 1);
-  }
-
-  get open(): number {
-    return this.total;
   }
 }
