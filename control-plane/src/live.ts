@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Subscription } from "@mevlab/kernel-helpers";
-import { Module, Stream } from "@mevlab/proto";
+import { Module, Stream, TOPICS } from "@mevlab/proto";
 import type { ControlPlaneConfig } from "./config";
 import { bridgeBusToHub } from "./realtime/bridge";
 import { webSocketUpgrades } from "./realtime/ws";
@@ -48,7 +48,12 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
       registry: s.registry,
       rolling: s.rolling,
       sink: s.sink,
-      onAck: (ack) => s.tracker.onAck(ack),
+      onAck: (ack) => {
+        const ignored = s.tracker.onAck(ack);
+        if (ignored === undefined) return;
+        const n = s.rolling.skipped.note(TOPICS.controlAcks.name, ignored);
+        if (n !== undefined) config.log(`ack of ${ack.agentId} for ${ack.requestId} ignored: ${ignored} (${n} so far)`);
+      },
       instanceId: instanceId(config.dataDir),
       log: config.log,
     });

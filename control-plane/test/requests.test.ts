@@ -167,3 +167,37 @@ test("regression: a torn last line no longer stops the start; it is cut off and 
     message: `${file}:2: not valid JSON (only the last line may be torn)`,
   });
 });
+
+test("an ack from an agent the request did not expect, or of another module, counts for nothing", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-requests-")), "requests.jsonl");
+  const states: State[] = [];
+  const tracker = new RequestTracker({ file, timeoutMs: 60_000, onChange: (r) => void states.push(r.state) });
+  try {
+    tracker.create({
+      requestId: "r",
+      modules: [Module.mev],
+      action: Action.throttle,
+      args: { throttlePct: 40 },
+      issuer: "admin",
+      createdAt: 1n,
+      notAfter: 2n,
+      expectedAgents: ["mev-1"],
+    });
+    await Promise.resolve();
+    assert.equal(tracker.onAck(ack("r", "ghost-1", AckOutcome.applied, 40)), "unexpected_agent");
+    assert.equal(
+      tracker.onAck({ ...ack("r", "mev-1", AckOutcome.applied, 40), module: Module.arbitrage }),
+      "unexpected_agent",
+    );
+    assert.equal(tracker.get("r")?.state, State.pending, "still waiting for mev-1");
+    assert.equal(tracker.get("r")?.outcomes.length, 0);
+    assert.equal(tracker.onAck(ack("r", "mev-1", AckOutcome.applied, 40)), undefined);
+    assert.equal(tracker.get("r")?.state, State.applied);
+    assert.deepEqual(
+      tracker.get("r")?.outcomes.map((o) => o.agentId),
+      ["mev-1"],
+    );
+  } finally {
+    tracker.close();
+  }
+});

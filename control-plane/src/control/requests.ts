@@ -88,10 +88,16 @@ export class RequestTracker {
     return this.requests.get(requestId);
   }
 
-  /** Records one agent's ack; finalises the request when every expected agent has answered. */
-  onAck(ack: ControlAck): void {
+  /**
+   * Records one agent's ack; finalises the request when every expected agent has answered. Returns
+   * why an ack is left out: one from an agent the request did not expect (when it expected some), or
+   * of another module, counts for nothing, so a forged or stray ack can neither answer nor stall it.
+   */
+  onAck(ack: ControlAck): "unexpected_agent" | undefined {
     const prev = this.requests.get(ack.requestId);
-    if (!prev || prev.outcomes.some((o) => o.agentId === ack.agentId)) return;
+    if (!prev || prev.outcomes.some((o) => o.agentId === ack.agentId)) return undefined;
+    const expected = prev.expectedAgents.length === 0 || prev.expectedAgents.includes(ack.agentId);
+    if (!expected || !prev.modules.includes(ack.module)) return "unexpected_agent";
     this.announce(prev);
     const outcome: AgentOutcome = {
       $typeName: "mevlab.v1.AgentOutcome",
@@ -114,6 +120,7 @@ export class RequestTracker {
     // line below is written reads it again (its position is committed only after this returns).
     this.opts.onChange(request);
     this.journal(ackLine(request, outcome));
+    return undefined;
   }
 
   close(): void {

@@ -75,7 +75,7 @@ function pipelineMetrics(src: PrometheusSources, gauge: Define, counter: Define)
   );
   counter(
     "mevlab_records_skipped_total",
-    "Bus records nobody acts on, per topic and reason (schema_version: a major this control plane does not read; misrouted: a command on a partition its key does not map to, which no agent reads).",
+    "Bus records nobody acts on, per topic and reason (schema_version: a major this control plane does not read; misrouted: a command on a partition its key does not map to, which no agent reads; unexpected_agent: an ack from an agent the request did not expect).",
     ["topic", "reason"],
     () => src.rolling.skipped.entries().map(({ topic, reason, count }) => [{ topic, reason }, count]),
   );

@@ -1,4 +1,4 @@
-import type { BusRecord as WireRecord, LinkFrame } from "@mevlab/proto";
+import type { BusRecord as WireRecord, LinkFrame, LinkHandled, LinkSubscribe } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
 import { decodeLinkFrame, encodeDelivery, encodeLinkFrame, outgoing, toWire } from "./link-frames";
 import { publishInOrder, type Bus, type BusRecord, type Subscription } from "./bus";
@@ -134,72 +134,76 @@ export class LinkSession {
       return;
     }
     switch (f.case) {
-      case "publish": {
-        const { id, records } = f.value;
-        try {
-          await publishInOrder(this.bus, records.map(outgoing));
-          this.send(encodeLinkFrame({ case: "done", value: { id } }));
-        } catch (err) {
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
-      }
-      case "subscribe": {
-        const { id, topics, group, fromBeginning, keys } = f.value;
-        const entry: SessionSub = {};
-        this.subs.set(id, entry);
-        try {
-          entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning, keys }, (records) =>
-            this.deliver(id, entry, records),
-          );
-          this.send(encodeLinkFrame({ case: "done", value: { id } }));
-        } catch (err) {
-          this.subs.delete(id);
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
-      }
+      case "publish":
+        return this.answer(f.value.id, () => publishInOrder(this.bus, f.value.records.map(outgoing)));
+      case "subscribe":
+        return this.subscribe(f.value);
       case "snapshot": {
-        const { id, topic } = f.value;
         const visible = this.access.guard?.visible ?? (() => true);
-        try {
-          const records = (await this.bus.snapshot(topic)).filter(visible).map(toWire);
-          this.send(encodeLinkFrame({ case: "done", value: { id, records } }));
-        } catch (err) {
-          this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
-        }
-        return;
+        return this.answer(f.value.id, async () =>
+          (await this.bus.snapshot(f.value.topic)).filter(visible).map(toWire),
+        );
       }
-      case "handled": {
-        const entry = this.subs.get(f.value.subscription);
-        const waiting = entry?.waiting;
-        if (entry) entry.waiting = undefined;
-        if (f.value.publish.length > 0) {
-          try {
-            await publishInOrder(this.bus, f.value.publish.map(outgoing));
-          } catch (err) {
-            // The delivery does not count as handled (a bus that redelivers sends it again) and
-            // the link ends: the agent reconnects and resubscribes.
-            const why = `output of a handled delivery not published: ${describe(err)}`;
-            waiting?.fail(new BusError(why, { retriable: true }));
-            this.end(why);
-            return;
-          }
-        }
-        waiting?.done();
-        return;
-      }
-      case "unsubscribe": {
-        const entry = this.subs.get(f.value.subscription);
-        this.subs.delete(f.value.subscription);
-        entry?.waiting?.done();
-        await entry?.sub?.close();
-        this.send(encodeLinkFrame({ case: "done", value: { id: f.value.id } }));
-        return;
-      }
+      case "handled":
+        return this.handled(f.value);
+      case "unsubscribe":
+        return this.answer(f.value.id, () => this.unsubscribe(f.value.subscription));
       default:
         this.send(encodeLinkFrame({ case: "done", value: { id: 0n, error: `unexpected frame ${f.case}` } }));
     }
+  }
+
+  /** Runs a request of the peer and answers `done`, with the records it returns or the error. */
+  private async answer(id: bigint, work: () => Promise<ReturnType<typeof toWire>[] | void>): Promise<void> {
+    try {
+      const records = (await work()) ?? [];
+      this.send(encodeLinkFrame({ case: "done", value: { id, records } }));
+    } catch (err) {
+      this.send(encodeLinkFrame({ case: "done", value: { id, error: describe(err) } }));
+    }
+  }
+
+  private subscribe(req: LinkSubscribe): Promise<void> {
+    const { id, topics, group, fromBeginning, keys, exclusive } = req;
+    const entry: SessionSub = {};
+    this.subs.set(id, entry);
+    return this.answer(id, async () => {
+      try {
+        entry.sub = await this.bus.subscribeBatches({ topics, group, fromBeginning, keys, exclusive }, (records) =>
+          this.deliver(id, entry, records),
+        );
+      } catch (err) {
+        this.subs.delete(id);
+        throw err;
+      }
+    });
+  }
+
+  /** The peer handled a delivery: its output is published, then the delivery counts as handled. */
+  private async handled(h: LinkHandled): Promise<void> {
+    const entry = this.subs.get(h.subscription);
+    const waiting = entry?.waiting;
+    if (entry) entry.waiting = undefined;
+    if (h.publish.length > 0) {
+      try {
+        await publishInOrder(this.bus, h.publish.map(outgoing));
+      } catch (err) {
+        // The delivery does not count as handled (a bus that redelivers sends it again) and
+        // the link ends: the agent reconnects and resubscribes.
+        const why = `output of a handled delivery not published: ${describe(err)}`;
+        waiting?.fail(new BusError(why, { retriable: true }));
+        this.end(why);
+        return;
+      }
+    }
+    waiting?.done();
+  }
+
+  private async unsubscribe(subscription: bigint): Promise<void> {
+    const entry = this.subs.get(subscription);
+    this.subs.delete(subscription);
+    entry?.waiting?.done();
+    await entry?.sub?.close();
   }
 
   async close(): Promise<void> {

@@ -321,6 +321,7 @@ function subscribeFrame(sub: ClientSub): Extract<FrameInit, { case: "subscribe" 
       group: sub.options.group,
       fromBeginning: sub.options.fromBeginning ?? false,
       keys: [...(sub.options.keys ?? [])],
+      exclusive: sub.options.exclusive ?? false,
     },
   };
 }
