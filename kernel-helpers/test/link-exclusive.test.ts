@@ -6,15 +6,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { waitFor } from "./wait";
 import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus } from "../src";
-
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function linkServer(bus: LocalBus): Promise<{ url: string; close: () => void }> {
   const wss = new WebSocketServer({
@@ -45,10 +38,10 @@ test("an exclusive subscription over the link replaces the group's older member 
       return new Promise<void>(() => undefined);
     });
     await bus.publish("control-commands", [{ key: "mev", value: new Uint8Array([1]) }]);
-    await until("the frozen run's delivery", () => got.frozen.length === 1);
+    await waitFor("the frozen run's delivery", () => got.frozen.length === 1);
     await fresh.subscribe(options, async (r) => void got.fresh.push(r.value[0]));
     await bus.publish("control-commands", [{ key: "mev", value: new Uint8Array([2]) }]);
-    await until("the new run's deliveries", () => got.fresh.includes(2));
+    await waitFor("the new run's deliveries", () => got.fresh.includes(2));
     assert.deepEqual(got.frozen, [1]);
     assert.deepEqual(got.fresh, [1, 2], "what the frozen run held is handed over, then the next one");
   } finally {
@@ -73,7 +66,7 @@ test("a subscription closed over the link is no longer delivered at the control 
       "t",
       Array.from({ length: 10 }, (_, i) => ({ key: String(i), value: new Uint8Array([i]) })),
     );
-    await until("every record at the remaining member", () => other.length === 10);
+    await waitFor("every record at the remaining member", () => other.length === 10);
   } finally {
     await link.close();
     await bus.close();

@@ -16,6 +16,7 @@ import {
   type BusRecord,
 } from "../src";
 import { encodeHandledFrame, encodeOutgoing, encodePublishFrame, splitIntoFrames } from "../src/bus/link-frames";
+import { waitFor } from "./wait";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
@@ -74,11 +75,6 @@ async function linkPair(t: TestContext, max: number) {
     await bus.close();
   });
   return { bus, server, link };
-}
-
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 500 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(await ok(), what);
 }
 
 test("records are split, in order, into frames that each fit the limit; the frames are what toBinary gives", () => {
@@ -155,9 +151,9 @@ test("a handled delivery's output too large for its frame is published first, th
     );
   });
   await bus.publish("cmds", [{ key: "k", value: enc("1") }]);
-  await until("first batch's output on the bus", async () => (await bus.snapshot("acks")).length === 40);
+  await waitFor("first batch's output on the bus", async () => (await bus.snapshot("acks")).length === 40);
   await bus.publish("cmds", [{ key: "k", value: enc("2") }]);
-  await until("second batch's output on the bus", async () => (await bus.snapshot("acks")).length === 80);
+  await waitFor("second batch's output on the bus", async () => (await bus.snapshot("acks")).length === 80);
   const acks = (await bus.snapshot("acks")).map(numberOf);
   assert.deepEqual(acks, [
     ...Array.from({ length: 40 }, (_, i) => 100 + i),

@@ -5,15 +5,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { waitFor } from "./wait";
 import { LINK_PROTOCOL, LinkBus, LinkSession, LocalBus, decodeLinkFrame } from "../src";
-
-async function until(what: string, ok: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test("every socket the link opens gets its subscriptions, whoever opened it", async () => {
   const bus = new LocalBus();
@@ -56,10 +49,10 @@ test("every socket the link opens gets its subscriptions, whoever opened it", as
     // a publish, not the reconnect timer, is what opens the next socket.
     publishing = setInterval(publish, 1);
     for (const ws of wss.clients) ws.terminate();
-    await until("a second connection", () => subscribes.length >= 2);
-    await until("the subscription sent on it", () => subscribes[1] >= 1);
+    await waitFor("a second connection", () => subscribes.length >= 2);
+    await waitFor("the subscription sent on it", () => subscribes[1] >= 1);
     await bus.publish("control-commands", [{ key: "mev", value: new Uint8Array([7]) }]);
-    await until("the command after the reconnect", () => got.includes(7));
+    await waitFor("the command after the reconnect", () => got.includes(7));
     assert.equal(subscribes[1], 1, "subscribed once on the new socket");
   } finally {
     clearInterval(publishing);

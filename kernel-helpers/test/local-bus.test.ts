@@ -15,19 +15,10 @@ import {
   type Bus,
   type BusRecord,
 } from "../src";
+import { waitFor, waitUntil } from "./wait";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (r: BusRecord) => new TextDecoder().decode(r.value);
-
-/** Polls `ok` until it holds or `timeoutMs` has passed; says whether it held. */
-async function waitUntil(ok: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await ok()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /**
  * The link as the control plane serves it: one LinkSession per WebSocket, from `bus`, ending a link
@@ -228,14 +219,10 @@ test("a batch handler's output is published before the group moves on; over the 
   const viaLink: number[] = [];
   await link.subscribeBatches({ topics: ["cmds"], group: "agent", keys: ["arbitrage"] }, answer(viaLink));
   const acksOf = async (prefix: string) => (await bus.snapshot("acks")).map(dec).filter((a) => a.startsWith(prefix));
-  const until = async (what: string, ok: () => Promise<boolean>) => {
-    await waitUntil(ok);
-    assert.ok(await ok(), what);
-  };
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a1") }]);
-  await until("a1 acked", async () => (await acksOf("ack:a")).length === 1);
+  await waitFor("a1 acked", async () => (await acksOf("ack:a")).length === 1);
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a2") }]);
-  await until("a2 acked", async () => (await acksOf("ack:a")).length === 2);
+  await waitFor("a2 acked", async () => (await acksOf("ack:a")).length === 2);
   assert.deepEqual(await acksOf("ack:a"), ["ack:a1", "ack:a2"]);
   assert.deepEqual(
     fromAgent.filter((f) => f !== "subscribe"),
@@ -245,14 +232,14 @@ test("a batch handler's output is published before the group moves on; over the 
 
   failNext = true;
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a3") }]);
-  await until("the link ended", async () => ended.length === 1);
+  await waitFor("the link ended", async () => ended.length === 1);
   assert.match(ended[0], /not published: store full/);
-  await until("the failed delivery reported", async () => warnings.some((w) => /store full/.test(w)));
+  await waitFor("the failed delivery reported", async () => warnings.some((w) => /store full/.test(w)));
   assert.deepEqual(await acksOf("ack:a"), ["ack:a1", "ack:a2"], "nothing of the failed batch was published");
   // The agent reconnects and resubscribes; what comes next is delivered and acked again.
-  await until("resubscribed", async () => fromAgent.filter((f) => f === "subscribe").length === 2);
+  await waitFor("resubscribed", async () => fromAgent.filter((f) => f === "subscribe").length === 2);
   await bus.publish("cmds", [{ key: "arbitrage", value: enc("a4") }]);
-  await until("a4 acked after the reconnect", async () => (await acksOf("ack:a")).includes("ack:a4"));
+  await waitFor("a4 acked after the reconnect", async () => (await acksOf("ack:a")).includes("ack:a4"));
 });
 
 test("a delivery frame assembled from the records' cached encodings is the frame toBinary gives", () => {
