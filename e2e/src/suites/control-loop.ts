@@ -1,3 +1,4 @@
+// Test code (a node:test suite run by control-loop.local and control-loop.kafka): one describe() of many cases, longer than 80 lines by nature.
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
