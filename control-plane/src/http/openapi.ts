@@ -48,15 +48,25 @@ function transform({ schema, url, route }: { schema: FastifySchema; url: string;
   return { url, schema: { ...schema, ...extra, response } as FastifySchema };
 }
 
-type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: { default?: unknown } }> } };
+type BodySchema = { default?: unknown; required?: string[]; type?: unknown };
+type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: BodySchema }> } };
 
-/** A body with a default may be left out (@fastify/swagger marks every body required); the sockets. */
+/**
+ * Fastify hands a body's validator null for an absent body, so a body schema's default stands in
+ * for both an absent and a null body (validation.ts): such a body may be left out, or be null, where
+ * the default is valid, i.e. nothing is required (@fastify/swagger marks every body required).
+ */
+const optionalBody = (schema: BodySchema | undefined) => schema?.default !== undefined && !schema.required?.length;
+
+/** Bodies that may be left out or null (optionalBody); the sockets. */
 function finish<D extends { paths?: object }>(doc: D): D {
   for (const ops of Object.values(doc.paths ?? {}) as Record<string, Operation>[]) {
     for (const op of Object.values(ops)) {
       const body = op.requestBody;
-      if (body && Object.values(body.content ?? {}).every((c) => c.schema?.default !== undefined))
-        body.required = false;
+      const contents = Object.values(body?.content ?? {});
+      if (!body || !contents.every((c) => optionalBody(c.schema))) continue;
+      body.required = false;
+      for (const c of contents) c.schema = { ...c.schema, type: ["object", "null"] };
     }
   }
   return Object.assign(doc, { "x-websockets": WEBSOCKETS });
