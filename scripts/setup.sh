@@ -2,7 +2,8 @@
 # Sets up everything mevlab needs on this machine, idempotently: npm workspaces, the project venv
 # with JupyterLab, the TypeScript build, the prebuilt extension installed from the mevlab wheel, the
 # tslab kernel; with --browser also Debian's Chromium for the UI tests, with --clickhouse Debian's
-# clickhouse-server for the event-sink tests, with --data chDB in the venv for the Arrow decoding tests.
+# clickhouse-server for the event-sink tests, with --data chDB in the venv for the Arrow decoding tests,
+# with --fuzz Schemathesis in the venv for the API fuzz test.
 # Re-runs skip what is current.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,11 +11,13 @@ cd "$root"
 browser=0
 clickhouse=0
 data=0
+fuzz=0
 for a in "$@"; do
   case "$a" in
     --browser) browser=1 ;;
     --clickhouse) clickhouse=1 ;;
     --data) data=1 ;;
+    --fuzz) fuzz=1 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +71,15 @@ if [ "$data" = 1 ]; then
     step "chDB in the venv (Arrow decoding tests)"
     .venv/bin/python -m pip install -q -r requirements-data.txt
     echo "$want" > "$data_stamp"
+  fi
+fi
+if [ "$fuzz" = 1 ]; then
+  fuzz_stamp=".venv/.mevlab-fuzz"
+  want="$(hash_of requirements-fuzz.txt)"
+  if [ "$(cat "$fuzz_stamp" 2>/dev/null)" != "$want" ]; then
+    step "Schemathesis in the venv (API fuzz test)"
+    .venv/bin/python -m pip install -q -r requirements-fuzz.txt
+    echo "$want" > "$fuzz_stamp"
   fi
 fi
 
