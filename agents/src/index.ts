@@ -2,3 +2,4 @@ export * from "./agent";
 export * from "./state";
 export * from "./simulate";
 export * from "./persist";
+export * from "./market";

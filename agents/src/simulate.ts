@@ -1,87 +1,180 @@
+/**
+ * Simulated opportunities: nothing here touches a chain. The market's process (its features, the hidden
+ * landing odds, the agents' own estimate) is documented in docs/simulation.md.
+ */
 import {
   create,
   ArbOpportunitySchema,
   MevOpportunitySchema,
   type ArbOpportunity,
+  type MessageInitShape,
   type MevOpportunity,
 } from "@mevlab/proto";
 import type { AgentRuntime } from "./state";
+import {
+  CAPTURE,
+  LANDING,
+  heuristicPLand,
+  lossLogit,
+  sigmoid,
+  trueLandingLogit,
+  type FeatureValues,
+} from "./market/landing";
+import { logNormal, normal } from "./market/random";
+import { slotContext, tipFloorAt, type SlotContext } from "./market/slot";
+
+export { logNormal, rng } from "./market/random";
 
 const DEXES = ["Raydium", "Orca", "Meteora", "PumpSwap"] as const;
 const SOL = "So11111111111111111111111111111111111111112";
-const USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+const VIA = [
+  "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", // USDC
+  "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCE8BenwNYB", // USDT
+  "JUPyiwrYJFskUPiHa7hkeR8VNAc6yimH6wSrk5W7hT2z", // JUP
+] as const;
 const LAMPORTS_PER_SOL = 1_000_000_000;
 const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 /**
  * The most opportunities per second a reference agent simulates (`--rate`). At this rate one agent's
- * 100 ms batch is ~330 KB (arbitrage), more than one bus link frame: the link splits it.
+ * 100 ms batch is ~380 KB (arbitrage), more than one bus link frame: the link splits it.
  */
 export const MAX_SIMULATED_RATE = 5_000;
 
-/** Deterministic PRNG (mulberry32), so a seeded agent replays the same market. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Medians (µs) of the simulated decision hot path; an arbitrage route takes 20% longer per hop past two. */
+export const HOTPATH_US = { arbitrage: 650, mev: 900 } as const;
+
+/** Pool liquidity (lamports): log-normal median and spread; an arbitrage route is as deep as its shallowest pool. */
+const POOL = { arbitrage: [2e12, 1.2], mev: [1.5e12, 1.0] } as const;
+
+/** The chosen tip's spread around the floor at its ladder rung, and the most of the gross it may take. */
+const TIP_SIGMA = 0.25;
+const TIP_MAX_SHARE = 0.9;
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)];
 }
 
+/** Five base58 digits per draw (58^5 < 2^32): signatures and keys are most of the hot path's draws. */
 function base58(r: () => number, n: number): string {
   let s = "";
-  for (let i = 0; i < n; i++) s += B58[Math.floor(r() * B58.length)];
+  while (s.length < n) {
+    let v = Math.floor(r() * 656_356_768);
+    for (let k = 0; k < 5 && s.length < n; k++, v = Math.floor(v / 58)) s += B58[v % 58];
+  }
   return s;
 }
 
-/** Tip in lamports drawn around a tip floor (log-normal around ~100k lamports), at a ladder quantile. */
-function tip(r: () => number, rt: AgentRuntime): { lamports: bigint; quantile: number } {
-  const quantile = pick(r, rt.tipLadder);
-  const floor = 100_000 * Math.exp((r() - 0.5) * 0.8);
-  return { lamports: BigInt(Math.round(floor * (0.5 + quantile))), quantile };
+/** What differs between the modules before the tip is chosen. */
+interface Setting {
+  module: "arbitrage" | "mev";
+  ctx: SlotContext;
+  poolLiquidity: number;
+  routeHops: number;
+  victimPoolRatio: number;
+  hotpathUs: number;
 }
 
-function profit(r: () => number, tipLamports: bigint) {
+/** The agent's tip: the floor at a rung of its ladder, spread a little, at most a share of the gross. */
+function chooseTip(r: () => number, rt: AgentRuntime, ctx: SlotContext, gross: number) {
+  const quantile = pick(r, rt.tipLadder);
+  const wanted = tipFloorAt(ctx.tipFloor, quantile) * Math.exp(TIP_SIGMA * normal(r));
+  return { lamports: BigInt(Math.max(1, Math.round(Math.min(wanted, TIP_MAX_SHARE * gross)))), quantile };
+}
+
+function features(s: Setting, tipLamports: bigint): FeatureValues {
+  const f = s.ctx.tipFloor;
+  return {
+    tipFloorP25: Math.round(f.p25),
+    tipFloorP50: Math.round(f.p50),
+    tipFloorP75: Math.round(f.p75),
+    tipFloorP95: Math.round(f.p95),
+    tipRatioP75: Number(tipLamports) / Math.round(f.p75),
+    hotpathUs: s.hotpathUs,
+    competingBundles: s.ctx.competingBundles,
+    poolLiquidity: Math.round(s.poolLiquidity),
+    routeHops: s.routeHops,
+    victimPoolRatio: s.victimPoolRatio,
+    leaderSlotIndex: s.ctx.leaderSlotIndex,
+  };
+}
+
+function featureMessage(f: FeatureValues) {
+  return {
+    tipFloorP25Lamports: BigInt(f.tipFloorP25),
+    tipFloorP50Lamports: BigInt(f.tipFloorP50),
+    tipFloorP75Lamports: BigInt(f.tipFloorP75),
+    tipFloorP95Lamports: BigInt(f.tipFloorP95),
+    tipRatioP75: f.tipRatioP75,
+    hotpathUs: f.hotpathUs,
+    competingBundles: f.competingBundles,
+    poolLiquidityLamports: BigInt(f.poolLiquidity),
+    routeHops: f.routeHops,
+    victimPoolRatio: f.victimPoolRatio,
+    leaderSlotIndex: f.leaderSlotIndex,
+  };
+}
+
+/**
+ * Profit, tip, the agent's decision under its policy (EV of its own estimate against ev_min), and what
+ * the market would do with the bundle: drawn for every opportunity, sent or not.
+ */
+function economics(r: () => number, rt: AgentRuntime, s: Setting, bundleId: string, slot: bigint) {
   const gross = BigInt(Math.round(200_000 + r() * 5_000_000));
   const fees = 5_000n + BigInt(Math.round(r() * 10_000));
-  const net = gross - fees - tipLamports;
+  const tip = chooseTip(r, rt, s.ctx, Number(gross));
+  const net = gross - fees - tip.lamports;
+  const netSol = Number(net) / LAMPORTS_PER_SOL;
+  const f = features(s, tip.lamports);
+  const pLandEst = heuristicPLand(f);
+  const accepted = netSol * pLandEst >= rt.evMin;
+  const logit = trueLandingLogit(f, s.module) + s.ctx.shock + LANDING.noiseSigma * normal(r);
+  const wouldLand = r() < sigmoid(logit);
+  const capture = 1 - sigmoid(lossLogit(f) + CAPTURE.noiseSigma * normal(r));
+  // Landed: what the pools still paid, less fees and the tip (both fixed when it was sent); else nothing.
+  const realised = BigInt(Math.round(Number(gross) * capture)) - fees - tip.lamports;
   return {
-    grossLamports: gross,
-    feesLamports: fees,
-    tipLamports,
-    netLamports: net,
-    netSol: Number(net) / LAMPORTS_PER_SOL,
+    profit: { grossLamports: gross, feesLamports: fees, tipLamports: tip.lamports, netLamports: net, netSol },
+    decisionMeta: {
+      pLandEst,
+      evSol: netSol * pLandEst,
+      tipPolicy: { ladder: rt.tipLadder, quantile: tip.quantile, tipLamports: tip.lamports },
+      policyVersion: rt.policyVersion,
+      accepted,
+    },
+    features: featureMessage(f),
+    counterfactual: { wouldLand, netLamportsIfSent: wouldLand ? realised : 0n },
+    outcome: accepted
+      ? { bundleId, landed: wouldLand, landedSlot: wouldLand ? slot + 1n : 0n, tipLamports: tip.lamports }
+      : undefined,
   };
 }
 
-/** A log-normal draw around `median` (Box-Muller): latencies have a long right tail. */
-export function logNormal(r: () => number, median: number, sigma: number): number {
-  const u = Math.max(r(), 1e-12);
-  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-  return median * Math.exp(sigma * z);
+/** 2 hops most often, up to 4. */
+function drawHops(r: () => number): number {
+  const u = r();
+  return u < 0.55 ? 2 : u < 0.85 ? 3 : 4;
 }
 
-/** Simulated opportunities: nothing here touches a chain. */
-/** Tip, profit and the agent's decision on it under its current policy. */
-function economics(r: () => number, rt: AgentRuntime, pLandRange: [number, number]) {
-  const t = tip(r, rt);
-  const p = profit(r, t.lamports);
-  const pLand = pLandRange[0] + r() * (pLandRange[1] - pLandRange[0]);
-  const decisionMeta = {
-    pLandEst: pLand,
-    evSol: p.netSol * pLand,
-    tipPolicy: { ladder: rt.tipLadder, quantile: t.quantile, tipLamports: t.lamports },
-    policyVersion: rt.policyVersion,
-    accepted: p.netSol * pLand >= rt.evMin,
-  };
-  return { tip: t, profit: p, pLand, decisionMeta };
+/** SOL → USDC/USDT/JUP… → SOL, the last hop returning the gross profit. */
+function route(r: () => number, hops: number, amountIn: bigint, grossLamports: bigint) {
+  const via: string[] = [...VIA];
+  // The first hops - 1 of a partial Fisher-Yates shuffle: distinct mints in between.
+  for (let i = 0; i < hops - 1; i++) {
+    const j = i + Math.floor(r() * (via.length - i));
+    [via[i], via[j]] = [via[j], via[i]];
+  }
+  via.length = hops - 1;
+  const mints = [SOL, ...via, SOL];
+  const mid = (amountIn * 155n) / 1000n;
+  return via.concat(SOL).map((outMint, i) => ({
+    dex: pick(r, DEXES),
+    pool: base58(r, 44),
+    inMint: mints[i],
+    outMint,
+    amountIn: i === 0 ? amountIn : mid,
+    amountOut: i === hops - 1 ? amountIn + grossLamports : mid,
+  }));
 }
 
 export function arbOpportunity(
@@ -91,12 +184,21 @@ export function arbOpportunity(
   n: number,
   rt: AgentRuntime,
 ): ArbOpportunity {
-  const { tip: t, profit: p, pLand, decisionMeta } = economics(r, rt, [0.4, 0.95]);
-  const accepted = decisionMeta.accepted;
-  const landed = accepted && r() < pLand;
+  const hops = drawHops(r);
+  const [median, sigma] = POOL.arbitrage;
+  let poolLiquidity = Infinity;
+  for (let i = 0; i < hops; i++) poolLiquidity = Math.min(poolLiquidity, logNormal(r, median, sigma));
+  const setting: Setting = {
+    module: "arbitrage",
+    ctx: slotContext(slot),
+    poolLiquidity,
+    routeHops: hops,
+    victimPoolRatio: 0,
+    hotpathUs: logNormal(r, HOTPATH_US.arbitrage * (1 + 0.2 * (hops - 2)), 0.45),
+  };
+  const e = economics(r, rt, setting, `b-${agentId}-${n}`, slot);
   const amountIn = BigInt(Math.round((0.5 + r() * 20) * LAMPORTS_PER_SOL));
-  const mid = (amountIn * 155n) / 1000n;
-  return create(ArbOpportunitySchema, {
+  const init: MessageInitShape<typeof ArbOpportunitySchema> = {
     schemaVersion: 1,
     version: "sota-1",
     ts: BigInt(Date.now()),
@@ -104,23 +206,10 @@ export function arbOpportunity(
     agentId,
     slot,
     txSignature: base58(r, 88),
-    route: [
-      { dex: pick(r, DEXES), pool: base58(r, 44), inMint: SOL, outMint: USDC, amountIn, amountOut: mid },
-      {
-        dex: pick(r, DEXES),
-        pool: base58(r, 44),
-        inMint: USDC,
-        outMint: SOL,
-        amountIn: mid,
-        amountOut: amountIn + p.grossLamports,
-      },
-    ],
-    profit: p,
-    decisionMeta,
-    outcome: accepted
-      ? { bundleId: `b-${agentId}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
-      : undefined,
-  });
+    route: route(r, hops, amountIn, e.profit.grossLamports),
+    ...e,
+  };
+  return create(ArbOpportunitySchema, init);
 }
 
 export function mevOpportunity(
@@ -130,9 +219,17 @@ export function mevOpportunity(
   n: number,
   rt: AgentRuntime,
 ): MevOpportunity {
-  const { tip: t, profit: p, pLand, decisionMeta } = economics(r, rt, [0.3, 0.9]);
-  const accepted = decisionMeta.accepted;
-  const landed = accepted && r() < pLand;
+  const poolLiquidity = logNormal(r, ...POOL.mev);
+  const victimAmountIn = BigInt(Math.round((1 + r() * 50) * LAMPORTS_PER_SOL));
+  const setting: Setting = {
+    module: "mev",
+    ctx: slotContext(slot),
+    poolLiquidity,
+    routeHops: 0,
+    victimPoolRatio: Number(victimAmountIn) / Math.round(poolLiquidity),
+    hotpathUs: logNormal(r, HOTPATH_US.mev, 0.45),
+  };
+  const e = economics(r, rt, setting, `b-${agentId}-${n}`, slot);
   return create(MevOpportunitySchema, {
     schemaVersion: 1,
     version: "sota-1",
@@ -144,12 +241,8 @@ export function mevOpportunity(
     victimTx: base58(r, 88),
     dex: pick(r, DEXES),
     pool: base58(r, 44),
-    victimAmountIn: BigInt(Math.round((1 + r() * 50) * LAMPORTS_PER_SOL)),
+    victimAmountIn,
     frontrunAmountIn: BigInt(Math.round((0.5 + r() * 10) * LAMPORTS_PER_SOL)),
-    profit: p,
-    decisionMeta,
-    outcome: accepted
-      ? { bundleId: `b-${agentId}-${n}`, landed, landedSlot: landed ? slot + 1n : 0n, tipLamports: t.lamports }
-      : undefined,
+    ...e,
   });
 }

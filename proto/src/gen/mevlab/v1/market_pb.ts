@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/market.proto.
  */
 export const file_mevlab_v1_market: GenFile = /*@__PURE__*/
-  fileDesc("ChZtZXZsYWIvdjEvbWFya2V0LnByb3RvEgltZXZsYWIudjEibwoIUm91dGVIb3ASCwoDZGV4GAEgASgJEgwKBHBvb2wYAiABKAkSDwoHaW5fbWludBgDIAEoCRIQCghvdXRfbWludBgEIAEoCRIRCglhbW91bnRfaW4YBSABKAQSEgoKYW1vdW50X291dBgGIAEoBCJ0CgZQcm9maXQSFgoOZ3Jvc3NfbGFtcG9ydHMYASABKAMSFQoNZmVlc19sYW1wb3J0cxgCIAEoAxIUCgx0aXBfbGFtcG9ydHMYAyABKAMSFAoMbmV0X2xhbXBvcnRzGAQgASgDEg8KB25ldF9zb2wYBSABKAEiQwoJVGlwUG9saWN5Eg4KBmxhZGRlchgBIAMoARIQCghxdWFudGlsZRgCIAEoARIUCgx0aXBfbGFtcG9ydHMYAyABKAQirwEKDERlY2lzaW9uTWV0YRISCgpwX2xhbmRfZXN0GAEgASgBEg4KBmV2X3NvbBgCIAEoARIoCgp0aXBfcG9saWN5GAMgASgLMhQubWV2bGFiLnYxLlRpcFBvbGljeRIQCghtb2RlbF9pZBgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoBBIQCghhY2NlcHRlZBgGIAEoCBIVCg1yZWplY3RfcmVhc29uGAcgASgJIlcKB091dGNvbWUSEQoJYnVuZGxlX2lkGAEgASgJEg4KBmxhbmRlZBgCIAEoCBITCgtsYW5kZWRfc2xvdBgDIAEoBBIUCgx0aXBfbGFtcG9ydHMYBCABKAQiowIKDkFyYk9wcG9ydHVuaXR5EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3ZlcnNpb24YAiABKAkSCgoCdHMYAyABKAQSCgoCaWQYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSDAoEc2xvdBgGIAEoBBIUCgx0eF9zaWduYXR1cmUYByABKAkSIgoFcm91dGUYCCADKAsyEy5tZXZsYWIudjEuUm91dGVIb3ASIQoGcHJvZml0GAkgASgLMhEubWV2bGFiLnYxLlByb2ZpdBIuCg1kZWNpc2lvbl9tZXRhGAogASgLMhcubWV2bGFiLnYxLkRlY2lzaW9uTWV0YRIjCgdvdXRjb21lGAsgASgLMhIubWV2bGFiLnYxLk91dGNvbWUi3wIKDk1ldk9wcG9ydHVuaXR5EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3ZlcnNpb24YAiABKAkSCgoCdHMYAyABKAQSCgoCaWQYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSDAoEc2xvdBgGIAEoBBIQCghhdHRhY2tlchgHIAEoCRIRCgl2aWN0aW1fdHgYCCABKAkSCwoDZGV4GAkgASgJEgwKBHBvb2wYCiABKAkSGAoQdmljdGltX2Ftb3VudF9pbhgLIAEoBBIaChJmcm9udHJ1bl9hbW91bnRfaW4YDCABKAQSIQoGcHJvZml0GA0gASgLMhEubWV2bGFiLnYxLlByb2ZpdBIuCg1kZWNpc2lvbl9tZXRhGA4gASgLMhcubWV2bGFiLnYxLkRlY2lzaW9uTWV0YRIjCgdvdXRjb21lGA8gASgLMhIubWV2bGFiLnYxLk91dGNvbWUi2wEKDUJ1bmRsZU91dGNvbWUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSEQoJYnVuZGxlX2lkGAMgASgJEiEKBm1vZHVsZRgEIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEAoIYWdlbnRfaWQYBSABKAkSFgoOb3Bwb3J0dW5pdHlfaWQYBiABKAkSDgoGbGFuZGVkGAcgASgIEhQKDHRpcF9sYW1wb3J0cxgIIAEoBBIMCgRzbG90GAkgASgEEhIKCmxhdGVuY3lfbXMYCiABKA0iRwoJSGlzdG9ncmFtEg4KBmJvdW5kcxgBIAMoARIOCgZjb3VudHMYAiADKAQSDQoFY291bnQYAyABKAQSCwoDc3VtGAQgASgBIq4CCg1NZXRyaWNzVXBkYXRlEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEhAKCGFnZW50X2lkGAMgASgJEiEKBm1vZHVsZRgEIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSKAoKaG90cGF0aF91cxgFIAEoCzIULm1ldmxhYi52MS5IaXN0b2dyYW0SJQoHc2VuZF91cxgGIAEoCzIULm1ldmxhYi52MS5IaXN0b2dyYW0SGgoSb3Bwb3J0dW5pdGllc19zZWVuGAcgASgEEhQKDGJ1bmRsZXNfc2VudBgIIAEoBBIWCg5idW5kbGVzX2xhbmRlZBgJIAEoBBIUCgxwbmxfbGFtcG9ydHMYCiABKAMSEwoLaW50ZXJ2YWxfbXMYCyABKA1iBnByb3RvMw", [file_mevlab_v1_control]);
+  fileDesc("ChZtZXZsYWIvdjEvbWFya2V0LnByb3RvEgltZXZsYWIudjEibwoIUm91dGVIb3ASCwoDZGV4GAEgASgJEgwKBHBvb2wYAiABKAkSDwoHaW5fbWludBgDIAEoCRIQCghvdXRfbWludBgEIAEoCRIRCglhbW91bnRfaW4YBSABKAQSEgoKYW1vdW50X291dBgGIAEoBCJ0CgZQcm9maXQSFgoOZ3Jvc3NfbGFtcG9ydHMYASABKAMSFQoNZmVlc19sYW1wb3J0cxgCIAEoAxIUCgx0aXBfbGFtcG9ydHMYAyABKAMSFAoMbmV0X2xhbXBvcnRzGAQgASgDEg8KB25ldF9zb2wYBSABKAEiQwoJVGlwUG9saWN5Eg4KBmxhZGRlchgBIAMoARIQCghxdWFudGlsZRgCIAEoARIUCgx0aXBfbGFtcG9ydHMYAyABKAQirwEKDERlY2lzaW9uTWV0YRISCgpwX2xhbmRfZXN0GAEgASgBEg4KBmV2X3NvbBgCIAEoARIoCgp0aXBfcG9saWN5GAMgASgLMhQubWV2bGFiLnYxLlRpcFBvbGljeRIQCghtb2RlbF9pZBgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoBBIQCghhY2NlcHRlZBgGIAEoCBIVCg1yZWplY3RfcmVhc29uGAcgASgJIlcKB091dGNvbWUSEQoJYnVuZGxlX2lkGAEgASgJEg4KBmxhbmRlZBgCIAEoCBITCgtsYW5kZWRfc2xvdBgDIAEoBBIUCgx0aXBfbGFtcG9ydHMYBCABKAQiwQIKDk1hcmtldEZlYXR1cmVzEh4KFnRpcF9mbG9vcl9wMjVfbGFtcG9ydHMYASABKAQSHgoWdGlwX2Zsb29yX3A1MF9sYW1wb3J0cxgCIAEoBBIeChZ0aXBfZmxvb3JfcDc1X2xhbXBvcnRzGAMgASgEEh4KFnRpcF9mbG9vcl9wOTVfbGFtcG9ydHMYBCABKAQSFQoNdGlwX3JhdGlvX3A3NRgFIAEoARISCgpob3RwYXRoX3VzGAYgASgBEhkKEWNvbXBldGluZ19idW5kbGVzGAcgASgNEh8KF3Bvb2xfbGlxdWlkaXR5X2xhbXBvcnRzGAggASgEEhIKCnJvdXRlX2hvcHMYCSABKA0SGQoRdmljdGltX3Bvb2xfcmF0aW8YCiABKAESGQoRbGVhZGVyX3Nsb3RfaW5kZXgYCyABKA0iQgoOQ291bnRlcmZhY3R1YWwSEgoKd291bGRfbGFuZBgBIAEoCBIcChRuZXRfbGFtcG9ydHNfaWZfc2VudBgCIAEoAyKDAwoOQXJiT3Bwb3J0dW5pdHkSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SDwoHdmVyc2lvbhgCIAEoCRIKCgJ0cxgDIAEoBBIKCgJpZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRIMCgRzbG90GAYgASgEEhQKDHR4X3NpZ25hdHVyZRgHIAEoCRIiCgVyb3V0ZRgIIAMoCzITLm1ldmxhYi52MS5Sb3V0ZUhvcBIhCgZwcm9maXQYCSABKAsyES5tZXZsYWIudjEuUHJvZml0Ei4KDWRlY2lzaW9uX21ldGEYCiABKAsyFy5tZXZsYWIudjEuRGVjaXNpb25NZXRhEiMKB291dGNvbWUYCyABKAsyEi5tZXZsYWIudjEuT3V0Y29tZRIrCghmZWF0dXJlcxgMIAEoCzIZLm1ldmxhYi52MS5NYXJrZXRGZWF0dXJlcxIxCg5jb3VudGVyZmFjdHVhbBgNIAEoCzIZLm1ldmxhYi52MS5Db3VudGVyZmFjdHVhbCK/AwoOTWV2T3Bwb3J0dW5pdHkSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SDwoHdmVyc2lvbhgCIAEoCRIKCgJ0cxgDIAEoBBIKCgJpZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRIMCgRzbG90GAYgASgEEhAKCGF0dGFja2VyGAcgASgJEhEKCXZpY3RpbV90eBgIIAEoCRILCgNkZXgYCSABKAkSDAoEcG9vbBgKIAEoCRIYChB2aWN0aW1fYW1vdW50X2luGAsgASgEEhoKEmZyb250cnVuX2Ftb3VudF9pbhgMIAEoBBIhCgZwcm9maXQYDSABKAsyES5tZXZsYWIudjEuUHJvZml0Ei4KDWRlY2lzaW9uX21ldGEYDiABKAsyFy5tZXZsYWIudjEuRGVjaXNpb25NZXRhEiMKB291dGNvbWUYDyABKAsyEi5tZXZsYWIudjEuT3V0Y29tZRIrCghmZWF0dXJlcxgQIAEoCzIZLm1ldmxhYi52MS5NYXJrZXRGZWF0dXJlcxIxCg5jb3VudGVyZmFjdHVhbBgRIAEoCzIZLm1ldmxhYi52MS5Db3VudGVyZmFjdHVhbCLbAQoNQnVuZGxlT3V0Y29tZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIKCgJ0cxgCIAEoBBIRCglidW5kbGVfaWQYAyABKAkSIQoGbW9kdWxlGAQgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIQCghhZ2VudF9pZBgFIAEoCRIWCg5vcHBvcnR1bml0eV9pZBgGIAEoCRIOCgZsYW5kZWQYByABKAgSFAoMdGlwX2xhbXBvcnRzGAggASgEEgwKBHNsb3QYCSABKAQSEgoKbGF0ZW5jeV9tcxgKIAEoDSJHCglIaXN0b2dyYW0SDgoGYm91bmRzGAEgAygBEg4KBmNvdW50cxgCIAMoBBINCgVjb3VudBgDIAEoBBILCgNzdW0YBCABKAEirgIKDU1ldHJpY3NVcGRhdGUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSEAoIYWdlbnRfaWQYAyABKAkSIQoGbW9kdWxlGAQgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIoCgpob3RwYXRoX3VzGAUgASgLMhQubWV2bGFiLnYxLkhpc3RvZ3JhbRIlCgdzZW5kX3VzGAYgASgLMhQubWV2bGFiLnYxLkhpc3RvZ3JhbRIaChJvcHBvcnR1bml0aWVzX3NlZW4YByABKAQSFAoMYnVuZGxlc19zZW50GAggASgEEhYKDmJ1bmRsZXNfbGFuZGVkGAkgASgEEhQKDHBubF9sYW1wb3J0cxgKIAEoAxITCgtpbnRlcnZhbF9tcxgLIAEoDWIGcHJvdG8z", [file_mevlab_v1_control]);
 
 /**
  * @generated from message mevlab.v1.RouteHop
@@ -205,6 +205,117 @@ export const OutcomeSchema: GenMessage<Outcome> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_market, 4);
 
 /**
+ * What the agent knew when it decided: the simulated market's features of one opportunity
+ * (docs/simulation.md). The tip floor is the slot's, shared by every agent on that slot.
+ *
+ * @generated from message mevlab.v1.MarketFeatures
+ */
+export type MarketFeatures = Message<"mevlab.v1.MarketFeatures"> & {
+  /**
+   * @generated from field: uint64 tip_floor_p25_lamports = 1;
+   */
+  tipFloorP25Lamports: bigint;
+
+  /**
+   * @generated from field: uint64 tip_floor_p50_lamports = 2;
+   */
+  tipFloorP50Lamports: bigint;
+
+  /**
+   * @generated from field: uint64 tip_floor_p75_lamports = 3;
+   */
+  tipFloorP75Lamports: bigint;
+
+  /**
+   * @generated from field: uint64 tip_floor_p95_lamports = 4;
+   */
+  tipFloorP95Lamports: bigint;
+
+  /**
+   * the chosen tip / tip_floor_p75_lamports
+   *
+   * @generated from field: double tip_ratio_p75 = 5;
+   */
+  tipRatioP75: number;
+
+  /**
+   * this decision's hot-path latency, microseconds
+   *
+   * @generated from field: double hotpath_us = 6;
+   */
+  hotpathUs: number;
+
+  /**
+   * other bundles seen for this slot
+   *
+   * @generated from field: uint32 competing_bundles = 7;
+   */
+  competingBundles: number;
+
+  /**
+   * arbitrage: the shallowest pool of the route; mev: the pool
+   *
+   * @generated from field: uint64 pool_liquidity_lamports = 8;
+   */
+  poolLiquidityLamports: bigint;
+
+  /**
+   * arbitrage: 2-4; mev: 0
+   *
+   * @generated from field: uint32 route_hops = 9;
+   */
+  routeHops: number;
+
+  /**
+   * mev: victim_amount_in / pool liquidity; arbitrage: 0
+   *
+   * @generated from field: double victim_pool_ratio = 10;
+   */
+  victimPoolRatio: number;
+
+  /**
+   * 0-3: the slot's place in its leader's four consecutive slots
+   *
+   * @generated from field: uint32 leader_slot_index = 11;
+   */
+  leaderSlotIndex: number;
+};
+
+/**
+ * Describes the message mevlab.v1.MarketFeatures.
+ * Use `create(MarketFeaturesSchema)` to create a new message.
+ */
+export const MarketFeaturesSchema: GenMessage<MarketFeatures> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_market, 5);
+
+/**
+ * Only a simulation can know this: the realised outcome had the opportunity been sent with the chosen
+ * tip, for every opportunity, taken or not (docs/simulation.md). A real market never reports it.
+ *
+ * @generated from message mevlab.v1.Counterfactual
+ */
+export type Counterfactual = Message<"mevlab.v1.Counterfactual"> & {
+  /**
+   * @generated from field: bool would_land = 1;
+   */
+  wouldLand: boolean;
+
+  /**
+   * gross - fees - tip when it would land; 0 when not (a bundle that does not land pays nothing)
+   *
+   * @generated from field: int64 net_lamports_if_sent = 2;
+   */
+  netLamportsIfSent: bigint;
+};
+
+/**
+ * Describes the message mevlab.v1.Counterfactual.
+ * Use `create(CounterfactualSchema)` to create a new message.
+ */
+export const CounterfactualSchema: GenMessage<Counterfactual> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_market, 6);
+
+/**
  * Topic `arb-opportunities`, key = slot.
  *
  * @generated from message mevlab.v1.ArbOpportunity
@@ -266,6 +377,16 @@ export type ArbOpportunity = Message<"mevlab.v1.ArbOpportunity"> & {
    * @generated from field: mevlab.v1.Outcome outcome = 11;
    */
   outcome?: Outcome | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.MarketFeatures features = 12;
+   */
+  features?: MarketFeatures | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.Counterfactual counterfactual = 13;
+   */
+  counterfactual?: Counterfactual | undefined;
 };
 
 /**
@@ -273,7 +394,7 @@ export type ArbOpportunity = Message<"mevlab.v1.ArbOpportunity"> & {
  * Use `create(ArbOpportunitySchema)` to create a new message.
  */
 export const ArbOpportunitySchema: GenMessage<ArbOpportunity> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_market, 5);
+  messageDesc(file_mevlab_v1_market, 7);
 
 /**
  * Topic `mev-opportunities`, key = slot.
@@ -355,6 +476,16 @@ export type MevOpportunity = Message<"mevlab.v1.MevOpportunity"> & {
    * @generated from field: mevlab.v1.Outcome outcome = 15;
    */
   outcome?: Outcome | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.MarketFeatures features = 16;
+   */
+  features?: MarketFeatures | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.Counterfactual counterfactual = 17;
+   */
+  counterfactual?: Counterfactual | undefined;
 };
 
 /**
@@ -362,7 +493,7 @@ export type MevOpportunity = Message<"mevlab.v1.MevOpportunity"> & {
  * Use `create(MevOpportunitySchema)` to create a new message.
  */
 export const MevOpportunitySchema: GenMessage<MevOpportunity> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_market, 6);
+  messageDesc(file_mevlab_v1_market, 8);
 
 /**
  * Topic `bundle-outcomes`, key = bundle_id.
@@ -426,7 +557,7 @@ export type BundleOutcome = Message<"mevlab.v1.BundleOutcome"> & {
  * Use `create(BundleOutcomeSchema)` to create a new message.
  */
 export const BundleOutcomeSchema: GenMessage<BundleOutcome> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_market, 7);
+  messageDesc(file_mevlab_v1_market, 9);
 
 /**
  * @generated from message mevlab.v1.Histogram
@@ -462,7 +593,7 @@ export type Histogram = Message<"mevlab.v1.Histogram"> & {
  * Use `create(HistogramSchema)` to create a new message.
  */
 export const HistogramSchema: GenMessage<Histogram> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_market, 8);
+  messageDesc(file_mevlab_v1_market, 10);
 
 /**
  * Topic `agent-metrics`, key = agent_id. One per agent per second; histograms and counters cover
@@ -534,5 +665,5 @@ export type MetricsUpdate = Message<"mevlab.v1.MetricsUpdate"> & {
  * Use `create(MetricsUpdateSchema)` to create a new message.
  */
 export const MetricsUpdateSchema: GenMessage<MetricsUpdate> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_market, 9);
+  messageDesc(file_mevlab_v1_market, 11);
 

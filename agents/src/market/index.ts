@@ -1,0 +1,3 @@
+export * from "./landing";
+export * from "./slot";
+export { normal, slotRandom } from "./random";
