@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort } from "@mevlab/cli";
-import { VENV_BIN, agentCredential, login, startProcess, stopProcess } from "../src/stack";
+import { ROOT, VENV_BIN, agentCredential, login, startProcess, stopProcess } from "../src/stack";
 
 const SCHEMATHESIS = join(VENV_BIN, "schemathesis");
 const ADMIN = { username: "admin", password: "admin-password-1" };
@@ -59,6 +59,8 @@ test("schemathesis: no server error, every answer as the OpenAPI document says",
   assert.ok(existsSync(SCHEMATHESIS), `${SCHEMATHESIS} is missing: run scripts/setup.sh --fuzz`);
   const token = await login(url, ADMIN.username, ADMIN.password);
   const args = [
+    // The negative check's expected statuses (414 too).
+    ...["--config-file", join(ROOT, "e2e", "schemathesis.toml")],
     "run",
     `${url}/api/openapi.json`,
     ...["--header", `Authorization: Bearer ${token}`],
