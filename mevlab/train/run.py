@@ -1,0 +1,197 @@
+"""One training run: check everything, load, split, then train, export, check parity and publish each model."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+from . import metrics
+from .cancel import CancelToken
+from .card import CARD_VERSION, git_commit, now, versions
+from .config import Columns, TrainConfig, resolve_columns
+from .data import Loaded, load
+from .device import Device, choose
+from .errors import TrainError
+from .events import Sink, clean
+from .features import to_matrix
+from .models import model_module
+from .models.base import Fitted, Hooks
+from .onnx_io import BATCH, INPUT, OUTPUT, finish, parity
+from .params import resolve
+from .publish import CARD_FILE, MODEL_FILE, publish
+from .split import Split, time_split
+
+PROTOCOL = 1
+log = logging.getLogger("mevlab.train")
+
+
+def train(cfg: TrainConfig, emit: Sink | None = None, token: CancelToken | None = None) -> dict[str, Any]:
+    """Trains every model of `cfg`; returns what the `done` event carries. Raises TrainError."""
+    emit = emit or (lambda _event: None)
+    token = token or CancelToken()
+    started = time.perf_counter()
+    cfg.check()
+    emit(
+        {
+            "event": "start",
+            "protocol": PROTOCOL,
+            "models": cfg.models,
+            "input": cfg.input,
+            "gpu": cfg.gpu,
+            "out": cfg.out,
+        }
+    )
+    params = {m: resolve(m, cfg.params) for m in cfg.models}
+    devices = {m: choose(m, cfg.gpu, model_module(m).gpu_problem() if cfg.gpu != "false" else None) for m in cfg.models}
+    token.check()
+    loaded = load(cfg.input, cfg.table_to_read())
+    log.info("read %d rows from %s (%s)", loaded.table.num_rows, loaded.path, loaded.dataset_id)
+    columns = resolve_columns(cfg, loaded.table.column_names, loaded.table_name)
+    matrix = to_matrix(loaded.table, columns.features, columns.target, columns.time_column)
+    split = time_split(matrix, cfg.split)
+    emit(
+        {
+            "event": "split",
+            "dataset": loaded.describe(),
+            "rows": loaded.table.num_rows,
+            "features": columns.features,
+            "target": columns.target,
+            "time_column": columns.time_column,
+            "fractions": list(cfg.split),
+            **split.describe(),
+        }
+    )
+    context = {"cfg": cfg, "loaded": loaded, "columns": columns, "split": split, "emit": emit, "token": token}
+    results = []
+    for m in cfg.models:
+        token.check()
+        results.append(_one_model(m, params[m], devices[m], context))
+    done = {"models": results, "seconds": time.perf_counter() - started}
+    emit({"event": "done", **done})
+    return clean(done)  # type: ignore[return-value]
+
+
+def _one_model(model: str, resolved: tuple[dict, list[str]], device: Device, ctx: dict[str, Any]) -> dict[str, Any]:
+    params, unused = resolved
+    split: Split = ctx["split"]
+    emit: Sink = ctx["emit"]
+    token: CancelToken = ctx["token"]
+    emit(
+        {
+            "event": "phase",
+            "model": model,
+            "phase": "train",
+            **device.describe(),
+            "params": params,
+            "unused_params": unused,
+        }
+    )
+    log.info("%s: training on %s (%s)", model, device.kind, device.note or device.name)
+    module = model_module(model)
+    module.library()  # imported before the clock starts: torch takes seconds
+    t0 = time.perf_counter()
+    fitted = module.fit(split, params, device, Hooks(model, emit, token))
+    seconds = time.perf_counter() - t0
+    token.check()
+    scores = {p.name: metrics.summary(p.y, fitted.predict(p.x)) for p in split.parts()}
+    emit({"event": "phase", "model": model, "phase": "export"})
+    onnx_bytes = _export(model, fitted, ctx["columns"])
+    token.check()
+    emit({"event": "phase", "model": model, "phase": "parity"})
+    check = _parity(model, fitted, onnx_bytes, split)
+    model_id = hashlib.sha256(onnx_bytes).hexdigest()
+    card = clean(_card(model, model_id, params, unused, fitted, scores, check, seconds, onnx_bytes, ctx))
+    path, existing = publish(ctx["cfg"].out, model_id, onnx_bytes, card, token.check)  # type: ignore[arg-type]
+    log.info("%s: %s %s (parity %.2g)", model, "already there:" if existing else "wrote", path, check["max_abs_diff"])
+    result = {
+        "model": model,
+        "id": model_id,
+        "dir": str(path.resolve()),
+        "onnx": str((path / MODEL_FILE).resolve()),
+        "card": str((path / CARD_FILE).resolve()),
+        "existing": existing,
+        **device.describe(),
+        "metrics": scores,
+        "parity_max_abs_diff": check["max_abs_diff"],
+        "iterations": fitted.iterations,
+        "best_iteration": fitted.best_iteration,
+        "training_seconds": seconds,
+    }
+    emit({"event": "model", **result})
+    return result
+
+
+def _export(model: str, fitted: Fitted, columns: Columns) -> bytes:
+    try:
+        return finish(fitted.to_onnx(columns.features), columns.features, columns.target, model)
+    except TrainError:
+        raise
+    except Exception as err:  # the converters raise anything
+        raise TrainError("export_failed", f"exporting the {model} model to ONNX failed: {err}", model=model) from err
+
+
+def _parity(model: str, fitted: Fitted, onnx_bytes: bytes, split: Split) -> dict[str, Any]:
+    check = parity(onnx_bytes, split.test.x, fitted.predict(split.test.x))
+    if not check["ok"]:
+        raise TrainError(
+            "parity_failed",
+            f"{model}: onnxruntime and {fitted.native_predict} differ by {check['max_abs_diff']:.3g} on the test split "
+            f"(limit {check['limit']:g}); nothing was written",
+            model=model,
+            max_abs_diff=check["max_abs_diff"],
+        )
+    return check
+
+
+def _card(
+    model: str,
+    model_id: str,
+    params: dict,
+    unused: list[str],
+    fitted: Fitted,
+    scores: dict,
+    check: dict,
+    seconds: float,
+    onnx_bytes: bytes,
+    ctx: dict[str, Any],
+) -> dict[str, Any]:
+    cfg: TrainConfig = ctx["cfg"]
+    columns: Columns = ctx["columns"]
+    loaded: Loaded = ctx["loaded"]
+    split: Split = ctx["split"]
+    return {
+        "kind": "mevlab.model",
+        "card_version": CARD_VERSION,
+        "id": model_id,
+        "created_at": now(),
+        "model": model,
+        "params": params,
+        "params_given": cfg.params,
+        "unused_params": unused,
+        "seed": params["seed"],
+        **fitted.device.describe(),
+        "gpu_requested": cfg.gpu,
+        "iterations": fitted.iterations,
+        "best_iteration": fitted.best_iteration,
+        "training_seconds": seconds,
+        "module": columns.module,
+        "feature_set": columns.feature_set,
+        "features": columns.features,
+        "target": columns.target,
+        "time_column": columns.time_column,
+        "dataset": {**loaded.describe(), "rows": loaded.table.num_rows},
+        "split": {"fractions": list(cfg.split), **split.describe()},
+        "metrics": scores,
+        "parity": {**check, "native": fitted.native_predict, "split": "test"},
+        "onnx": {
+            "file": MODEL_FILE,
+            "bytes": len(onnx_bytes),
+            "sha256": model_id,
+            "input": {"name": INPUT, "dtype": "float32", "shape": [BATCH, len(columns.features)]},
+            "output": {"name": OUTPUT, "dtype": "float32", "shape": [BATCH], "meaning": f"P({columns.target} = 1)"},
+        },
+        "versions": versions(fitted.library),
+        "git": git_commit(),
+    }
