@@ -24,44 +24,30 @@ class ModuleSpec:
     extended: tuple[str, ...]  # added to default
 
 
-# What the agent knew when it decided; never an outcome (landed, net_sol, counterfactual_*) or an
-# id. `extended` adds the raw tip floor and sizes to the default set.
+# Columns of the opportunity tables (kernel-helpers src/data/streams.ts, docs/simulation.md). Features
+# are what the agent knew when it decided; never an outcome (landed, net_*, cf_*: `cf_would_land` is
+# the simulation's label for every opportunity, sent or not) nor an id. `extended` adds the raw tip
+# floor, the sizes and the agents' own estimate to `default`.
+_MARKET = ("f_tip_ratio_p75", "f_hotpath_us", "f_competing_bundles", "f_pool_liquidity_lamports")
+_FLOOR = (
+    "f_tip_floor_p25_lamports",
+    "f_tip_floor_p50_lamports",
+    "f_tip_floor_p75_lamports",
+    "f_tip_floor_p95_lamports",
+)
+_PROFIT = ("tip_lamports", "gross_lamports", "fees_lamports", "p_land_est")
 FEATURE_SETS: dict[str, ModuleSpec] = {
     "arbitrage": ModuleSpec(
         table="arb_opportunities",
-        target="landed",
-        default=("f_tip_ratio_p75", "f_hotpath_us", "f_competing_bundles", "f_pool_liquidity_lamports", "f_route_hops"),
-        extended=(
-            "f_tip_floor_p25_lamports",
-            "f_tip_floor_p50_lamports",
-            "f_tip_floor_p75_lamports",
-            "f_tip_floor_p95_lamports",
-            "f_leader_slot_index",
-            "tip_lamports",
-            "amount_in",
-            "gross_lamports",
-        ),
+        target="cf_would_land",
+        default=(*_MARKET, "f_route_hops", "f_leader_slot_index"),
+        extended=(*_FLOOR, *_PROFIT, "amount_in"),
     ),
     "mev": ModuleSpec(
         table="mev_opportunities",
-        target="landed",
-        default=(
-            "f_tip_ratio_p75",
-            "f_hotpath_us",
-            "f_competing_bundles",
-            "f_pool_liquidity_lamports",
-            "f_victim_pool_ratio",
-        ),
-        extended=(
-            "f_tip_floor_p25_lamports",
-            "f_tip_floor_p50_lamports",
-            "f_tip_floor_p75_lamports",
-            "f_tip_floor_p95_lamports",
-            "f_leader_slot_index",
-            "tip_lamports",
-            "victim_amount_in",
-            "frontrun_amount_in",
-        ),
+        target="cf_would_land",
+        default=(*_MARKET, "f_victim_pool_ratio", "f_leader_slot_index"),
+        extended=(*_FLOOR, *_PROFIT, "victim_amount_in", "frontrun_amount_in"),
     ),
 }
 FEATURE_SET_NAMES = ("default", "extended")

@@ -1,6 +1,7 @@
 """
-A synthetic opportunity table with the arbitrage module's default features and a `landed` label that
-depends on them through a seeded logistic process with noise. For the tests and scripts/gpu-check.py;
+A synthetic opportunity table with the arbitrage module's default features and a `cf_would_land`
+label that depends on them through a seeded logistic process with noise (a stand-in for
+docs/simulation.md's). For the tests and scripts/gpu-check.py;
 the simulated market's own data comes from the agents.
 """
 
@@ -22,14 +23,16 @@ def opportunities(rows: int, seed: int = 7) -> pa.Table:
     competing = rng.poisson(3.0, rows)
     liquidity = rng.lognormal(np.log(5e11), 1.0, rows)
     hops = rng.integers(2, 5, rows)
+    leader = rng.integers(0, 4, rows)
     logit = (
         1.8 * np.log(tip_ratio)
         - 0.002 * (hotpath - 400)
         - 0.35 * (competing - 3)
         + 0.3 * np.log(liquidity / 5e11)
         - 0.25 * (hops - 2)
+        - 0.6 * (leader == 0)
     )
-    landed = rng.random(rows) < 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, rows))))
+    would_land = rng.random(rows) < 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, rows))))
     ts = START_MS + np.cumsum(rng.integers(0, 400, rows))  # ties happen: several rows per millisecond
     return pa.table(
         {
@@ -40,7 +43,8 @@ def opportunities(rows: int, seed: int = 7) -> pa.Table:
             "f_competing_bundles": pa.array(competing, pa.uint32()),
             "f_pool_liquidity_lamports": pa.array(liquidity.astype(np.uint64), pa.uint64()),
             "f_route_hops": pa.array(hops, pa.uint32()),
-            "landed": landed,
+            "f_leader_slot_index": pa.array(leader, pa.uint32()),
+            "cf_would_land": would_land,
         }
     )
 

@@ -77,7 +77,7 @@ def test_missing_feature(tmp_path: Path, arrow_file: Path) -> None:
         "--features",
         "f_hotpath_us,f_nope",
         "--target",
-        "landed",
+        "cf_would_land",
     )
 
 
@@ -103,7 +103,7 @@ def test_text_feature(tmp_path: Path, arrow_file: Path) -> None:
         "--features",
         "f_hotpath_us,id",
         "--target",
-        "landed",
+        "cf_would_land",
     )
     assert error["column"] == "id"
 

@@ -46,14 +46,14 @@ def _check_onnx(path: Path, cfg: TrainConfig, result: dict) -> None:
     (inp,) = proto.graph.input
     (out,) = proto.graph.output
     assert inp.name == "features" and inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["N", 5]
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["N", 6]
     assert out.name == "probability" and [d.dim_param for d in out.type.tensor_type.shape.dim] == ["N"]
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["mevlab.feature_names"])[0] == "f_tip_ratio_p75"
-    assert meta["mevlab.target"] == "landed"
+    assert meta["mevlab.target"] == "cf_would_land"
     sess = session(data)
     for rows in (1, 7):  # the batch dimension is dynamic
-        x = np.random.default_rng(rows).random((rows, 5), dtype=np.float32)
+        x = np.random.default_rng(rows).random((rows, 6), dtype=np.float32)
         (p,) = sess.run(["probability"], {"features": x})
         assert p.shape == (rows,) and np.all((p >= 0) & (p <= 1))
 
@@ -67,8 +67,9 @@ def _check_card(path: Path, result: dict, model: str) -> None:
         "f_competing_bundles",
         "f_pool_liquidity_lamports",
         "f_route_hops",
+        "f_leader_slot_index",
     ]
-    assert card["target"] == "landed" and card["seed"] == 0 and card["device"] == "cpu"
+    assert card["target"] == "cf_would_land" and card["seed"] == 0 and card["device"] == "cpu"
     assert card["dataset"]["id"].startswith("sha256:") and card["dataset"]["rows"] == 3000
     for split in ("train", "valid", "test"):
         assert set(card["metrics"][split]) == {"rows", "auc", "logloss", "brier"}

@@ -52,8 +52,8 @@ def _with_later_rows_scrambled(table: pa.Table, path: Path, from_split: str, spl
     """The same table with the labels of every row from `from_split` on flipped."""
     bounds = {"valid": split_event["valid"]["from"], "test": split_event["test"]["from"]}
     later = pc.greater_equal(table.column("ts_ms"), pa.scalar(bounds[from_split], pa.uint64()))
-    flipped = pc.if_else(later, pc.invert(table.column("landed")), table.column("landed"))
-    return write_arrow(table.set_column(table.column_names.index("landed"), "landed", flipped), path)
+    flipped = pc.if_else(later, pc.invert(table.column("cf_would_land")), table.column("cf_would_land"))
+    return write_arrow(table.set_column(table.column_names.index("cf_would_land"), "cf_would_land", flipped), path)
 
 
 @pytest.mark.parametrize("model", ["xgb", "lgbm", "torch"])
