@@ -25,6 +25,8 @@ import {
   publishMessages,
   schemaVersionError,
   SignatureVerifier,
+  sealAck,
+  sealStatus,
   type Bus,
   type BusRecord,
   type Subscription,
@@ -52,6 +54,8 @@ export interface AgentOptions {
    * by one of them are applied; anything else is answered `rejected` with the reason.
    */
   trust: TrustedKeys;
+  /** The agent's own key (from its credential): it seals its acks and heartbeats (`agent_mac`). */
+  agentKey: Uint8Array;
   /** Simulated opportunities per second while running (before throttling). 0 = none. */
   rate?: number;
   startStopped?: boolean;
@@ -238,7 +242,7 @@ export class Agent {
   }
 
   private ack(cmd: ControlCommand, decision: Decision): ControlAck {
-    return create(ControlAckSchema, {
+    const ack = create(ControlAckSchema, {
       schemaVersion: 1,
       ts: BigInt(Date.now()),
       module: this.module,
@@ -251,6 +255,7 @@ export class Agent {
       throttlePct: this.runtime.throttlePct,
       action: cmd.action,
     });
+    return sealAck(ack, this.opts.agentKey);
   }
 
   private async heartbeat(): Promise<void> {
@@ -268,6 +273,7 @@ export class Agent {
       version: AGENT_VERSION,
       bootId: this.bootId,
     });
+    sealStatus(status, this.opts.agentKey);
     try {
       await publishMessage(this.opts.bus, TOPICS.agentStatus, this.opts.agentId, status);
     } catch (err) {

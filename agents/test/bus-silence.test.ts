@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { LocalBus, type BatchHandler, type RecordHandler, type SubscribeOptions } from "@mevlab/kernel-helpers";
 import { TOPICS } from "@mevlab/proto";
 import { Agent } from "../src";
-import { TRUST } from "./keys";
+import { TRUST, AGENT_KEY } from "./keys";
 import { waitFor, waitUntil } from "./wait";
 
 /** A local bus whose deliveries can be cut, as when the agent stops hearing the broker. */
@@ -27,6 +27,7 @@ test("--bus-silence-stop: an agent that stops hearing the bus stops new work, an
     module: "mev",
     agentId: "mev-1",
     trust: TRUST,
+    agentKey: AGENT_KEY,
     bus,
     rate: 50,
     busSilenceStopMs: 1_500,

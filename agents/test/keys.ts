@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { signCommand, signingKey, type TrustedKeys } from "@mevlab/kernel-helpers";
 import type { ControlCommand } from "@mevlab/proto";
 
@@ -7,3 +8,6 @@ export const TRUST: TrustedKeys = { [TEST_KEY.keyId]: TEST_KEY.publicKey };
 
 /** The command, signed as the control plane signs it. */
 export const signed = (cmd: ControlCommand): ControlCommand => signCommand(cmd, TEST_KEY);
+
+/** An agent's own key, for tests where no control plane checks it. */
+export const AGENT_KEY = randomBytes(32);

@@ -12,12 +12,20 @@ import {
   type ControlAck,
 } from "@mevlab/proto";
 import { Agent } from "../src";
-import { signed, TRUST } from "./keys";
+import { signed, TRUST, AGENT_KEY } from "./keys";
 import { waitFor } from "./wait";
 
 test("a kill queued behind other commands is applied before them", async () => {
   const bus = new LocalBus();
-  const agent = new Agent({ module: "mev", agentId: "mev-1", trust: TRUST, bus, rate: 0, log: () => undefined });
+  const agent = new Agent({
+    module: "mev",
+    agentId: "mev-1",
+    trust: TRUST,
+    agentKey: AGENT_KEY,
+    bus,
+    rate: 0,
+    log: () => undefined,
+  });
   try {
     await agent.start();
     const acks: ControlAck[] = [];

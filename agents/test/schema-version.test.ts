@@ -16,7 +16,7 @@ import {
   type ControlAck,
 } from "@mevlab/proto";
 import { Agent } from "../src";
-import { signed, TEST_KEY, TRUST } from "./keys";
+import { signed, TEST_KEY, TRUST, AGENT_KEY } from "./keys";
 import { waitFor } from "./wait";
 
 const version = (v: string) => ({ [SCHEMA_VERSION_HEADER]: v });
@@ -45,6 +45,7 @@ test("a command of an unknown schema major is not applied nor acked; it is count
     module: "mev",
     agentId: "mev-1",
     trust: TRUST,
+    agentKey: AGENT_KEY,
     bus,
     rate: 0,
     log: (l) => void lines.push(l),
@@ -96,6 +97,7 @@ test("a policy of an unknown schema major is not recovered at start: the latest 
     module: "mev",
     agentId: "mev-1",
     trust: TRUST,
+    agentKey: AGENT_KEY,
     bus,
     rate: 0,
     log: (l) => void lines.push(l),

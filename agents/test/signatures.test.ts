@@ -20,7 +20,7 @@ import {
   type ControlCommand,
 } from "@mevlab/proto";
 import { Agent } from "../src";
-import { TEST_KEY, TRUST, signed } from "./keys";
+import { TEST_KEY, TRUST, signed, AGENT_KEY } from "./keys";
 import { waitFor } from "./wait";
 
 const throttle = (requestId: string, throttlePct: number, notAfter = BigInt(Date.now() + 60_000)) =>
@@ -35,7 +35,15 @@ const throttle = (requestId: string, throttlePct: number, notAfter = BigInt(Date
   });
 
 async function withAgent(bus: LocalBus, fn: (agent: Agent, acks: ControlAck[]) => Promise<void>): Promise<void> {
-  const agent = new Agent({ module: "mev", agentId: "mev-1", trust: TRUST, bus, rate: 0, log: () => undefined });
+  const agent = new Agent({
+    module: "mev",
+    agentId: "mev-1",
+    trust: TRUST,
+    agentKey: AGENT_KEY,
+    bus,
+    rate: 0,
+    log: () => undefined,
+  });
   try {
     await agent.start();
     const acks: ControlAck[] = [];

@@ -1,5 +1,13 @@
 import { join, resolve } from "node:path";
-import { BusError, KafkaBus, LocalBus, agentBus, kafkaBrokersFromEnv, type Bus } from "@mevlab/kernel-helpers";
+import {
+  BusError,
+  KafkaBus,
+  LocalBus,
+  agentBus,
+  kafkaBrokersFromEnv,
+  kafkaSecurityFromEnv,
+  type Bus,
+} from "@mevlab/kernel-helpers";
 import {
   defaultCredentialPath,
   readAgentCredential,
@@ -25,7 +33,7 @@ const warn = (line: string): void => void process.stderr.write(line + "\n");
 export async function controlPlaneBus(): Promise<Bus> {
   const brokers = kafkaBrokersFromEnv();
   if (!brokers) return new LocalBus();
-  const bus = new KafkaBus({ brokers, clientId: "mevlab-control-plane", log: warn });
+  const bus = new KafkaBus({ brokers, clientId: "mevlab-control-plane", log: warn, security: kafkaSecurityFromEnv() });
   await bus.connect();
   return bus;
 }
@@ -76,13 +84,14 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
   // that verify commands and policies. Read again at every link connection, so a renewal needs no restart.
   const credentialFile = process.env.MEVLAB_AGENT_TOKEN_FILE || defaultCredentialPath(dataDir, agentId);
   const credential = () => readAgentCredential(credentialFile, { agentId, module });
-  const trust = credential().signing_keys;
+  const { signing_keys: trust, agent_key: agentKey } = credential();
   const bus = await agentBusFor(agentId, url, () => credential().token);
   const silence = o["bus-silence-stop"];
   const agent = new Agent({
     module,
     agentId,
     trust,
+    agentKey: Buffer.from(agentKey, "base64url"),
     bus,
     rate,
     startStopped: o["start-stopped"] === true,
@@ -134,11 +143,18 @@ async function startWithRetry(start: () => Promise<void>, what: string, timeoutM
 }
 
 export async function runKafka(argv: readonly string[]): Promise<void> {
-  const o = parseArgs(argv, { port: "string", dir: "string" });
+  const o = parseArgs(argv, { port: "string", dir: "string", scram: "boolean" });
+  const security = o.scram === true ? kafkaSecurityFromEnv() : undefined;
+  if (o.scram === true && security?.sasl?.mechanism !== "scram-sha-256") {
+    throw new Error(
+      "--scram takes its user from KAFKA_SASL_MECHANISM=scram-sha-256, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD",
+    );
+  }
   const broker = await startKafka({
     port: o.port === undefined ? undefined : intOption(o.port, "port", 9092),
     dir: typeof o.dir === "string" ? resolve(o.dir) : undefined,
     log: warn,
+    scram: security?.sasl,
   });
   say(`KAFKA_BROKERS=${broker.brokers}`);
   onShutdown(() => broker.stop());

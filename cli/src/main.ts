@@ -17,6 +17,7 @@ const USAGE = `usage: mevlab <command> [options]
                   [--control-plane URL] [--data-dir D] [--start-stopped] [--state-file F]
                   [--bus-silence-stop SECONDS]  (stop new work when the bus is silent that long)
   kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
+                  [--scram]  (SASL/SCRAM-SHA-256 only, as the KAFKA_SASL_* user clients use too)
   user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
   audit verify    check the audit log's chain and HMACs and, with an anchor, that its tail is whole
                   [--data-dir D] [--anchor FILE (default MEVLAB_AUDIT_ANCHOR)]; exit status 1 on a problem

@@ -7,6 +7,7 @@ export {
   mintAgentCredential,
   readAgentCredential,
   defaultCredentialPath,
+  agentKeyFor,
   type AgentCredential,
 } from "./auth/agent-credentials";
 export { loadOrCreateSigningKeys, rotateSigningKey } from "./auth/signing-keys";

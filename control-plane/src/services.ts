@@ -1,11 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { DataSource } from "@mevlab/kernel-helpers";
+import { AgentMacVerifier, DataSource } from "@mevlab/kernel-helpers";
 import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import type { AuditLog } from "./audit/log";
 import { openAuditLog } from "./audit/open";
+import { agentMasterKeyPath } from "./auth/agent-credentials";
 import { loadOrCreateSigningKeys, type SigningKeys } from "./auth/signing-keys";
 import { TokenService, loadOrCreateSecret } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
@@ -26,6 +27,8 @@ export interface Services {
   tokens: TokenService;
   /** The keys commands and policies are signed with. */
   signing: SigningKeys;
+  /** Checks the agent_mac of acks and statuses against each agent's key (derived from secrets/agent.key). */
+  agents: AgentMacVerifier;
   audit: AuditLog;
   registry: AgentRegistry;
   hub: RealtimeHub;
@@ -114,6 +117,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   if (created) config.log(`created admin '${created}' from MEVLAB_BOOTSTRAP_ADMIN`);
   const tokens = new TokenService(loadOrCreateSecret(join(config.dataDir, "secrets", "jwt.key")));
   const signing = loadOrCreateSigningKeys(config.dataDir);
+  const agents = new AgentMacVerifier(loadOrCreateSecret(agentMasterKeyPath(config.dataDir)));
   const audit = await openAuditLog(config);
   onClose(() => audit.close());
   const registry = new AgentRegistry();
@@ -147,6 +151,7 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
     users,
     tokens,
     signing,
+    agents,
     audit,
     registry,
     hub,

@@ -11,6 +11,7 @@ import {
   LocalBus,
   RealtimeConnection,
   nodeTransport,
+  sealStatus,
   type OutgoingRecord,
 } from "@mevlab/kernel-helpers";
 import {
@@ -24,17 +25,19 @@ import {
   encode,
   type Event,
 } from "@mevlab/proto";
-import { startControlPlane, type ControlPlane } from "../src";
+import { agentKeyFor, startControlPlane, type ControlPlane } from "../src";
 
 let cp: ControlPlane;
+let dataDir: string;
 let bus: LocalBus;
 let client: ControlPlaneClient;
 const logs: string[] = [];
 
 before(async () => {
   bus = new LocalBus();
+  dataDir = mkdtempSync(join(tmpdir(), "mevlab-cp-"));
   cp = await startControlPlane({
-    dataDir: mkdtempSync(join(tmpdir(), "mevlab-cp-")),
+    dataDir,
     bus,
     port: 0,
     log: (line) => void logs.push(line),
@@ -56,7 +59,14 @@ after(async () => {
 
 const status = (agentId: string, version?: string): OutgoingRecord => ({
   key: agentId,
-  value: encode(AgentStatusSchema, create(AgentStatusSchema, { schemaVersion: 1, agentId, module: Module.mev })),
+  // Sealed as the agent of that id would (agent_mac under its own key).
+  value: encode(
+    AgentStatusSchema,
+    sealStatus(
+      create(AgentStatusSchema, { schemaVersion: 1, agentId, module: Module.mev }),
+      agentKeyFor(dataDir, agentId),
+    ),
+  ),
   headers: version === undefined ? {} : { [SCHEMA_VERSION_HEADER]: version },
 });
 

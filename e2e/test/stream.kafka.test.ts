@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { arbOpportunity, initialRuntime, mevOpportunity, rng } from "@mevlab/agents";
 import { startKafka, type KafkaBroker } from "@mevlab/cli";
-import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
-import { KafkaBus, publishMessages } from "@mevlab/kernel-helpers";
+import { agentKeyFor, startControlPlane, type ControlPlane } from "@mevlab/control-plane";
+import { KafkaBus, publishMessages, sealStatus } from "@mevlab/kernel-helpers";
 import {
   AgentState,
   AgentStatusSchema,
@@ -34,6 +34,7 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
   let cpBus: KafkaBus;
   let producer: KafkaBus;
   let cp: ControlPlane;
+  let dataDir: string;
   let token: string;
   const r = rng(7);
   const rt = initialRuntime(false);
@@ -103,8 +104,9 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
     cpBus = new KafkaBus({ brokers: [kafka.brokers], clientId: "cp-stream-test" });
     producer = new KafkaBus({ brokers: [kafka.brokers], clientId: "producer-stream-test" });
     await Promise.all([cpBus.connect(), producer.connect()]);
+    dataDir = mkdtempSync(join(tmpdir(), "mevlab-stream-"));
     cp = await startControlPlane({
-      dataDir: mkdtempSync(join(tmpdir(), "mevlab-stream-")),
+      dataDir,
       bus: cpBus,
       port: 0,
       sink: false,
@@ -330,13 +332,17 @@ describe("live streams on a real Kafka broker", { timeout: 240_000 }, () => {
         TOPICS.agentStatus,
         ["a1", "a2", "a3"].map((id) => ({
           key: id,
-          message: create(AgentStatusSchema, {
-            agentId: id,
-            module: Module.arbitrage,
-            state: AgentState.running,
-            commandsApplied: statusVersion,
-            ts: BigInt(Date.now()),
-          }),
+          // Sealed as the agent of that id would (agent_mac under its own key).
+          message: sealStatus(
+            create(AgentStatusSchema, {
+              agentId: id,
+              module: Module.arbitrage,
+              state: AgentState.running,
+              commandsApplied: statusVersion,
+              ts: BigInt(Date.now()),
+            }),
+            agentKeyFor(dataDir, id),
+          ),
         })),
       );
       await new Promise((res) => setTimeout(res, 40));

@@ -28,6 +28,11 @@ export interface KafkaOptions {
   port?: number;
   log?: (line: string) => void;
   readyTimeoutMs?: number;
+  /**
+   * Clients must authenticate with SASL/SCRAM-SHA-256 as this user (the broker's own inter-broker
+   * login too); no anonymous client is served. The controller listener stays on loopback, plain.
+   */
+  scram?: { username: string; password: string };
 }
 
 /** Jars of the Kafka broker from Maven Central, resolved once into the cache. */
@@ -61,15 +66,34 @@ const JVM_OPTS = [
   "-Djava.awt.headless=true",
 ];
 
-function properties(dir: string, port: number, controllerPort: number): string {
+/** The client listener's settings: plain, or SASL/SCRAM-SHA-256 with the broker's own login. */
+function listener(port: number, scram: KafkaOptions["scram"]): string[] {
+  if (!scram) {
+    return [
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    ];
+  }
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username=${JSON.stringify(scram.username)} password=${JSON.stringify(scram.password)};`;
+  return [
+    `advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${port}`,
+    "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "inter.broker.listener.name=SASL_PLAINTEXT",
+    "sasl.enabled.mechanisms=SCRAM-SHA-256",
+    "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+    `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${jaas}`,
+  ];
+}
+
+function properties(dir: string, port: number, controllerPort: number, scram: KafkaOptions["scram"]): string {
+  const protocol = scram ? "SASL_PLAINTEXT" : "PLAINTEXT";
   return [
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${protocol}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    ...listener(port, scram),
     "controller.listener.names=CONTROLLER",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     `log.dirs=${join(dir, "data")}`,
     "offsets.topic.replication.factor=1",
     "offsets.topic.num.partitions=4",
@@ -102,12 +126,17 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const port = opts.port ?? (await freePort());
   const controllerPort = await freePort();
   const config = join(dir, "server.properties");
-  writeFileSync(config, properties(dir, port, controllerPort));
+  writeFileSync(config, properties(dir, port, controllerPort, opts.scram), { mode: 0o600 });
   const classpath = join(jars, "*");
   if (!existsSync(join(dir, "data", "meta.properties"))) {
     const fmt = spawnSync(
       "java",
-      ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config, "--standalone"],
+      [
+        ...["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config, "--standalone"],
+        ...(opts.scram
+          ? ["--add-scram", `SCRAM-SHA-256=[name=${opts.scram.username},password=${opts.scram.password}]`]
+          : []),
+      ],
       { encoding: "utf8" },
     );
     if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
@@ -120,7 +149,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
-    await waitReady(`127.0.0.1:${port}`, child, opts.readyTimeoutMs ?? 90_000, dir);
+    await waitReady(`127.0.0.1:${port}`, child, opts.readyTimeoutMs ?? 90_000, dir, opts.scram);
     log(`kafka ${KAFKA_VERSION} ready on 127.0.0.1:${port} (data in ${dir})`);
   };
   const exit = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
@@ -144,13 +173,20 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   };
 }
 
-async function waitReady(brokers: string, child: ChildProcess, timeoutMs: number, dir: string): Promise<void> {
+async function waitReady(
+  brokers: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  dir: string,
+  scram: KafkaOptions["scram"],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const kafka = new Kafka({
     clientId: "mevlab-ready",
     brokers: [brokers],
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
+    ...(scram ? { sasl: { mechanism: "scram-sha-256" as const, ...scram } } : {}),
   });
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`kafka exited with ${child.exitCode}; see ${join(dir, "broker.log")}`);

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { TrustedKeys } from "@mevlab/kernel-helpers";
+import { agentKeyOf, type TrustedKeys } from "@mevlab/kernel-helpers";
 import { loadOrCreateSigningKeys } from "./signing-keys";
 import { TokenService, loadOrCreateSecret } from "./tokens";
 
@@ -18,11 +18,20 @@ export interface AgentCredential {
   /** ISO 8601 */
   expires_at: string;
   signing_keys: TrustedKeys;
+  /** The agent's own key (base64url, 32 bytes): it seals its acks and statuses with it (agent_mac). */
+  agent_key: string;
 }
 
 export const CREDENTIAL_FORMAT = "mevlab.agent-credential.v1";
 export const DEFAULT_AGENT_CREDENTIAL_TTL_S = 30 * 24 * 3600;
 const AGENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The master key agents' own keys are derived from; only the control plane (and whoever mints) reads it. */
+export const agentMasterKeyPath = (dataDir: string): string => join(dataDir, "secrets", "agent.key");
+
+/** An agent's own key as its credential holds it, from the data dir's master key. */
+export const agentKeyFor = (dataDir: string, agentId: string): Buffer =>
+  agentKeyOf(loadOrCreateSecret(agentMasterKeyPath(dataDir)), agentId);
 
 /** Where `up` keeps its agents' credentials, and where `mevlab agent` looks when told nothing. */
 export const defaultCredentialPath = (dataDir: string, agentId: string): string =>
@@ -48,6 +57,7 @@ export async function mintAgentCredential(opts: {
     token: await tokens.issue(agentId, "agent", ttl, { module }),
     expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
     signing_keys: loadOrCreateSigningKeys(opts.dataDir).trusted,
+    agent_key: agentKeyFor(opts.dataDir, agentId).toString("base64url"),
   };
   const path = opts.out ?? defaultCredentialPath(opts.dataDir, agentId);
   writePrivate(path, JSON.stringify(credential, null, 2) + "\n");
@@ -90,7 +100,8 @@ export function readAgentCredential(path: string, expect: { agentId?: string; mo
   } catch {
     throw new Error(`${path} is not an agent credential (not JSON)`);
   }
-  if (c.format !== CREDENTIAL_FORMAT || typeof c.token !== "string" || typeof c.signing_keys !== "object") {
+  const fields = typeof c.token === "string" && typeof c.agent_key === "string" && typeof c.signing_keys === "object";
+  if (c.format !== CREDENTIAL_FORMAT || !fields) {
     throw new Error(`${path} is not a ${CREDENTIAL_FORMAT} file`);
   }
   if (expect.agentId && c.agent_id !== expect.agentId) {

@@ -13,6 +13,7 @@ import {
 import {
   partitionOfKey,
   schemaVersionError,
+  type AgentMacVerifier,
   type Bus,
   type BusRecord,
   type Subscription,
@@ -32,6 +33,8 @@ export interface BridgeDeps {
   rolling: RollingMetrics;
   sink?: EventSink;
   onAck: (ack: ControlAck) => void;
+  /** Acks and statuses count only when their agent_mac verifies (proto/TOPICS.md, "Signatures"). */
+  agents: AgentMacVerifier;
   instanceId: string;
   log: (msg: string) => void;
 }
@@ -168,6 +171,11 @@ function ackRoutes(deps: BridgeDeps): Map<string, Route> {
       TOPICS.controlAcks.name,
       (r) => {
         const ack = decode(TOPICS.controlAcks.schema, r.value);
+        const forged = deps.agents.ack(ack);
+        if (forged) {
+          const message = `ack of '${ack.agentId}' for ${ack.requestId || "no request"} ignored: ${forged}`;
+          return reportProblem(deps, r, { reason: "unauthenticated", message, requestId: ack.requestId });
+        }
         hub.publish(Stream.control_ack, ack.module, { case: "controlAck", value: ack });
         registry.applyAck(ack);
         deps.onAck(ack);
@@ -185,6 +193,11 @@ function eventRoutes(deps: BridgeDeps): Map<string, Route> {
       TOPICS.agentStatus.name,
       (r) => {
         const status = decode(TOPICS.agentStatus.schema, r.value);
+        const forged = deps.agents.status(status);
+        if (forged) {
+          const message = `status of '${status.agentId}' ignored: ${forged} (no agent of that id holds a credential)`;
+          return reportProblem(deps, r, { reason: "unauthenticated", message });
+        }
         registry.update(status);
         hub.publish(
           Stream.agent_status,

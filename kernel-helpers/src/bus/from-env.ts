@@ -1,4 +1,5 @@
-import { KafkaBus } from "./kafka";
+import { readFileSync } from "node:fs";
+import { KafkaBus, type KafkaSecurity } from "./kafka";
 import { LinkBus } from "./link";
 import type { Bus } from "./bus";
 
@@ -10,6 +11,38 @@ export function kafkaBrokersFromEnv(env: NodeJS.ProcessEnv = process.env): strin
     .split(",")
     .map((b) => b.trim())
     .filter(Boolean);
+}
+
+const MECHANISMS = ["scram-sha-256", "scram-sha-512", "plain"] as const;
+
+/**
+ * SASL and TLS for Kafka from the environment (docs/configuration.md): `KAFKA_SASL_MECHANISM`
+ * (scram-sha-256, scram-sha-512 or plain), `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD` or
+ * `KAFKA_SASL_PASSWORD_FILE`; `KAFKA_SSL=1`, `KAFKA_SSL_CA_FILE`, `KAFKA_SSL_CERT_FILE`,
+ * `KAFKA_SSL_KEY_FILE`. Undefined when none is set; an incomplete setting is an error naming it.
+ */
+export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaSecurity | undefined {
+  const security: KafkaSecurity = {};
+  const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  if (mechanism) {
+    const known = MECHANISMS.find((m) => m === mechanism);
+    if (!known) throw new Error(`KAFKA_SASL_MECHANISM must be one of ${MECHANISMS.join(", ")}, got '${mechanism}'`);
+    const username = env.KAFKA_SASL_USERNAME;
+    const file = env.KAFKA_SASL_PASSWORD_FILE;
+    const password = file ? readFileSync(file, "utf8").trim() : env.KAFKA_SASL_PASSWORD;
+    if (!username || !password) {
+      throw new Error("KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or _FILE)");
+    }
+    security.sasl = { mechanism: known, username, password };
+  }
+  const files = { ca: env.KAFKA_SSL_CA_FILE, cert: env.KAFKA_SSL_CERT_FILE, key: env.KAFKA_SSL_KEY_FILE };
+  const anyFile = Object.values(files).some(Boolean);
+  if (/^(1|true|yes)$/i.test(env.KAFKA_SSL ?? "") || anyFile) {
+    security.ssl = anyFile
+      ? Object.fromEntries(Object.entries(files).flatMap(([k, f]) => (f ? [[k, readFileSync(f, "utf8")]] : [])))
+      : true;
+  }
+  return security.sasl || security.ssl ? security : undefined;
 }
 
 /**
@@ -27,7 +60,8 @@ export async function agentBus(opts: {
 }): Promise<Bus> {
   const brokers = kafkaBrokersFromEnv(opts.env);
   if (brokers) {
-    const bus = new KafkaBus({ brokers, clientId: opts.clientId, log: opts.log });
+    const security = kafkaSecurityFromEnv(opts.env);
+    const bus = new KafkaBus({ brokers, clientId: opts.clientId, log: opts.log, security });
     await bus.connect();
     return bus;
   }

@@ -8,6 +8,7 @@ import {
   type LogEntry,
   type Message,
   type Producer,
+  type SASLOptions,
 } from "kafkajs";
 import { ALL_TOPICS, type TopicSpec } from "@mevlab/proto";
 import { BusError, describe } from "../errors";
@@ -37,6 +38,15 @@ export interface KafkaBusOptions {
   replicationFactor?: number;
   /** Where kafkajs' own log lines go; errors only, by default to stderr. */
   log?: (line: string) => void;
+  /** SASL and TLS to the brokers (`kafkaSecurityFromEnv`); none by default. */
+  security?: KafkaSecurity;
+}
+
+/** How a client authenticates to the brokers and encrypts the connection. */
+export interface KafkaSecurity {
+  sasl?: { mechanism: "scram-sha-256" | "scram-sha-512" | "plain"; username: string; password: string };
+  /** TLS: true trusts the system's CAs; or PEM texts of a CA to trust and of a client certificate and key. */
+  ssl?: boolean | { ca?: string; cert?: string; key?: string };
 }
 
 /** Upper bound of one produce request's records, under the broker's default 1 MiB message.max.bytes. */
@@ -75,6 +85,9 @@ export class KafkaBus implements Bus {
       // to a broker that stays away fails after about 45 s: the producer's retries wrap the
       // connection's.)
       retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 25 },
+      // kafkajs types each mechanism apart; the three take the same username and password.
+      ...(options.security?.sasl ? { sasl: options.security.sasl as SASLOptions } : {}),
+      ...(options.security?.ssl ? { ssl: options.security.ssl } : {}),
     };
     this.kafka = new Kafka(config);
   }

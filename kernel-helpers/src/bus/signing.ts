@@ -1,18 +1,24 @@
 import {
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   sign,
+  timingSafeEqual,
   verify,
   type KeyObject,
 } from "node:crypto";
 import {
+  AgentStatusSchema,
+  ControlAckSchema,
   ControlCommandSchema,
   PolicySchema,
   SignatureSchema,
   create,
   toBinary,
+  type AgentStatus,
+  type ControlAck,
   type ControlCommand,
   type Policy,
 } from "@mevlab/proto";
@@ -109,5 +115,62 @@ export class SignatureVerifier {
     if (!key) return `${what} is signed by unknown key '${sig.keyId}'`;
     if (sig.ed25519.length !== 64 || !verify(null, bytes(), key, sig.ed25519)) return `${what} signature is invalid`;
     return undefined;
+  }
+}
+
+/*
+ * What agents tell the control plane is authenticated the other way round: each agent holds a key of
+ * its own (in its credential), derived by the control plane from a master key only it holds, and puts
+ * the HMAC-SHA256 of each ack and status, with `agent_mac` absent, in `agent_mac`. On Kafka, where
+ * anyone who reaches the broker can publish, an ack or a heartbeat in another agent's name, or of an
+ * agent nobody issued a credential to, then does not verify.
+ */
+
+const AGENT_KEY_CONTEXT = "mevlab agent key v1\u0000";
+
+/** An agent's own key: HMAC-SHA256 of its id under the master key. */
+export const agentKeyOf = (masterKey: Uint8Array, agentId: string): Buffer =>
+  createHmac("sha256", masterKey)
+    .update(AGENT_KEY_CONTEXT + agentId)
+    .digest();
+
+const ackBytes = (ack: ControlAck): Uint8Array => toBinary(ControlAckSchema, { ...ack, agentMac: new Uint8Array(0) });
+const statusBytes = (s: AgentStatus): Uint8Array => toBinary(AgentStatusSchema, { ...s, agentMac: new Uint8Array(0) });
+const mac = (key: Uint8Array, bytes: Uint8Array): Buffer => createHmac("sha256", key).update(bytes).digest();
+
+/** Seals an ack in place with the agent's key and returns it. */
+export function sealAck(ack: ControlAck, agentKey: Uint8Array): ControlAck {
+  ack.agentMac = mac(agentKey, ackBytes(ack));
+  return ack;
+}
+
+export function sealStatus(status: AgentStatus, agentKey: Uint8Array): AgentStatus {
+  status.agentMac = mac(agentKey, statusBytes(status));
+  return status;
+}
+
+/** The control plane's check of what agents send; each check returns why it fails, or undefined. */
+export class AgentMacVerifier {
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(private readonly masterKey: Uint8Array) {}
+
+  ack(ack: ControlAck): string | undefined {
+    return this.check(ack.agentId, ack.agentMac, () => ackBytes(ack));
+  }
+
+  status(status: AgentStatus): string | undefined {
+    return this.check(status.agentId, status.agentMac, () => statusBytes(status));
+  }
+
+  private check(agentId: string, got: Uint8Array, bytes: () => Uint8Array): string | undefined {
+    if (got.length === 0) return "not sealed";
+    let key = this.keys.get(agentId);
+    if (!key) {
+      if (this.keys.size >= 10_000) this.keys.clear();
+      this.keys.set(agentId, (key = agentKeyOf(this.masterKey, agentId)));
+    }
+    const want = mac(key, bytes());
+    return got.length === want.length && timingSafeEqual(got, want) ? undefined : "bad agent_mac";
   }
 }
