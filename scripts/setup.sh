@@ -3,7 +3,8 @@
 # with JupyterLab, the TypeScript build, the prebuilt extension installed from the mevlab wheel, the
 # tslab kernel; with --browser also Debian's Chromium for the UI tests, with --clickhouse Debian's
 # clickhouse-server for the event-sink tests, with --data chDB in the venv for the Arrow decoding tests,
-# with --fuzz Schemathesis in the venv for the API fuzz test.
+# with --fuzz Schemathesis in the venv for the API fuzz test, with --train the trainer's libraries in
+# the venv (XGBoost, LightGBM, PyTorch, ONNX: requirements-train.txt).
 # Re-runs skip what is current.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,11 +13,13 @@ browser=0
 clickhouse=0
 data=0
 fuzz=0
+train=0
 for a in "$@"; do
   case "$a" in
     --browser) browser=1 ;;
     --clickhouse) clickhouse=1 ;;
     --data) data=1 ;;
+    --train) train=1 ;;
     --fuzz) fuzz=1 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
@@ -80,6 +83,15 @@ if [ "$fuzz" = 1 ]; then
     step "Schemathesis in the venv (API fuzz test)"
     .venv/bin/python -m pip install -q -r requirements-fuzz.txt
     echo "$want" > "$fuzz_stamp"
+  fi
+fi
+if [ "$train" = 1 ]; then
+  train_stamp=".venv/.mevlab-train"
+  want="$(hash_of requirements-train.txt)"
+  if [ "$(cat "$train_stamp" 2>/dev/null)" != "$want" ]; then
+    step "the trainer's libraries in the venv (XGBoost, LightGBM, PyTorch, ONNX: about 3.4 GB, a few minutes)"
+    .venv/bin/python -m pip install -q -r requirements-train.txt
+    echo "$want" > "$train_stamp"
   fi
 fi
 
