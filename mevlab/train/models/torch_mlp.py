@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import warnings
 from typing import Any
 
@@ -70,6 +71,8 @@ def standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fit(split: Split, params: dict[str, Any], device: Device, hooks: Hooks) -> Fitted:
     torch = library()
+    if device.kind == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (read when it starts)
     torch.manual_seed(params["seed"])
     torch.use_deterministic_algorithms(True, warn_only=True)
     if params["threads"]:
