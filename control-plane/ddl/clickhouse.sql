@@ -24,7 +24,20 @@ CREATE TABLE IF NOT EXISTS mevlab.arb_opportunities (
   model_id String,
   accepted UInt8,
   bundle_id String,
-  landed UInt8
+  landed UInt8,
+  f_tip_floor_p25_lamports UInt64,
+  f_tip_floor_p50_lamports UInt64,
+  f_tip_floor_p75_lamports UInt64,
+  f_tip_floor_p95_lamports UInt64,
+  f_tip_ratio_p75 Float64,
+  f_hotpath_us Float64,
+  f_competing_bundles UInt32,
+  f_pool_liquidity_lamports UInt64,
+  f_route_hops UInt32,
+  f_victim_pool_ratio Float64,
+  f_leader_slot_index UInt32,
+  cf_would_land UInt8,
+  cf_net_lamports_if_sent Int64
 ) ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (ts, agent_id);
 
 CREATE TABLE IF NOT EXISTS mevlab.mev_opportunities (
@@ -51,7 +64,20 @@ CREATE TABLE IF NOT EXISTS mevlab.mev_opportunities (
   model_id String,
   accepted UInt8,
   bundle_id String,
-  landed UInt8
+  landed UInt8,
+  f_tip_floor_p25_lamports UInt64,
+  f_tip_floor_p50_lamports UInt64,
+  f_tip_floor_p75_lamports UInt64,
+  f_tip_floor_p95_lamports UInt64,
+  f_tip_ratio_p75 Float64,
+  f_hotpath_us Float64,
+  f_competing_bundles UInt32,
+  f_pool_liquidity_lamports UInt64,
+  f_route_hops UInt32,
+  f_victim_pool_ratio Float64,
+  f_leader_slot_index UInt32,
+  cf_would_land UInt8,
+  cf_net_lamports_if_sent Int64
 ) ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (ts, agent_id);
 
 CREATE TABLE IF NOT EXISTS mevlab.bundle_outcomes (

@@ -165,6 +165,39 @@ describe("event sink", { timeout: 240_000 }, () => {
       assert.match(cols, /^net_lamports\tInt64$/m);
     });
 
+    it("adds the market's feature columns to a table an older version created, then fills them", async () => {
+      // The arbitrage table as it was before the f_* and cf_* columns.
+      const old = clickHouseDdl("mevlab_old")
+        .split("\n")
+        .filter((l) => !/^(--| {2}(f|cf)_)/.test(l))
+        .join("\n")
+        .replace(/,\n\) ENGINE/g, "\n) ENGINE");
+      for (const stmt of old.split(";").filter((s) => /CREATE (DATABASE|TABLE [^(]*arb_)/.test(s))) {
+        await ch.query(stmt.trim());
+      }
+      const oldBus = new LocalBus();
+      const oldCp = await startControlPlane({
+        dataDir: mkdtempSync(join(tmpdir(), "mevlab-sink-ch-old-")),
+        bus: oldBus,
+        port: 0,
+        clickhouseUrl: ch.url("mevlab_old"),
+        sinkFlushMs: 250,
+        log: () => undefined,
+      });
+      try {
+        await publishBatch(oldBus, 100);
+        await delivered(oldCp, 100);
+        assert.ok(await oldCp.sink!.flushed(30_000));
+        const filled = await ch.query(
+          "SELECT count(), countIf(f_tip_floor_p75_lamports > 0 AND f_hotpath_us > 0) FROM mevlab_old.arb_opportunities FORMAT TSV",
+        );
+        assert.equal(filled.trim(), "100\t100");
+      } finally {
+        await oldCp.close();
+        await oldBus.close();
+      }
+    });
+
     it("loses nothing while ClickHouse is down for 30 s", async () => {
       const before0 = await count("arb_opportunities");
       const taken = Math.min(...(await consumed(cp)));

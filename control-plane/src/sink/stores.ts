@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { clickHouseDdl, tableSpec } from "./tables";
-import { DUCKDB_TYPE, parseClickHouseUrl as parseUrl } from "@mevlab/kernel-helpers";
+import { TABLES, clickHouseDdl, tableSpec } from "./tables";
+import { CLICKHOUSE_TYPE, DUCKDB_TYPE, parseClickHouseUrl as parseUrl } from "@mevlab/kernel-helpers";
 
 /** Rows of one table inside one spool segment, as JSON object lines, grouped by hour partition. */
 export interface SegmentRows {
@@ -130,6 +130,25 @@ export class ClickHouseStore implements EventStore {
       .filter((l) => !l.startsWith("--"))
       .join("\n");
     for (const stmt of ddl.split(";").map((s) => s.trim())) if (stmt) await this.query(stmt);
+    await this.addMissingColumns();
+  }
+
+  /**
+   * A table an older version created lacks the columns added since (the market's features): they are
+   * added, at the end, before the first insert names them. ClickHouse 18 has no ADD COLUMN IF NOT EXISTS.
+   */
+  private async addMissingColumns(): Promise<void> {
+    const db = this.target.database; // an identifier: parseClickHouseUrl checks it
+    for (const t of TABLES) {
+      const listed = await this.query(
+        `SELECT name FROM system.columns WHERE database = '${db}' AND table = '${t.name}' FORMAT TabSeparated`,
+      );
+      const have = new Set(listed.split("\n").filter(Boolean));
+      const missing = t.columns.filter(([name]) => !have.has(name));
+      if (missing.length === 0) continue;
+      const adds = missing.map(([name, type]) => `ADD COLUMN ${name} ${CLICKHOUSE_TYPE[type]}`);
+      await this.query(`ALTER TABLE ${db}.${t.name} ${adds.join(", ")}`);
+    }
   }
 
   async write(_segmentId: string, g: SegmentRows): Promise<void> {

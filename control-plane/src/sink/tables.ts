@@ -45,6 +45,28 @@ function profitRow(o: ArbOpportunity | MevOpportunity): Row {
     accepted: d?.accepted ?? false,
     bundle_id: o.outcome?.bundleId ?? "",
     landed: o.outcome?.landed ?? false,
+    ...marketRow(o),
+  };
+}
+
+/** The `features` and `counterfactual` messages as flat columns; an opportunity without them stores 0s. */
+function marketRow(o: ArbOpportunity | MevOpportunity): Row {
+  const f = o.features;
+  const cf = o.counterfactual;
+  return {
+    f_tip_floor_p25_lamports: f?.tipFloorP25Lamports ?? 0n,
+    f_tip_floor_p50_lamports: f?.tipFloorP50Lamports ?? 0n,
+    f_tip_floor_p75_lamports: f?.tipFloorP75Lamports ?? 0n,
+    f_tip_floor_p95_lamports: f?.tipFloorP95Lamports ?? 0n,
+    f_tip_ratio_p75: f?.tipRatioP75 ?? 0,
+    f_hotpath_us: f?.hotpathUs ?? 0,
+    f_competing_bundles: f?.competingBundles ?? 0,
+    f_pool_liquidity_lamports: f?.poolLiquidityLamports ?? 0n,
+    f_route_hops: f?.routeHops ?? 0,
+    f_victim_pool_ratio: f?.victimPoolRatio ?? 0,
+    f_leader_slot_index: f?.leaderSlotIndex ?? 0,
+    cf_would_land: cf?.wouldLand ?? false,
+    cf_net_lamports_if_sent: cf?.netLamportsIfSent ?? 0n,
   };
 }
 

@@ -1,8 +1,9 @@
 /** A slice spec validated and turned into SQL for both engines, every filter value bound as a parameter. */
 import { DataError } from "../errors";
 import type { QueryParams } from "./clickhouse";
-import { quoteLiteral, type DuckParam } from "./duck-session";
+import type { DuckParam } from "./duck-session";
 import { addDex, addModules, addWhere, Conditions, type Condition } from "./slice-filters";
+import { storeRelation } from "./store-files";
 import { EVENT_TABLES, STREAM_ALIASES, streamTable, type ColumnType, type EventTable } from "./streams";
 
 export type TimeBound = Date | string | number;
@@ -65,8 +66,7 @@ export function planSlice(spec: SliceSpec): SlicePlan {
     clickhouse: (database) =>
       `SELECT ${list} FROM ${database}.${table} WHERE ${cond.ch.join(" AND ")} ORDER BY ts_ms${limit}`,
     duckdb: (files) =>
-      `SELECT ${list} FROM read_parquet([${files.map(quoteLiteral).join(", ")}], union_by_name = true) ` +
-      `WHERE ${cond.dk.join(" AND ")} ORDER BY ts_ms${limit}`,
+      `SELECT ${list} FROM ${storeRelation(table, files)} WHERE ${cond.dk.join(" AND ")} ORDER BY ts_ms${limit}`,
   };
 }
 

@@ -12,7 +12,7 @@ import { quoteLiteral, type DuckParam } from "./duck-session";
 import { batchesToTable, type Progress, type ReadOptions } from "./progress";
 import { emptySchema, withBools } from "./slice-arrow";
 import { planSlice, type SliceSpec, type SlicePlan } from "./slice-plan";
-import { partitionFiles } from "./store-files";
+import { partitionFiles, storeRelation } from "./store-files";
 import { DUCKDB_TYPE, EVENT_TABLES, type ColumnType, type EventTable } from "./streams";
 
 export type { Condition, Scalar } from "./slice-filters";
@@ -169,7 +169,7 @@ export class DataSource {
       const columns = EVENT_TABLES[table as EventTable] as ReadonlyArray<readonly [string, ColumnType]>;
       await db.run(
         files.length
-          ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files.map(quoteLiteral).join(", ")}], union_by_name = true)`
+          ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM ${storeRelation(table as EventTable, files)}`
           : `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.map(([c, t]) => `CAST(NULL AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ")} WHERE false`,
       );
     }

@@ -1,7 +1,8 @@
 /** The control plane's local Parquet store on disk: `<table>/date=YYYY-MM-DD/hour=H/part-*.parquet`. */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { EventTable } from "./streams";
+import { quoteLiteral } from "./duck-session";
+import { ADDED_COLUMNS, DUCKDB_TYPE, EVENT_TABLES, type ColumnType, type EventTable } from "./streams";
 
 /** The Parquet files of `table` whose date/hour partitions overlap [fromMs, toMs). */
 export function partitionFiles(storeDir: string, table: EventTable, fromMs: number, toMs: number): string[] {
@@ -24,4 +25,17 @@ export function partitionFiles(storeDir: string, table: EventTable, fromMs: numb
     }
   }
   return out;
+}
+
+/**
+ * The files of `table` as one DuckDB relation. A table with columns added since its first release
+ * gets every column, typed: parts written before a column existed give NULL there instead of failing
+ * the query. DuckDB drops the empty side and still pushes projections and filters into the scan.
+ */
+export function storeRelation(table: EventTable, files: readonly string[]): string {
+  const parts = `read_parquet([${files.map(quoteLiteral).join(", ")}], union_by_name = true)`;
+  const columns = EVENT_TABLES[table] as ReadonlyArray<readonly [string, ColumnType]>;
+  if (!columns.some(([c]) => ADDED_COLUMNS.has(c))) return parts;
+  const typed = columns.map(([c, t]) => `CAST(NULL AS ${DUCKDB_TYPE[t]}) AS ${c}`).join(", ");
+  return `(SELECT ${typed} WHERE false UNION ALL BY NAME SELECT * FROM ${parts})`;
 }

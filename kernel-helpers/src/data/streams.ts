@@ -40,6 +40,35 @@ const PROFIT_COLUMNS = [
   ["landed", "bool"],
 ] as const;
 
+/**
+ * The simulated market's features of an opportunity (`f_*`, the `features` message) and what it would
+ * have earned had it been sent (`cf_*`, the `counterfactual` message: a simulation's label, see
+ * docs/simulation.md). Rows stored before these columns existed read as NULL locally, 0 in ClickHouse.
+ */
+const MARKET_COLUMNS = [
+  ["f_tip_floor_p25_lamports", "u64"],
+  ["f_tip_floor_p50_lamports", "u64"],
+  ["f_tip_floor_p75_lamports", "u64"],
+  ["f_tip_floor_p95_lamports", "u64"],
+  ["f_tip_ratio_p75", "f64"],
+  ["f_hotpath_us", "f64"],
+  ["f_competing_bundles", "u32"],
+  ["f_pool_liquidity_lamports", "u64"],
+  ["f_route_hops", "u32"],
+  ["f_victim_pool_ratio", "f64"],
+  ["f_leader_slot_index", "u32"],
+  ["cf_would_land", "bool"],
+  ["cf_net_lamports_if_sent", "i64"],
+] as const;
+
+/** Columns added to tables after their first release: parts written before may lack them. */
+export const ADDED_COLUMNS: ReadonlySet<string> = new Set(MARKET_COLUMNS.map(([n]) => n));
+
+/** The opportunity tables' feature columns, in table order: what a model of the market reads. */
+export const MARKET_FEATURE_COLUMNS: readonly string[] = MARKET_COLUMNS.map(([n]) => n).filter((n) =>
+  n.startsWith("f_"),
+);
+
 /** Every table starts with ts_ms (unix ms, UTC), the column slices select time ranges on. */
 export const EVENT_TABLES = {
   arb_opportunities: [
@@ -52,6 +81,7 @@ export const EVENT_TABLES = {
     ["hops", "u32"],
     ["amount_in", "u64"],
     ...PROFIT_COLUMNS,
+    ...MARKET_COLUMNS,
   ],
   mev_opportunities: [
     ["ts_ms", "u64"],
@@ -65,6 +95,7 @@ export const EVENT_TABLES = {
     ["victim_amount_in", "u64"],
     ["frontrun_amount_in", "u64"],
     ...PROFIT_COLUMNS,
+    ...MARKET_COLUMNS,
   ],
   bundle_outcomes: [
     ["ts_ms", "u64"],
