@@ -8,7 +8,6 @@ EXIT_STATUS: dict[str, int] = {
     "bad_args": 2,
     "bad_params": 2,
     "unknown_model": 2,
-    "unknown_feature_set": 2,
     "input_not_found": 2,
     "bad_input": 2,
     "dataset_corrupt": 2,

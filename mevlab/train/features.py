@@ -67,9 +67,7 @@ def feature_set(module: str, name: str) -> list[str]:
         return list(spec.default)
     if name == "extended":
         return [*spec.default, *spec.extended]
-    raise TrainError(
-        "unknown_feature_set", f"unknown feature set '{name}' (known: default, extended)", feature_set=name
-    )
+    raise TrainError("bad_args", f"unknown feature set '{name}' (known: default, extended)", feature_set=name)
 
 
 def module_of_table(table: str | None) -> str | None:
@@ -95,7 +93,10 @@ def to_matrix(table: pa.Table, features: list[str], target: str, time_column: st
         )
     missing = [f for f in features if f not in names]
     if missing:
-        raise TrainError("missing_feature", f"feature columns not in the input: {', '.join(missing)}", columns=missing)
+        hint = " (the feature sets are default and extended)" if len(features) == 1 else ""
+        raise TrainError(
+            "missing_feature", f"feature columns not in the input: {', '.join(missing)}{hint}", columns=missing
+        )
     if target in features:
         raise TrainError("bad_args", f"the target '{target}' is also a feature", column=target)
     x = np.empty((table.num_rows, len(features)), dtype=np.float32)

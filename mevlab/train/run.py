@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from . import metrics
@@ -63,31 +64,50 @@ def train(cfg: TrainConfig, emit: Sink | None = None, token: CancelToken | None 
             **split.describe(),
         }
     )
-    context = {"cfg": cfg, "loaded": loaded, "columns": columns, "split": split, "emit": emit, "token": token}
+    run = Run(cfg, loaded, columns, split, emit, token)
     results = []
     for m in cfg.models:
         token.check()
-        results.append(_one_model(m, params[m], devices[m], context))
+        results.append(_one_model(run, m, *params[m], devices[m]))
     done = {"models": results, "seconds": time.perf_counter() - started}
     emit({"event": "done", **done})
     return clean(done)  # type: ignore[return-value]
 
 
-def _one_model(model: str, resolved: tuple[dict, list[str]], device: Device, ctx: dict[str, Any]) -> dict[str, Any]:
-    params, unused = resolved
-    split: Split = ctx["split"]
-    emit: Sink = ctx["emit"]
-    token: CancelToken = ctx["token"]
-    emit(
-        {
-            "event": "phase",
-            "model": model,
-            "phase": "train",
-            **device.describe(),
-            "params": params,
-            "unused_params": unused,
-        }
-    )
+@dataclass
+class Run:
+    """What every model of one run shares."""
+
+    cfg: TrainConfig
+    loaded: Loaded
+    columns: Columns
+    split: Split
+    emit: Sink
+    token: CancelToken
+
+
+@dataclass
+class Trained:
+    """One model, exported and checked, before it is published."""
+
+    model: str
+    params: dict[str, Any]
+    unused: list[str]
+    fitted: Fitted
+    seconds: float
+    scores: dict[str, Any]
+    onnx_bytes: bytes
+    parity: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.onnx_bytes).hexdigest()
+
+
+def _one_model(run: Run, model: str, params: dict[str, Any], unused: list[str], device: Device) -> dict[str, Any]:
+    emit, token, split = run.emit, run.token, run.split
+    phase = {"event": "phase", "model": model, "phase": "train", **device.describe()}
+    emit({**phase, "params": params, "unused_params": unused})
     log.info("%s: training on %s (%s)", model, device.kind, device.note or device.name)
     module = model_module(model)
     module.library()  # imported before the clock starts: torch takes seconds
@@ -97,24 +117,31 @@ def _one_model(model: str, resolved: tuple[dict, list[str]], device: Device, ctx
     token.check()
     scores = {p.name: metrics.summary(p.y, fitted.predict(p.x)) for p in split.parts()}
     emit({"event": "phase", "model": model, "phase": "export"})
-    onnx_bytes = _export(model, fitted, ctx["columns"])
+    onnx_bytes = _export(model, fitted, run.columns)
     token.check()
     emit({"event": "phase", "model": model, "phase": "parity"})
-    check = _parity(model, fitted, onnx_bytes, split)
-    model_id = hashlib.sha256(onnx_bytes).hexdigest()
-    card = clean(_card(model, model_id, params, unused, fitted, scores, check, seconds, onnx_bytes, ctx))
-    path, existing = publish(ctx["cfg"].out, model_id, onnx_bytes, card, token.check)  # type: ignore[arg-type]
-    log.info("%s: %s %s (parity %.2g)", model, "already there:" if existing else "wrote", path, check["max_abs_diff"])
+    trained = Trained(
+        model, params, unused, fitted, seconds, scores, onnx_bytes, _parity(model, fitted, onnx_bytes, split)
+    )
+    card = clean(_card(trained, run))
+    path, existing = publish(run.cfg.out, trained.id, onnx_bytes, card, token.check)  # type: ignore[arg-type]
+    log.info(
+        "%s: %s %s (parity %.2g)",
+        model,
+        "already there:" if existing else "wrote",
+        path,
+        trained.parity["max_abs_diff"],
+    )
     result = {
         "model": model,
-        "id": model_id,
+        "id": trained.id,
         "dir": str(path.resolve()),
         "onnx": str((path / MODEL_FILE).resolve()),
         "card": str((path / CARD_FILE).resolve()),
         "existing": existing,
         **device.describe(),
         "metrics": scores,
-        "parity_max_abs_diff": check["max_abs_diff"],
+        "parity_max_abs_diff": trained.parity["max_abs_diff"],
         "iterations": fitted.iterations,
         "best_iteration": fitted.best_iteration,
         "training_seconds": seconds,
@@ -145,50 +172,36 @@ def _parity(model: str, fitted: Fitted, onnx_bytes: bytes, split: Split) -> dict
     return check
 
 
-def _card(
-    model: str,
-    model_id: str,
-    params: dict,
-    unused: list[str],
-    fitted: Fitted,
-    scores: dict,
-    check: dict,
-    seconds: float,
-    onnx_bytes: bytes,
-    ctx: dict[str, Any],
-) -> dict[str, Any]:
-    cfg: TrainConfig = ctx["cfg"]
-    columns: Columns = ctx["columns"]
-    loaded: Loaded = ctx["loaded"]
-    split: Split = ctx["split"]
+def _card(t: Trained, run: Run) -> dict[str, Any]:
+    cfg, columns, fitted = run.cfg, run.columns, t.fitted
     return {
         "kind": "mevlab.model",
         "card_version": CARD_VERSION,
-        "id": model_id,
+        "id": t.id,
         "created_at": now(),
-        "model": model,
-        "params": params,
+        "model": t.model,
+        "params": t.params,
         "params_given": cfg.params,
-        "unused_params": unused,
-        "seed": params["seed"],
+        "unused_params": t.unused,
+        "seed": t.params["seed"],
         **fitted.device.describe(),
         "gpu_requested": cfg.gpu,
         "iterations": fitted.iterations,
         "best_iteration": fitted.best_iteration,
-        "training_seconds": seconds,
+        "training_seconds": t.seconds,
         "module": columns.module,
         "feature_set": columns.feature_set,
         "features": columns.features,
         "target": columns.target,
         "time_column": columns.time_column,
-        "dataset": {**loaded.describe(), "rows": loaded.table.num_rows},
-        "split": {"fractions": list(cfg.split), **split.describe()},
-        "metrics": scores,
-        "parity": {**check, "native": fitted.native_predict, "split": "test"},
+        "dataset": {**run.loaded.describe(), "rows": run.loaded.table.num_rows},
+        "split": {"fractions": list(cfg.split), **run.split.describe()},
+        "metrics": t.scores,
+        "parity": {**t.parity, "native": fitted.native_predict, "split": "test"},
         "onnx": {
             "file": MODEL_FILE,
-            "bytes": len(onnx_bytes),
-            "sha256": model_id,
+            "bytes": len(t.onnx_bytes),
+            "sha256": t.id,
             "input": {"name": INPUT, "dtype": "float32", "shape": [BATCH, len(columns.features)]},
             "output": {"name": OUTPUT, "dtype": "float32", "shape": [BATCH], "meaning": f"P({columns.target} = 1)"},
         },

@@ -19,6 +19,7 @@ def test_the_trainer_imports_no_model_library_until_a_model_needs_it() -> None:
     import subprocess
     import sys
 
-    code = "import sys, mevlab.train, mevlab.train.cli; print(sorted(m for m in ('xgboost', 'lightgbm', 'torch', 'onnxmltools', 'onnx') if m in sys.modules))"
+    libraries = ("xgboost", "lightgbm", "torch", "onnxmltools", "onnx")
+    code = f"import sys, mevlab.train.cli; print(sorted(m for m in {libraries!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
