@@ -69,8 +69,7 @@ export interface AgentOptions {
 
 const HEARTBEAT_MS = 1_000;
 const METRICS_MS = 1_000;
-/** Simulated latency medians (µs) and spread of the decision hot path and of sending a bundle. */
-const HOTPATH_US = { arbitrage: 650, mev: 900 } as const;
+/** Simulated latency median (µs) of sending a bundle; the hot path's is each opportunity's own feature. */
 const SEND_US = 2_500;
 export const AGENT_VERSION = "0.1.0";
 
@@ -325,7 +324,7 @@ export class Agent {
 
   /** Latencies and counters of one opportunity; the bundle outcome when one was sent. */
   private account(o: ArbOpportunity | MevOpportunity) {
-    this.hotpath.observe(logNormal(this.random, HOTPATH_US[this.opts.module], 0.45));
+    this.hotpath.observe(o.features?.hotpathUs ?? 0);
     this.interval.seen += 1n;
     const outcome = o.outcome;
     if (!outcome) return [];
@@ -334,7 +333,8 @@ export class Agent {
     this.interval.sent += 1n;
     if (outcome.landed) {
       this.interval.landed += 1n;
-      this.interval.pnl += o.profit?.netLamports ?? 0n;
+      // What it realised: a landed bundle can earn less than planned (docs/simulation.md).
+      this.interval.pnl += o.counterfactual?.netLamportsIfSent ?? o.profit?.netLamports ?? 0n;
     }
     return [
       create(BundleOutcomeSchema, {

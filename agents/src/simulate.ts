@@ -37,7 +37,7 @@ const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 /**
  * The most opportunities per second a reference agent simulates (`--rate`). At this rate one agent's
- * 100 ms batch is ~380 KB (arbitrage), more than one bus link frame: the link splits it.
+ * 100 ms batch is ~370 KB (arbitrage), more than one bus link frame: the link splits it.
  */
 export const MAX_SIMULATED_RATE = 5_000;
 
