@@ -13,7 +13,6 @@ import {
   readAgentCredential,
   settingsFromEnv,
   startControlPlane,
-  UserStore,
   type ControlPlane,
 } from "@mevlab/control-plane";
 import { Agent, MAX_SIMULATED_RATE } from "@mevlab/agents";
@@ -158,19 +157,6 @@ export async function runKafka(argv: readonly string[]): Promise<void> {
   });
   say(`KAFKA_BROKERS=${broker.brokers}`);
   onShutdown(() => broker.stop());
-}
-
-export async function runUser(argv: readonly string[]): Promise<void> {
-  const [verb, name, ...rest] = argv;
-  if (verb !== "add" || !name)
-    throw new Error("usage: mevlab user add NAME [--role admin|viewer] [--data-dir D] (password from MEVLAB_PASSWORD)");
-  const o = parseArgs(rest, { role: "string", "data-dir": "string" });
-  const role = o.role ?? "viewer";
-  if (role !== "admin" && role !== "viewer") throw new Error("--role must be admin or viewer");
-  const password = process.env.MEVLAB_PASSWORD;
-  if (!password) throw new Error("set MEVLAB_PASSWORD to the new user's password");
-  await new UserStore(join(dataDirOf(o["data-dir"]), "users.json")).add(name, password, role);
-  say(`user ${name} (${role}) added`);
 }
 
 const shutdownHooks: (() => Promise<void>)[] = [];

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { MAX_SIMULATED_RATE } from "@mevlab/agents";
 import { runAudit } from "./audit";
-import { runAgent, runControlPlane, runKafka, runUser, shutdown } from "./commands";
-import { runAgentCredential, runSigningKey } from "./credentials";
+import { runAgent, runControlPlane, runKafka, shutdown } from "./commands";
+import { runAgentCredential, runJwtKey, runSigningKey } from "./credentials";
 import { runUp } from "./up";
+import { runUser } from "./users";
 import { patchKafkajsIdleTimer } from "@mevlab/kernel-helpers";
 
 const USAGE = `usage: mevlab <command> [options]
@@ -19,12 +20,17 @@ const USAGE = `usage: mevlab <command> [options]
   kafka           a development Kafka broker (KRaft, jars from Maven Central) [--port N] [--dir D]
                   [--scram]  (SASL/SCRAM-SHA-256 only, as the KAFKA_SASL_* user clients use too)
   user add NAME   add a user [--role admin|viewer] [--data-dir D]; password from MEVLAB_PASSWORD
+  user list | passwd NAME | disable NAME | enable NAME | remove NAME
+                  a change reaches a running control plane at once: the user's tokens and sockets are cut
   audit verify    check the audit log's chain and HMACs and, with an anchor, that its tail is whole
                   [--data-dir D] [--anchor FILE (default MEVLAB_AUDIT_ANCHOR)]; exit status 1 on a problem
   agent-credential  mint or renew an agent's credential file (0600): --agent-id ID --module M
                   [--ttl-days 30] [--out FILE] [--data-dir D]; the agent reads MEVLAB_AGENT_TOKEN_FILE
                   (default <data dir>/credentials/<agent id>.json)
+  agent-credential revoke --agent-id ID  refuse every credential of that agent minted so far [--data-dir D]
   signing-key rotate  a new Ed25519 key signs commands and policies [--data-dir D]
+  jwt-key rotate | list  a new key signs access tokens from the control plane's next start; the old
+                  ones keep verifying (nobody is logged out) [--data-dir D]
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -49,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
       return runAgentCredential(rest);
     case "signing-key":
       return runSigningKey(rest);
+    case "jwt-key":
+      return runJwtKey(rest);
     case undefined:
     case "help":
     case "--help":

@@ -3,6 +3,7 @@ import helmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { agentRoutes } from "./agents/routes";
 import { accessPlugin } from "./auth/access";
+import { apiTokenRoutes } from "./auth/api-tokens";
 import { authRoutes } from "./auth/routes";
 import type { ControlPlaneConfig } from "./config";
 import { controlRoutes } from "./control/routes";
@@ -90,9 +91,15 @@ export async function registerApi(
   await app.register(cors, {
     origin: [...config.corsOrigins],
     allowedHeaders: ["Authorization", "Content-Type", "X-Requested-With"],
-    methods: ["GET", "POST"],
+    methods: ["GET", "POST", "DELETE"],
   });
-  await app.register(authRoutes, { users: s.users, tokens: s.tokens, accessTtlSeconds: config.accessTtlSeconds });
+  const auth = { users: s.users, tokens: s.tokens, sessions: s.sessions, audit: s.audit };
+  await app.register(authRoutes, {
+    ...auth,
+    accessTtlSeconds: config.accessTtlSeconds,
+    refreshTtlSeconds: config.refreshTtlSeconds,
+  });
+  await app.register(apiTokenRoutes, auth);
   await app.register(controlRoutes, { service: s.control, tracker: s.tracker });
   await app.register(policyRoutes, { service: s.control, tracker: s.tracker, policies: s.policies });
   await app.register(agentRoutes, { registry: s.registry });

@@ -9,7 +9,9 @@ export interface ControlPlaneOptions {
   host?: string;
   /** Browser origins allowed to call the API (the JupyterLab origin). */
   corsOrigins?: readonly string[];
+  /** Lifetime of an access token (default 900 s) and of a refresh token (default 7 days, renewed at each use). */
   accessTtlSeconds?: number;
+  refreshTtlSeconds?: number;
   /** `user:password`: creates this admin when there are no users yet. */
   bootstrapAdmin?: string;
   /** How long a request waits for every expected agent's ack before it is final as `timeout`. */
@@ -65,6 +67,7 @@ export interface ControlPlaneConfig extends ControlPlaneOptions {
   host: string;
   corsOrigins: readonly string[];
   accessTtlSeconds: number;
+  refreshTtlSeconds: number;
   requestTimeoutMs: number;
   wsDeflate: boolean;
   sink: boolean;
@@ -124,6 +127,8 @@ function envLogLevel(env: NodeJS.ProcessEnv): string | undefined {
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ControlPlaneOptions> {
   return {
     bootstrapAdmin: env.MEVLAB_BOOTSTRAP_ADMIN,
+    accessTtlSeconds: envCount(env, "MEVLAB_ACCESS_TTL_S"),
+    refreshTtlSeconds: envCount(env, "MEVLAB_REFRESH_TTL_S"),
     commandTtlMs: envMs(env, "MEVLAB_COMMAND_TTL_MS"),
     requestTimeoutMs: envMs(env, "MEVLAB_REQUEST_TIMEOUT_MS"),
     clickhouseUrl: env.CLICKHOUSE_URL || undefined,
@@ -157,6 +162,7 @@ export function resolveConfig(opts: ControlPlaneOptions, env: NodeJS.ProcessEnv 
     host: opts.host ?? "127.0.0.1",
     corsOrigins: opts.corsOrigins ?? [],
     accessTtlSeconds: opts.accessTtlSeconds ?? 900,
+    refreshTtlSeconds: opts.refreshTtlSeconds ?? 7 * 24 * 3600,
     requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
     wsDeflate: opts.wsDeflate ?? true,
     sink: opts.sink ?? true,

@@ -1,7 +1,9 @@
 export * from "./server";
 export { resolveConfig, settingsFromEnv, type ControlPlaneConfig } from "./config";
-export { UserStore } from "./auth/users";
-export { TokenService, loadOrCreateSecret } from "./auth/tokens";
+export { UserStore, type UserView } from "./auth/users";
+export { TokenService, loadOrCreateSecret, type Principal } from "./auth/tokens";
+export { JwtKeyRing, listJwtKeys, rotateJwtKey } from "./auth/jwt-keys";
+export { revokeAgentTokens } from "./auth/agent-revocations";
 export { clickHouseDdl } from "./sink/tables";
 export {
   mintAgentCredential,

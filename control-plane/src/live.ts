@@ -23,7 +23,7 @@ function instanceId(dataDir: string): string {
  * the server waits for its connections.
  */
 export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s: Services): void {
-  const { handleUpgrade, closeSockets } = webSocketUpgrades({
+  const { handleUpgrade, closeSockets, closeRevoked } = webSocketUpgrades({
     tokens: s.tokens,
     hub: s.hub,
     bus: config.bus,
@@ -34,7 +34,9 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
       const n = s.rolling.linkRefused.note(agentId, kind);
       if (n !== undefined) config.log(`bus link: refused ${kind} from agent ${agentId} (${n} so far): ${reason}`);
     },
+    sessionExpiry: (who) => (who.sid && !s.tokens.refused(who) ? s.sessions.accessExpiry(who.sid) : undefined),
   });
+  s.revocation.onChange(() => closeRevoked((who) => s.tokens.refused(who)));
   app.server.on("upgrade", handleUpgrade);
   app.addHook("preClose", async () => closeSockets());
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { TrustedKeys } from "@mevlab/kernel-helpers";
 import { createApp, registerApi } from "./app";
+import type { SessionStore } from "./auth/sessions";
 import type { TokenService } from "./auth/tokens";
 import type { UserStore } from "./auth/users";
 import { resolveConfig, type ControlPlaneOptions } from "./config";
@@ -19,6 +20,7 @@ export interface ControlPlane {
   port: number;
   users: UserStore;
   tokens: TokenService;
+  sessions: SessionStore;
   /** Public keys of the keys commands and policies are signed with, by key id (what agents trust). */
   signingKeys: TrustedKeys;
   /** The event sink (undefined when turned off). */
@@ -53,6 +55,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       port,
       users: services.users,
       tokens: services.tokens,
+      sessions: services.sessions,
       signingKeys: services.signing.trusted,
       sink: services.sink,
       routes,

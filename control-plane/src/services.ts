@@ -6,9 +6,13 @@ import { ControlRequest_State, Module, Stream } from "@mevlab/proto";
 import { AgentRegistry } from "./agents/registry";
 import type { AuditLog } from "./audit/log";
 import { openAuditLog } from "./audit/open";
+import { JwtKeyRing, loadOrCreateSecret } from "./auth/jwt-keys";
+import { AgentVersions, agentVersionsPath } from "./auth/agent-revocations";
+import { Revocation } from "./auth/revocation";
+import { SessionStore } from "./auth/sessions";
 import { agentMasterKeyPath } from "./auth/agent-credentials";
 import { loadOrCreateSigningKeys, type SigningKeys } from "./auth/signing-keys";
-import { TokenService, loadOrCreateSecret } from "./auth/tokens";
+import { TokenService } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
 import type { ControlPlaneConfig } from "./config";
 import { RequestTracker } from "./control/requests";
@@ -25,6 +29,10 @@ import { ClickHouseStore, ParquetStore, parseClickHouseUrl } from "./sink/stores
 export interface Services {
   users: UserStore;
   tokens: TokenService;
+  /** Sessions (refresh tokens), API tokens and the jti deny-list. */
+  sessions: SessionStore;
+  /** What refuses revoked tokens, and says when something was revoked. */
+  revocation: Revocation;
   /** The keys commands and policies are signed with. */
   signing: SigningKeys;
   /** Checks the agent_mac of acks and statuses against each agent's key (derived from secrets/agent.key). */
@@ -115,7 +123,12 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   const users = new UserStore(join(config.dataDir, "users.json"));
   const created = await bootstrapAdmin(users, config.bootstrapAdmin);
   if (created) config.log(`created admin '${created}' from MEVLAB_BOOTSTRAP_ADMIN`);
-  const tokens = new TokenService(loadOrCreateSecret(join(config.dataDir, "secrets", "jwt.key")));
+  const sessions = new SessionStore(join(config.dataDir, "auth", "sessions.json"), config.refreshTtlSeconds * 1000);
+  onClose(() => sessions.flush());
+  const agentVersions = new AgentVersions(agentVersionsPath(config.dataDir));
+  const revocation = new Revocation(users, sessions, agentVersions, config.log);
+  onClose(() => revocation.stop());
+  const tokens = new TokenService(JwtKeyRing.load(config.dataDir), revocation);
   const signing = loadOrCreateSigningKeys(config.dataDir);
   const agents = new AgentMacVerifier(loadOrCreateSecret(agentMasterKeyPath(config.dataDir)));
   const audit = await openAuditLog(config);
@@ -150,6 +163,8 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   return {
     users,
     tokens,
+    sessions,
+    revocation,
     signing,
     agents,
     audit,

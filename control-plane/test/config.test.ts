@@ -9,6 +9,8 @@ import { resolveConfig, settingsFromEnv } from "../src";
 test("settingsFromEnv reads every setting of the README's Configuration table", () => {
   const s = settingsFromEnv({
     MEVLAB_BOOTSTRAP_ADMIN: "ops:pw-pw-pw-pw",
+    MEVLAB_ACCESS_TTL_S: "300",
+    MEVLAB_REFRESH_TTL_S: "86400",
     MEVLAB_COMMAND_TTL_MS: "3000",
     MEVLAB_REQUEST_TIMEOUT_MS: "7000",
     CLICKHOUSE_URL: "http://ch:8123/mevlab",
@@ -31,6 +33,8 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
   });
   assert.deepEqual(s, {
     bootstrapAdmin: "ops:pw-pw-pw-pw",
+    accessTtlSeconds: 300,
+    refreshTtlSeconds: 86400,
     commandTtlMs: 3000,
     requestTimeoutMs: 7000,
     clickhouseUrl: "http://ch:8123/mevlab",

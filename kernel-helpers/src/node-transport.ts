@@ -46,13 +46,16 @@ export const nodeTransport: Transport = {
 };
 
 /**
- * Logs in to the control plane from Node or a notebook. Defaults come from the environment:
- * MEVLAB_URL (http://127.0.0.1:8765), MEVLAB_USER, MEVLAB_PASSWORD.
+ * Logs in to the control plane from Node or a notebook. With a named API token (`token`, or
+ * MEVLAB_API_TOKEN) it uses that; else it logs in with MEVLAB_USER and MEVLAB_PASSWORD, and the
+ * session is refreshed for as long as the client is open. MEVLAB_URL: default http://127.0.0.1:8765.
  */
 export function connect(
-  opts: { url?: string; username?: string; password?: string } = {},
+  opts: { url?: string; username?: string; password?: string; token?: string } = {},
 ): Promise<ControlPlaneClient> {
   const url = opts.url ?? process.env.MEVLAB_URL ?? "http://127.0.0.1:8765";
+  const token = opts.token ?? (opts.username === undefined ? process.env.MEVLAB_API_TOKEN : undefined);
+  if (token) return ControlPlaneClient.withToken({ url, token, transport: nodeTransport });
   const username = opts.username ?? process.env.MEVLAB_USER ?? "";
   const password = opts.password ?? process.env.MEVLAB_PASSWORD ?? "";
   return ControlPlaneClient.login({ url, username, password, transport: nodeTransport });

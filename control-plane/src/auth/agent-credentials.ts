@@ -1,8 +1,10 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { agentKeyOf, type TrustedKeys } from "@mevlab/kernel-helpers";
+import { agentTokenVersion } from "./agent-revocations";
+import { JwtKeyRing, loadOrCreateSecret } from "./jwt-keys";
 import { loadOrCreateSigningKeys } from "./signing-keys";
-import { TokenService, loadOrCreateSecret } from "./tokens";
+import { TokenService } from "./tokens";
 
 /**
  * What an agent host holds instead of the control plane's keys: a token scoped to one agent id and
@@ -49,12 +51,12 @@ export async function mintAgentCredential(opts: {
   if (!AGENT_ID.test(agentId)) throw new Error(`invalid agent id '${agentId}': use 1-64 of A-Z a-z 0-9 . _ -`);
   if (module !== "arbitrage" && module !== "mev") throw new Error(`module must be arbitrage or mev, got '${module}'`);
   const ttl = opts.ttlSeconds ?? DEFAULT_AGENT_CREDENTIAL_TTL_S;
-  const tokens = new TokenService(loadOrCreateSecret(join(opts.dataDir, "secrets", "jwt.key")));
+  const tokens = new TokenService(JwtKeyRing.load(opts.dataDir));
   const credential: AgentCredential = {
     format: CREDENTIAL_FORMAT,
     agent_id: agentId,
     module,
-    token: await tokens.issue(agentId, "agent", ttl, { module }),
+    token: await tokens.issue(agentId, "agent", ttl, { module, ver: agentTokenVersion(opts.dataDir, agentId) }),
     expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
     signing_keys: loadOrCreateSigningKeys(opts.dataDir).trusted,
     agent_key: agentKeyFor(opts.dataDir, agentId).toString("base64url"),

@@ -15,6 +15,7 @@ import type { Principal, TokenService } from "../auth/tokens";
 import type { RealtimeHub } from "./hub";
 import { agentLinkGuard } from "./link-guard";
 import { Heartbeat, SocketCaps } from "./liveness";
+import { TokenLifetimes, type SessionExpiry } from "./token-lifetime";
 
 /** A realtime client sends only subscribe frames: small. */
 const REALTIME_MAX_FRAME_BYTES = 64 * 1024;
@@ -42,9 +43,9 @@ const REFUSAL_CODES: Record<number, string> = { 401: "unauthenticated", 403: "fo
 /**
  * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response), refuses
  * one past the caps (429 per user, 503 in all), pings every accepted socket and closes each when its
- * token expires. Every socket it touches has an error handler from the first byte: an upgrade
- * request leaves Node's HTTP server, whose handler no longer covers its socket, and one reset on a
- * refused upgrade ended the process.
+ * token expires or is revoked (token-lifetime.ts). Every socket it touches has an error handler from
+ * the first byte: an upgrade request leaves Node's HTTP server, whose handler no longer covers its
+ * socket, and one reset on a refused upgrade ended the process.
  */
 export function webSocketUpgrades(deps: {
   tokens: TokenService;
@@ -55,6 +56,8 @@ export function webSocketUpgrades(deps: {
   log: (line: string) => void;
   /** A frame an agent's link session refused: counted and logged by the caller. */
   onLinkRefused?: (agentId: string, kind: string, reason: string) => void;
+  /** When its token expires, until when a socket of a session still refreshed may stay open. */
+  sessionExpiry?: SessionExpiry;
 }) {
   const server = (protocol: string, maxPayload: number) => endpointServer(protocol, maxPayload, deps.deflate);
   const endpoints: Record<string, Endpoint> = {
@@ -78,6 +81,7 @@ export function webSocketUpgrades(deps: {
     refuseUpgrade(socket, status, message, code);
   };
   const caps = new SocketCaps(deps.limits.wsMaxPerUser, deps.limits.wsMax);
+  const lifetimes = new TokenLifetimes(deps.log, deps.sessionExpiry);
   const heartbeat = new Heartbeat(deps.limits.wsPingMs, (peer) =>
     deps.log(`${peer}: no answer to a ping within ${deps.limits.wsPingMs} ms; connection dropped`),
   );
@@ -103,12 +107,12 @@ export function webSocketUpgrades(deps: {
         socket.once("close", () => caps.give(who.sub));
         upgrading.delete(socket);
         endpoint.wss.handleUpgrade(req, socket, head, (ws) => {
-          heartbeat.watch(ws, `${path} (${who.sub})`);
+          const name = `${path} (${who.sub})`;
+          heartbeat.watch(ws, name);
           // ws reports a peer's bad frame (too large, unmasked, bad opcode) here, and closes that
           // connection with the matching close code (1009, 1002) itself.
-          ws.on("error", (err) => deps.log(`${path} (${who.sub}): ${describe(err)}; connection closed`));
-          const stop = atTime(who.exp * 1000, () => ws.close(4001, "token expired"));
-          ws.on("close", stop);
+          ws.on("error", (err) => deps.log(`${name}: ${describe(err)}; connection closed`));
+          lifetimes.add(ws, who, name);
           endpoint.serve(ws, who);
         });
       },
@@ -125,7 +129,9 @@ export function webSocketUpgrades(deps: {
       wss.close();
     }
   };
-  return { handleUpgrade, closeSockets };
+  /** Closes each socket whose token is refused now (revoked, its user disabled or removed). */
+  const closeRevoked = (refused: (who: Principal) => string | undefined): void => lifetimes.closeRefused(refused);
+  return { handleUpgrade, closeSockets, closeRevoked };
 }
 
 /** The server of one endpoint: upgrades only, its frame limit, its sub-protocol. */
@@ -168,19 +174,6 @@ const frameOptions = (data: string | Uint8Array, text?: boolean) => ({
   compress: (typeof data === "string" ? data.length : data.byteLength) >= COMPRESS_FROM,
 });
 
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** Runs `fn` at an absolute time, however far away (setTimeout alone overflows after ~24.8 days). */
-function atTime(when: number, fn: () => void): () => void {
-  let timer: NodeJS.Timeout;
-  const arm = (): void => {
-    const ms = when - Date.now();
-    timer = ms > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(ms, 0));
-  };
-  arm();
-  return () => clearTimeout(timer);
-}
-
 function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
   const client = hub.attach(
     {
@@ -189,9 +182,9 @@ function serveRealtime(ws: WebSocket, who: Principal, hub: RealtimeHub): void {
     },
     { user: who.sub, role: who.role, expiresAt: who.exp * 1000 },
   );
-  ws.on("message", (data: Buffer, isBinary: boolean) =>
-    client.handleMessage(isBinary ? new Uint8Array(data) : data.toString("utf8")),
-  );
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (ws.readyState === ws.OPEN) client.handleMessage(isBinary ? new Uint8Array(data) : data.toString("utf8"));
+  });
   ws.on("close", () => hub.detach(client));
 }
 
@@ -217,6 +210,8 @@ function serveLink(
       onRefused: (kind, reason) => deps.onLinkRefused?.(who.sub, kind, reason),
     },
   );
-  ws.on("message", (data: Buffer) => void session.handleMessage(new Uint8Array(data)));
+  ws.on("message", (data: Buffer) => {
+    if (ws.readyState === ws.OPEN) void session.handleMessage(new Uint8Array(data));
+  });
   ws.on("close", () => void session.close());
 }

@@ -8,19 +8,24 @@ import {
   type ControlRequest,
   type Policy,
 } from "@mevlab/proto";
-import { TimeoutError } from "../errors";
+import { ResponseError, TimeoutError } from "../errors";
 import { FinalRequests } from "./final-requests";
 import { requestJson } from "./http";
 import type { SubscribeRequest } from "./realtime";
 import { RealtimeConnection } from "./realtime-connection";
+import { AuthSession } from "./session";
 import type { Transport } from "./transport";
 import type {
   ActionName,
   AgentList,
+  ApiTokenCreated,
+  ApiTokenList,
+  ApiTokenRequest,
   ControlAccepted,
   ControlArgsJson,
   ControlRequestJson,
   CuratedQueryResult,
+  Done,
   JobCancelled,
   JobList,
   JobView,
@@ -30,6 +35,7 @@ import type {
   PolicyViewJson,
   ScrapeAccepted,
   ScrapeRequest,
+  WhoAmI,
 } from "./wire";
 
 export interface CommandResult {
@@ -50,7 +56,8 @@ export interface PolicyView {
 
 /**
  * Typed client of the control plane for notebooks, services and the JupyterLab extension. It holds
- * one realtime connection, opened on first need, through which command acks arrive.
+ * one realtime connection, opened on first need, through which command acks arrive. Logged in, it
+ * keeps its session fresh (session.ts): it stays logged in past the access token's 15 minutes.
  */
 export class ControlPlaneClient {
   private realtimeReady?: Promise<RealtimeConnection>;
@@ -59,9 +66,8 @@ export class ControlPlaneClient {
   private constructor(
     readonly url: string,
     private readonly transport: Transport,
-    readonly token: string,
+    private readonly auth: AuthSession,
     readonly role: LoginResponse["role"],
-    readonly expiresAt: number,
   ) {}
 
   static async login(opts: {
@@ -77,10 +83,58 @@ export class ControlPlaneClient {
     return new ControlPlaneClient(
       opts.url,
       opts.transport,
-      res.access_token,
+      AuthSession.fromLogin(opts.transport.fetch, opts.url, res),
       res.role,
-      Date.now() + res.expires_in * 1000,
     );
+  }
+
+  /** A client of a token held already: a named API token (`MEVLAB_API_TOKEN`), not refreshed. */
+  static async withToken(opts: { url: string; token: string; transport: Transport }): Promise<ControlPlaneClient> {
+    const me = await requestJson<WhoAmI>(opts.transport.fetch, opts.url, "/api/auth/me", { token: opts.token });
+    const auth = new AuthSession(opts.transport.fetch, opts.url, opts.token, me.expires_at);
+    return new ControlPlaneClient(opts.url, opts.transport, auth, me.role);
+  }
+
+  /** The current access token (it changes at each refresh). */
+  get token(): string {
+    return this.auth.token;
+  }
+
+  get expiresAt(): number {
+    return this.auth.expiresAt;
+  }
+
+  /** Told once when the session ends on its own (revoked, refresh token expired, logged out). */
+  onSessionEnded(listener: (reason: string) => void): () => void {
+    return this.auth.onEnded(listener);
+  }
+
+  /** Who this client's token is. */
+  me(): Promise<WhoAmI> {
+    return this.get("/api/auth/me");
+  }
+
+  /** Ends the session on the control plane (its tokens are refused from now on) and closes. */
+  async logout(): Promise<void> {
+    try {
+      await this.post<Done>("/api/auth/logout", {});
+    } finally {
+      this.auth.stop("logged out");
+      await this.close();
+    }
+  }
+
+  /** A named API token for a notebook, of this user's role or below: `token` is shown only here. */
+  createApiToken(request: ApiTokenRequest): Promise<ApiTokenCreated> {
+    return this.post("/api/auth/tokens", request);
+  }
+
+  apiTokens(): Promise<ApiTokenList> {
+    return this.get("/api/auth/tokens");
+  }
+
+  revokeApiToken(id: string): Promise<Done> {
+    return this.call("DELETE", `/api/auth/tokens/${encodeURIComponent(id)}`);
   }
 
   /** Sends a control command; resolves when the control plane has published it. */
@@ -187,37 +241,50 @@ export class ControlPlaneClient {
    * record of every request, through which `command` and the like learn their outcome.
    */
   realtime(request?: SubscribeRequest): Promise<RealtimeConnection> {
-    this.realtimeReady ??= RealtimeConnection.open(this.url, this.token, this.transport.webSocket, {
+    const subscribe = {
       streams: [...(request?.streams ?? [Stream.agent_status]), Stream.control_request],
       modules: request?.modules,
       format: request?.format ?? Format.protobuf,
       finalRequests: true,
-    }).then((conn) => {
-      conn.listen({ onEvents: (events) => this.finalRequests.onEvents(events) });
-      conn.onClose(() => {
-        this.realtimeReady = undefined;
+    };
+    this.realtimeReady ??= this.auth
+      .fresh()
+      .then((token) => RealtimeConnection.open(this.url, token, this.transport.webSocket, subscribe))
+      .then((conn) => {
+        conn.listen({ onEvents: (events) => this.finalRequests.onEvents(events) });
+        conn.onClose(() => {
+          this.realtimeReady = undefined;
+        });
+        return conn;
       });
-      return conn;
-    });
     return this.realtimeReady;
   }
 
   async close(): Promise<void> {
+    this.auth.stop();
     const rt = this.realtimeReady;
     this.realtimeReady = undefined;
     if (rt) (await rt).close();
   }
 
   private get<T>(path: string): Promise<T> {
-    return requestJson<T>(this.transport.fetch, this.url, path, { token: this.token });
+    return this.call("GET", path);
   }
 
   private post<T = ControlAccepted>(path: string, body: unknown): Promise<T> {
-    return requestJson<T>(this.transport.fetch, this.url, path, {
-      method: "POST",
-      body: JSON.stringify(body),
-      token: this.token,
-    });
+    return this.call("POST", path, JSON.stringify(body));
+  }
+
+  /** A request with a fresh token; after a 401, the session is refreshed and the request sent once more. */
+  private async call<T>(method: string, path: string, body?: string): Promise<T> {
+    const send = (token: string) =>
+      requestJson<T>(this.transport.fetch, this.url, path, { method, token, ...(body === undefined ? {} : { body }) });
+    try {
+      return await send(await this.auth.fresh());
+    } catch (err) {
+      if (!(err instanceof ResponseError && err.status === 401) || !(await this.auth.refresh())) throw err;
+      return send(this.auth.token);
+    }
   }
 
   private async tracked(send: () => Promise<ControlAccepted>, timeoutMs = 15_000): Promise<CommandResult> {

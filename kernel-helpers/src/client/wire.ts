@@ -23,17 +23,72 @@ export const ErrorBody = Type.Object(
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 
-/** `POST /api/auth/login`. */
+const UserRole = Type.Union([Type.Literal("admin"), Type.Literal("viewer")]);
+
+/** `POST /api/auth/login` and `POST /api/auth/refresh`. */
 export const LoginResponse = Type.Object(
   {
     access_token: Type.String({ description: "JWT; send as `Authorization: Bearer <token>`" }),
     token_type: Type.Literal("Bearer"),
-    role: Type.Union([Type.Literal("admin"), Type.Literal("viewer")]),
+    role: UserRole,
     expires_in: Type.Integer({ description: "seconds" }),
+    refresh_token: Type.String({
+      description: "opaque; exchanged once at POST /api/auth/refresh for new tokens (a second use ends the session)",
+    }),
+    refresh_expires_in: Type.Integer({ description: "seconds" }),
   },
   { additionalProperties: false },
 );
 export type LoginResponse = Static<typeof LoginResponse>;
+
+/** `POST /api/auth/logout` and `DELETE /api/auth/tokens/{id}`. */
+export const Done = Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false });
+export type Done = Static<typeof Done>;
+
+/** `GET /api/auth/me`: who the presented token is. */
+export const WhoAmI = Type.Object(
+  {
+    user: Type.String(),
+    role: UserRole,
+    kind: StringEnum(["session", "api", "token"] as const, {
+      description:
+        "session: from a login (refreshable); api: a named API token; token: minted by the control plane's tools",
+    }),
+    expires_at: Type.Integer({ description: "when this token expires, ms since the epoch" }),
+  },
+  { additionalProperties: false },
+);
+export type WhoAmI = Static<typeof WhoAmI>;
+
+/** A named API token as listed (never the token itself). */
+export const ApiTokenView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    role: UserRole,
+    created_at: Type.String({ description: "ISO 8601" }),
+    expires_at: Type.String({ description: "ISO 8601" }),
+    last_used_at: Type.Optional(
+      Type.String({ description: "ISO 8601; updated in memory, written with the next change" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ApiTokenView = Static<typeof ApiTokenView>;
+
+export const ApiTokenList = Type.Object({ tokens: Type.Array(ApiTokenView) }, { additionalProperties: false });
+export type ApiTokenList = Static<typeof ApiTokenList>;
+
+/** 201 to `POST /api/auth/tokens`: the token, shown this once. */
+export const ApiTokenCreated = Type.Object(
+  {
+    ok: Type.Literal(true),
+    token: Type.String({ description: "send as `Authorization: Bearer <token>`; shown only here" }),
+    api_token: ApiTokenView,
+  },
+  { additionalProperties: false },
+);
+export type ApiTokenCreated = Static<typeof ApiTokenCreated>;
 
 /** 202: the command was recorded and published; its request record follows on the WS. */
 export const ControlAccepted = Type.Object(
@@ -192,4 +247,12 @@ export interface ScrapeRequest {
   compress?: "zstd" | "gzip" | "none";
   /** Relative to the control plane's export root, or s3://bucket/prefix; default a new dated name. */
   output?: string;
+}
+
+/** `POST /api/auth/tokens`: a named token for a notebook, of the caller's role or below. */
+export interface ApiTokenRequest {
+  name: string;
+  role?: "admin" | "viewer";
+  /** 1-365, default 90. */
+  expires_in_days?: number;
 }
