@@ -47,8 +47,7 @@ export class MevlabConnection implements IMevlabConnection {
     });
     live.listen({ onEvents: (events) => this.onEvents(events) });
     live.onClose((code, reason) => {
-      if (this.live === live)
-        this.endSession(code === 4001 ? "session expired: log in again" : `stream closed: ${reason}`);
+      if (this.live === live) this.endSession(closeNotice(code, reason));
     });
     this.client = client;
     this.live = live;
@@ -58,15 +57,26 @@ export class MevlabConnection implements IMevlabConnection {
     return this._session;
   }
 
+  /** Ends the session on the control plane too: its tokens are refused from now on. */
   logout(): void {
+    const client = this.forget();
+    if (client) {
+      void client.logout().catch((err: unknown) => {
+        this.notice = `logged out here; the control plane did not confirm: ${err instanceof Error ? err.message : String(err)}`;
+      });
+    }
+  }
+
+  /** Drops the client without a word to the control plane (its session already ended there). */
+  private forget(): ControlPlaneClient | null {
     const client = this.client;
     this.client = null;
     this.live = null;
-    if (client) void client.close();
     if (this._session) {
       this._session = null;
       this.sessionChanged.emit(null);
     }
+    return client;
   }
 
   async command(module: ModuleName, action: ActionName, args: ControlArgsJson = {}): Promise<CommandOutcome> {
@@ -118,6 +128,13 @@ export class MevlabConnection implements IMevlabConnection {
 
   private endSession(reason: string): void {
     this.notice = reason;
-    this.logout();
+    void this.forget()?.close();
   }
+}
+
+/** Why the live stream ended, as the panel says it: 4001 expired, 4003 revoked (logout elsewhere, user disabled). */
+function closeNotice(code: number, reason: string): string {
+  if (code === 4001) return "session expired: log in again";
+  if (code === 4003) return `session ended by the control plane (${reason}): log in again`;
+  return `stream closed: ${reason}`;
 }
