@@ -19,6 +19,8 @@ type Rule = "public" | { may: readonly Role[]; mutation?: true };
 const PUBLIC: Rule = "public";
 const PEOPLE: Rule = { may: ["admin", "viewer"] };
 const ADMIN_MUTATION: Rule = { may: ["admin"], mutation: true };
+/** A person's own session or API tokens: any user, as a mutation. */
+const OWN_MUTATION: Rule = { may: ["admin", "viewer"], mutation: true };
 
 /**
  * The table. Keys are Fastify's `METHOD url`; each GET's HEAD twin follows its GET's rule and is
@@ -27,6 +29,12 @@ const ADMIN_MUTATION: Rule = { may: ["admin"], mutation: true };
 const ROUTES: Record<string, Rule> = {
   "OPTIONS *": PUBLIC, // @fastify/cors' preflight: browsers send it without credentials
   "POST /api/auth/login": PUBLIC,
+  "POST /api/auth/refresh": PUBLIC, // the refresh token in the body is the credential
+  "POST /api/auth/logout": OWN_MUTATION,
+  "GET /api/auth/me": PEOPLE,
+  "POST /api/auth/tokens": OWN_MUTATION,
+  "GET /api/auth/tokens": PEOPLE,
+  "DELETE /api/auth/tokens/:id": OWN_MUTATION,
   "POST /api/control/module/:spec": ADMIN_MUTATION,
   "POST /api/control/kill-all": ADMIN_MUTATION,
   "POST /api/agents/bundle/retry": ADMIN_MUTATION,
@@ -63,10 +71,10 @@ const PARAMS: Record<string, string> = { spec: "mev:stop", module: "mev", id: "n
 interface Caller {
   name: string;
   role?: Role;
-  /** The Authorization header it sends (none when undefined). */
+  /** The token it presents, asked anew for each call (none when undefined). */
+  token?: () => Promise<string>;
+  /** Sent instead of `Bearer <token>` (a malformed header). */
   authorization?: string;
-  /** What it offers a WebSocket as `bearer.<token>` (no bearer sub-protocol when undefined). */
-  wsToken?: string;
 }
 
 let bus: LocalBus;
@@ -90,25 +98,43 @@ before(async () => {
     logLevel: "silent",
     log: () => undefined,
   });
-  const bearer = (name: string, token: string, role?: Role): Caller => ({
-    name,
-    role,
-    authorization: `Bearer ${token}`,
-    wsToken: token,
-  });
-  const admin = await cp.tokens.issue("admin", "admin", 600);
+  // The accepted roles get a new token for every call: logging out revokes only that one.
+  const fresh = (sub: string, role: Role) => () =>
+    cp.tokens.issue(sub, role, 600, role === "agent" ? { module: "mev" } : {});
+  const fixed = (token: string) => () => Promise.resolve(token);
   callers.push(
     { name: "anonymous" },
-    bearer("viewer", await cp.tokens.issue("viewer", "viewer", 600), "viewer"),
-    bearer("admin", admin, "admin"),
-    bearer("agent", await cp.tokens.issue("mev-1", "agent", 600, { module: "mev" }), "agent"),
-    bearer("expired", await cp.tokens.issue("admin", "admin", -60)),
-    bearer("tampered", tampered(admin)),
-    { name: "malformed header", authorization: `Basic ${Buffer.from("admin:x").toString("base64")}`, wsToken: "x" },
-    // Sessions add "revoked" (an admin token whose session was revoked) and "disabled user" (a token
-    // of a user disabled since): both refused like an expired token, without a role here.
+    { name: "viewer", role: "viewer", token: fresh("viewer", "viewer") },
+    { name: "admin", role: "admin", token: fresh("admin", "admin") },
+    { name: "agent", role: "agent", token: fresh("mev-1", "agent") },
+    { name: "expired", token: fixed(await cp.tokens.issue("admin", "admin", -60)) },
+    { name: "tampered", token: fixed(tampered(await cp.tokens.issue("admin", "admin", 600))) },
+    {
+      name: "malformed header",
+      authorization: `Basic ${Buffer.from("admin:x").toString("base64")}`,
+      token: fixed("x"),
+    },
+    { name: "revoked", token: fixed(await revokedToken()) },
+    { name: "disabled user", token: fixed(await disabledUserToken()) },
   );
 });
+
+/** An admin's token after its holder logged out with it. */
+async function revokedToken(): Promise<string> {
+  const token = await cp.tokens.issue("admin", "admin", 600);
+  const headers = { authorization: `Bearer ${token}`, "x-requested-with": "mevlab" };
+  const res = await fetch(`${cp.url}/api/auth/logout`, { method: "POST", headers });
+  assert.equal(res.status, 200, await res.text());
+  return token;
+}
+
+/** A viewer's token, its user disabled since (the last admin cannot be). */
+async function disabledUserToken(): Promise<string> {
+  await cp.users.add("disabled-viewer", "disabled-password-1", "viewer");
+  const token = await cp.tokens.issue("disabled-viewer", "viewer", 600);
+  cp.users.setDisabled("disabled-viewer", true);
+  return token;
+}
 
 after(async () => {
   await cp.close();
@@ -124,6 +150,7 @@ async function call(
 ): Promise<{ status: number; code?: string }> {
   const headers: Record<string, string> = {};
   if (caller.authorization) headers.authorization = caller.authorization;
+  else if (caller.token) headers.authorization = `Bearer ${await caller.token()}`;
   if (csrf) headers["x-requested-with"] = "mevlab";
   let body: string | undefined;
   if (method === "POST") {
@@ -186,8 +213,8 @@ test("the table lists every route of Fastify's table and no other", () => {
 });
 
 test("the table agrees with each route's declared access (the OpenAPI document's x-roles, x-mutation)", async () => {
-  const admin = callers.find((c) => c.name === "admin")!;
-  const res = await fetch(`${cp.url}/api/openapi.json`, { headers: { authorization: admin.authorization! } });
+  const admin = await cp.tokens.issue("admin", "admin", 600);
+  const res = await fetch(`${cp.url}/api/openapi.json`, { headers: { authorization: `Bearer ${admin}` } });
   const doc = (await res.json()) as {
     paths: Record<string, Record<string, { security?: unknown[]; "x-roles"?: Role[]; "x-mutation"?: string }>>;
     "x-websockets": Array<{ path: string; roles: Role[] }>;
@@ -229,8 +256,8 @@ for (const [key, rule] of tableRoutes()) {
 }
 
 /** An upgrade's answer: 101 when it opened (then closed at once), else the refusal's status. */
-function upgrade(path: string, protocol: string, caller: Caller): Promise<number> {
-  const protocols = caller.wsToken === undefined ? [protocol] : [protocol, `bearer.${caller.wsToken}`];
+async function upgrade(path: string, protocol: string, caller: Caller): Promise<number> {
+  const protocols = caller.token ? [protocol, `bearer.${await caller.token()}`] : [protocol];
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${cp.port}${path}`, protocols);
     ws.once("open", () => {
