@@ -63,6 +63,9 @@ export function createApp(settings: AppSettings): FastifyInstance {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     schemaErrorFormatter: formatSchemaErrors,
+    // What the router refuses before any route runs (a path parameter over 100 characters, a bad
+    // percent-encoding) answers in the API's error shape too, not Fastify's own.
+    frameworkErrors: errorHandler,
     ...loggingOptions(settings.logLevel, settings.logStream),
     ...timeouts(settings),
   });
