@@ -81,5 +81,6 @@ test("schemathesis: no server error, every answer as the OpenAPI document says",
   assert.equal(code, 0, `schemathesis found problems (exit ${code}, ${seconds} s):\n${output}`);
   assert.match(output, /Tested: \d+/, output);
   assert.equal(cp.exitCode, null, "the control plane exited during the run");
-  t.diagnostic(`${seconds} s; ${output.match(/\d+ generated[^\n]*/)?.[0] ?? ""}`);
+  const summary = [/Selected: [^\n]*/, /\d+ generated[^\n]*/].map((re) => output.match(re)?.[0] ?? "");
+  t.diagnostic(`${seconds} s; operations ${summary.join("; ")}`);
 });
