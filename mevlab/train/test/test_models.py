@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pyarrow as pa
 import pytest
 
 from mevlab.train import TrainConfig, train
 from mevlab.train.onnx_io import session
+from mevlab.train.synthetic import write_arrow
 
 from .helpers import fast_params, model_dirs
 
@@ -109,3 +111,22 @@ def test_another_seed_gives_another_mlp(arrow_file: Path, tmp_path: Path) -> Non
         )
         ids.add(train(cfg)["models"][0]["id"])
     assert len(ids) == 2
+
+
+def test_regression_lgbm_threshold_between_two_float32_values(tmp_path: Path) -> None:
+    """LightGBM splits halfway between two adjacent float32 values; ONNX rounded that onto the upper one."""
+    a = np.float32(1e11)
+    if a.view(np.int32) % 2 == 0:  # an odd mantissa: the halfway point rounds (to even) up onto b
+        a = np.nextafter(a, np.float32(np.inf))
+    b = np.nextafter(a, np.float32(np.inf))
+    rng = np.random.default_rng(0)
+    n = 4000
+    upper = rng.random(n) < 0.5
+    x = np.where(upper, b, a).astype(np.float32)
+    y = rng.random(n) < np.where(upper, 0.8, 0.2)
+    table = pa.table({"ts": np.arange(n), "x": x, "noise": rng.random(n), "y": y})
+    path = tmp_path / "ties.arrow"
+    write_arrow(table, path)
+    cfg = TrainConfig(input=str(path), models=["lgbm", "xgb"], out=str(tmp_path / "m"), features="x,noise", target="y")
+    for result in train(cfg)["models"]:  # XGBoost keeps float32 thresholds itself
+        assert result["parity_max_abs_diff"] <= 1e-5, result["model"]
