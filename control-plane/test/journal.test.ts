@@ -64,12 +64,29 @@ test("a line that is JSON but not a record refuses with file:line and why, even 
   assert.throws(() => replayJournal(file, { apply, log: () => undefined }), { message: `${file}:3: no a` });
 });
 
-test("appends after a repair start on a line of their own", () => {
+test("appends after a repair start on a line of their own", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "mevlab-journal-")), "j.jsonl");
   writeFileSync(file, '{"a":1}\n{"a":');
   replayJournal(file, { apply: () => undefined, log: () => undefined });
-  const w = new JournalWriter(file, { fsync: true });
+  const w = new JournalWriter(file, { sync: "each" });
   w.append('{"a":2}');
-  w.close();
+  await w.close();
   assert.equal(readFileSync(file, "utf8"), '{"a":1}\n{"a":2}\n');
+});
+
+test("group sync: lines are in the file at once, in order, and close waits for the sync in flight", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-journal-")), "j.jsonl");
+  const w = new JournalWriter(file, { sync: "group", onSyncError: (err) => assert.fail(err) });
+  for (let i = 0; i < 200; i++) {
+    w.append(JSON.stringify({ i }));
+    if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(readFileSync(file, "utf8").split("\n").length, 201);
+  await w.close();
+  assert.equal(w.isOpen, false);
+  const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { i: number }).i),
+    Array.from({ length: 200 }, (_, i) => i),
+  );
 });

@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { Module } from "@mevlab/proto";
 import { PolicyStore } from "../src/policy/store";
 
-test("regression: a torn last policy line no longer stops the start; it is cut off and the file named", () => {
+test("regression: a torn last policy line no longer stops the start; it is cut off and the file named", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mevlab-policies-"));
   const first = new PolicyStore(dir);
   first.next(Module.mev, { evMin: 0.001 }, "ops", "tighter");
   first.next(Module.mev, { throttlePct: 30 }, "ops", "throttle");
-  first.close();
+  await first.close();
   const file = join(dir, "mev.jsonl");
   const whole = readFileSync(file, "utf8");
   appendFileSync(file, '{"schemaVersion":1,"module":"mev","version":"3","evMin":0.0');
@@ -24,7 +24,7 @@ test("regression: a torn last policy line no longer stops the start; it is cut o
   assert.equal(readFileSync(file, "utf8"), whole);
   assert.match(logged.join("\n"), new RegExp(`${file}:3: dropped a torn last line \\(\\d+ bytes, no newline\\)`));
   assert.equal(second.next(Module.mev, { kill: true }, "ops", "stop").version, 3n, "the torn version is issued again");
-  second.close();
+  await second.close();
   assert.equal(new PolicyStore(dir).current(Module.mev).kill, true, "and the line after the repair reads back");
 
   const lines = readFileSync(file, "utf8").trimEnd().split("\n");

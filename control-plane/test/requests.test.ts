@@ -81,7 +81,7 @@ test("the journal brings back every request as it was, and a restarted tracker r
   );
   const asJson = (r: ControlRequest | undefined) => toWireJson(ControlRequestSchema, r!);
   const before = { done: asJson(first.get("done")), half: asJson(first.get("half")) };
-  first.close();
+  await first.close();
   // An ack read before the caller yielded still comes after the record it belongs to.
   assert.deepEqual(
     journal().map((l) => {
@@ -99,14 +99,14 @@ test("the journal brings back every request as it was, and a restarted tracker r
   assert.equal(second.get("done")!.reason, "throttle_pct: must be 0-100");
   second.onAck(ack("half", "mev-1", AckOutcome.applied, 40));
   assert.equal(second.get("half")!.state, State.applied);
-  second.close();
+  await second.close();
   const third = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined });
   assert.equal(third.get("half")!.state, State.applied);
   assert.deepEqual(
     third.get("half")!.outcomes.map((o) => o.agentId),
     ["mev-2", "mev-1"],
   );
-  third.close();
+  await third.close();
 });
 
 test("a request that times out is journaled whole; a late ack is kept without changing its state", async () => {
@@ -124,13 +124,13 @@ test("a request that times out is journaled whole; a late ack is kept without ch
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(tracker.get("slow")!.state, State.timeout);
   tracker.onAck(ack("slow", "mev-1", AckOutcome.applied, 0));
-  tracker.close();
+  await tracker.close();
   const again = new RequestTracker({ file, timeoutMs: 20, onChange: () => undefined });
   const r = again.get("slow")!;
   assert.equal(r.state, State.timeout);
   assert.match(r.reason, /no ack from mev-1/);
   assert.equal(r.outcomes.length, 1);
-  again.close();
+  await again.close();
 });
 
 test("regression: a torn last line no longer stops the start; it is cut off and the file named", async () => {
@@ -147,7 +147,7 @@ test("regression: a torn last line no longer stops the start; it is cut off and 
   });
   await Promise.resolve();
   first.onAck(ack("kept", "mev-1", AckOutcome.applied, 0));
-  first.close();
+  await first.close();
   const whole = readFileSync(file, "utf8");
   // A crash while the next ack line was written.
   const torn = '{"request_id":"kept","ack":{"agentId":"mev-';
@@ -155,7 +155,7 @@ test("regression: a torn last line no longer stops the start; it is cut off and 
   const logged: string[] = [];
   const second = new RequestTracker({ file, timeoutMs: 60_000, onChange: () => undefined, log: (l) => logged.push(l) });
   assert.equal(second.get("kept")!.state, State.applied);
-  second.close();
+  await second.close();
   assert.equal(readFileSync(file, "utf8"), whole, "the torn line is gone");
   assert.equal(logged.length, 1);
   assert.match(logged[0], new RegExp(`^${file}:3: dropped a torn last line \\(${torn.length} bytes, no newline\\)`));
@@ -198,6 +198,6 @@ test("an ack from an agent the request did not expect, or of another module, cou
       ["mev-1"],
     );
   } finally {
-    tracker.close();
+    await tracker.close();
   }
 });

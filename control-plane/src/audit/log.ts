@@ -53,7 +53,7 @@ export class AuditLog {
     private prev: string,
     private records: number,
   ) {
-    this.journal = new JournalWriter(opts.file, { fsync: opts.fsync ?? true });
+    this.journal = new JournalWriter(opts.file, { sync: (opts.fsync ?? true) ? "each" : "none" });
   }
 
   /**
@@ -107,7 +107,7 @@ export class AuditLog {
   /** Writes the anchor a last time, then closes the file. */
   async close(): Promise<void> {
     await this.keeper?.close();
-    this.journal.close();
+    await this.journal.close();
   }
 
   private writeSystem(action: string, target: string, outcome: AuditEntry["outcome"], reason: string): void {

@@ -49,14 +49,22 @@ export class RequestTracker {
       file: string;
       timeoutMs: number;
       onChange: (request: ControlRequest) => void;
-      /** fdatasync each journal line (default true). */
+      /**
+       * Flush the journal to the disk (default true): each line is covered by an fdatasync on the
+       * thread pool that starts when it is written (one for a burst of lines), so the control loop
+       * never waits for the disk; the command's audit record is the one synced before it is published.
+       */
       fsync?: boolean;
       /** Where a repaired journal is reported. */
       log?: (line: string) => void;
     },
   ) {
     this.load();
-    this.journalFile = new JournalWriter(opts.file, { fsync: opts.fsync ?? true });
+    const log = opts.log ?? ((l: string) => process.stderr.write(`control-plane: ${l}\n`));
+    this.journalFile = new JournalWriter(opts.file, {
+      sync: (opts.fsync ?? true) ? "group" : "none",
+      onSyncError: (err) => log(`${opts.file}: fdatasync failed (${err.message}): the last lines may not be on disk`),
+    });
   }
 
   /**
@@ -123,10 +131,11 @@ export class RequestTracker {
     return undefined;
   }
 
-  close(): void {
+  /** Stops the timeouts; the journal is on disk when this resolves. */
+  async close(): Promise<void> {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.journalFile.close();
+    await this.journalFile.close();
   }
 
   /** Journals and pushes a created request, once. */

@@ -45,7 +45,7 @@ export class JobRunner {
       },
     });
     const restarted = [...this.jobs.values()].filter((j) => !FINAL.has(j.state)).map((j) => j.id);
-    this.journal = new JournalWriter(opts.file, { fsync: false });
+    this.journal = new JournalWriter(opts.file, { sync: "none" });
     for (const id of restarted.sort((a, b) => Number(this.jobs.get(a)!.createdAt - this.jobs.get(b)!.createdAt))) {
       const j = this.jobs.get(id)!;
       opts.log?.(`job ${id} was ${j.state} when the control plane stopped: queued again`);
@@ -110,7 +110,7 @@ export class JobRunner {
       running.abort.abort();
       await running.done;
     }
-    this.journal.close();
+    await this.journal.close();
   }
 
   private pump(): void {

@@ -1,2 +1,2 @@
 export { JournalError, replayJournal, type ReplayOptions, type ReplayResult } from "./reader";
-export { JournalWriter, type JournalWriterOptions } from "./writer";
+export { JournalWriter, type JournalWriterOptions, type SyncMode } from "./writer";

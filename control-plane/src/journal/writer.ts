@@ -1,15 +1,29 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
+/**
+ * When an appended line reaches the disk:
+ * - `each`: `append` returns once it is there (fdatasync on the event loop);
+ * - `group`: an fdatasync on the thread pool starts at once and covers every line written until it
+ *   ends, so the event loop never waits for the disk and one sync serves a burst of lines;
+ * - `none`: when the kernel writes it back.
+ */
+export type SyncMode = "each" | "group" | "none";
+
 export interface JournalWriterOptions {
-  /** fdatasync after each append: the line survives a crash or a power loss once `append` returns. */
-  fsync: boolean;
+  sync: SyncMode;
+  /** A failed group sync (the lines it covered may not be on disk). */
+  onSyncError?: (err: Error) => void;
 }
 
 /** An append-only JSONL file, mode 0600 in a 0700 directory; each append is one line, written whole. */
 export class JournalWriter {
   private readonly fd: number;
   private open = true;
+  private syncing = false;
+  /** Lines written since the running group sync started. */
+  private dirty = false;
+  private idle: (() => void)[] = [];
 
   constructor(
     readonly file: string,
@@ -19,22 +33,43 @@ export class JournalWriter {
     this.fd = openSync(file, "a", 0o600);
   }
 
-  /** Appends `line` (without its newline). Synchronous: it is on disk (with `fsync`) when this returns. */
+  /** Appends `line` (without its newline), synchronously; with `each`, it is on disk when this returns. */
   append(line: string): void {
     const bytes = Buffer.from(line + "\n", "utf8");
     // A file write returns short only when the disk is full; the rest is retried so that the error,
     // if any, is thrown here and not left as a torn line.
     for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off);
-    if (this.opts.fsync) fdatasyncSync(this.fd);
+    if (this.opts.sync === "each") fdatasyncSync(this.fd);
+    else if (this.opts.sync === "group") this.groupSync();
   }
 
   get isOpen(): boolean {
     return this.open;
   }
 
-  close(): void {
+  /** Waits for a running group sync, makes the rest durable and closes the file. */
+  async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
+    while (this.syncing) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.opts.sync !== "none") fdatasyncSync(this.fd);
     closeSync(this.fd);
+  }
+
+  private groupSync(): void {
+    if (this.syncing) {
+      this.dirty = true;
+      return;
+    }
+    this.syncing = true;
+    this.dirty = false;
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      if (err) this.opts.onSyncError?.(err);
+      if (this.dirty && this.open) return this.groupSync();
+      const idle = this.idle;
+      this.idle = [];
+      for (const resolve of idle) resolve();
+    });
   }
 }

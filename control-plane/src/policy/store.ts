@@ -53,7 +53,7 @@ export class PolicyStore {
       const versions: Policy[] = [];
       replayJournal(file, { log, apply: (line) => versions.push(fromWireJson(PolicySchema, line)) });
       this.history.set(module, versions.length ? versions : [defaultPolicy(module)]);
-      this.journals.set(module, new JournalWriter(file, { fsync: opts.fsync ?? true }));
+      this.journals.set(module, new JournalWriter(file, { sync: (opts.fsync ?? true) ? "each" : "none" }));
     }
   }
 
@@ -92,8 +92,8 @@ export class PolicyStore {
     return policy;
   }
 
-  close(): void {
-    for (const j of this.journals.values()) j.close();
+  async close(): Promise<void> {
+    for (const j of this.journals.values()) await j.close();
   }
 
   private file(module: Module): string {
