@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help='JSON object of parameters, e.g. {"max_depth":6,"lr":0.1}')
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="one parameter; repeatable")
     for name in ("max-depth", "learning-rate", "lr", "n-estimators", "epochs", "early-stopping-rounds", "seed"):
-        p.add_argument(f"--{name}", dest=f"p_{name.replace('-', '_')}", help="the parameter of that name")
+        p.add_argument(f"--{name}", dest=f"p_{name.replace('-', '_')}", metavar="VALUE", help="that parameter")
     return p
 
 
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     token = CancelToken()
     cancel_on_signals(token)
     level = os.environ.get("MEVLAB_LOG_LEVEL", "info").upper()
+    level = level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO"
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
