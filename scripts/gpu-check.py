@@ -113,13 +113,20 @@ def mlp(args: argparse.Namespace, data: Path, out: Path) -> dict[str, Any]:
 def trees(args: argparse.Namespace, data: Path, out: Path) -> dict[str, Any]:
     """XGBoost and LightGBM with CUDA, where they are installed: their absence is an answer, not a failure."""
     params = {"n_estimators": args.trees, "early_stopping_rounds": 0, "max_depth": 8}
-    report = {}
+    report: dict[str, Any] = {}
     for model in ("xgb", "lgbm"):
         log(f"{model} with --gpu true")
         run = one_run(model, "true", data, out, params)
         if run.get("code") == "dependency_missing":
             run["message"] = f"{run['message'].split(',')[0]}: not installed on this machine, so not checked"
-        report[model] = run
+        entry: dict[str, Any] = {"asked": run}
+        if run.get("ok") and run["device"] == "cuda":
+            log(f"{model}, the same on the CPU")
+            cpu = one_run(model, "false", data, out, params)
+            entry["cpu"] = cpu
+            if cpu.get("ok"):
+                entry["gpu_speedup"] = round(cpu["training_seconds"] / run["training_seconds"], 2)
+        report[model] = entry
     return report
 
 
