@@ -185,28 +185,30 @@ function ackRoutes(deps: BridgeDeps): Map<string, Route> {
   ]);
 }
 
+/** An agent's heartbeat, once its agent_mac verifies: to the registry and the hub. */
+function statusRoute(deps: BridgeDeps): Route {
+  return (r) => {
+    const status = decode(TOPICS.agentStatus.schema, r.value);
+    const forged = deps.agents.status(status);
+    if (forged) {
+      const message = `status of '${status.agentId}' ignored: ${forged} (no agent of that id holds a credential)`;
+      return reportProblem(deps, r, { reason: "unauthenticated", message });
+    }
+    deps.registry.update(status);
+    deps.hub.publish(
+      Stream.agent_status,
+      status.module,
+      { case: "agentStatus", value: status },
+      { coalesceKey: `status:${status.agentId}` },
+    );
+  };
+}
+
 /** The agents' events: status, opportunities, outcomes and metrics, to the hub, registry, metrics and sink. */
 function eventRoutes(deps: BridgeDeps): Map<string, Route> {
-  const { hub, registry, rolling, sink } = deps;
+  const { hub, rolling, sink } = deps;
   return new Map<string, Route>([
-    [
-      TOPICS.agentStatus.name,
-      (r) => {
-        const status = decode(TOPICS.agentStatus.schema, r.value);
-        const forged = deps.agents.status(status);
-        if (forged) {
-          const message = `status of '${status.agentId}' ignored: ${forged} (no agent of that id holds a credential)`;
-          return reportProblem(deps, r, { reason: "unauthenticated", message });
-        }
-        registry.update(status);
-        hub.publish(
-          Stream.agent_status,
-          status.module,
-          { case: "agentStatus", value: status },
-          { coalesceKey: `status:${status.agentId}` },
-        );
-      },
-    ],
+    [TOPICS.agentStatus.name, statusRoute(deps)],
     [
       TOPICS.arbOpportunities.name,
       (r) => {

@@ -40,14 +40,8 @@ export interface SocketLimits {
 
 const REFUSAL_CODES: Record<number, string> = { 401: "unauthenticated", 403: "forbidden", 404: "not_found" };
 
-/**
- * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response), refuses
- * one past the caps (429 per user, 503 in all), pings every accepted socket and closes each when its
- * token expires or is revoked (token-lifetime.ts). Every socket it touches has an error handler from
- * the first byte: an upgrade request leaves Node's HTTP server, whose handler no longer covers its
- * socket, and one reset on a refused upgrade ended the process.
- */
-export function webSocketUpgrades(deps: {
+/** What webSocketUpgrades is given. */
+export interface UpgradeDeps {
   tokens: TokenService;
   hub: RealtimeHub;
   bus: Bus;
@@ -58,21 +52,17 @@ export function webSocketUpgrades(deps: {
   onLinkRefused?: (agentId: string, kind: string, reason: string) => void;
   /** When its token expires, until when a socket of a session still refreshed may stay open. */
   sessionExpiry?: SessionExpiry;
-}) {
-  const server = (protocol: string, maxPayload: number) => endpointServer(protocol, maxPayload, deps.deflate);
-  const endpoints: Record<string, Endpoint> = {
-    "/api/realtime/ws": {
-      wss: server(REALTIME_PROTOCOL, REALTIME_MAX_FRAME_BYTES),
-      roles: ["admin", "viewer"],
-      serve: (ws, who) => serveRealtime(ws, who, deps.hub),
-    },
-    "/api/bus/ws": {
-      // Agents split what they send to fit (proto/TOPICS.md); a larger frame closes the link with 1009.
-      wss: server(LINK_PROTOCOL, LINK_MAX_FRAME_BYTES),
-      roles: ["agent"],
-      serve: (ws, who) => serveLink(ws, who, deps),
-    },
-  };
+}
+
+/**
+ * Authenticates WebSocket upgrades before accepting them (401/403 on the HTTP response), refuses
+ * one past the caps (429 per user, 503 in all), pings every accepted socket and closes each when its
+ * token expires or is revoked (token-lifetime.ts). Every socket it touches has an error handler from
+ * the first byte: an upgrade request leaves Node's HTTP server, whose handler no longer covers its
+ * socket, and one reset on a refused upgrade ended the process.
+ */
+export function webSocketUpgrades(deps: UpgradeDeps) {
+  const endpoints = endpointsFor(deps);
 
   /** Upgrade requests being answered: ended with the server, and each within UPGRADE_TIMEOUT_MS. */
   const upgrading = new Set<Duplex>();
@@ -132,6 +122,24 @@ export function webSocketUpgrades(deps: {
   /** Closes each socket whose token is refused now (revoked, its user disabled or removed). */
   const closeRevoked = (refused: (who: Principal) => string | undefined): void => lifetimes.closeRefused(refused);
   return { handleUpgrade, closeSockets, closeRevoked };
+}
+
+/** The two WebSocket endpoints: who may open each, its frame limit, and what serves it. */
+function endpointsFor(deps: UpgradeDeps): Record<string, Endpoint> {
+  const server = (protocol: string, maxPayload: number) => endpointServer(protocol, maxPayload, deps.deflate);
+  return {
+    "/api/realtime/ws": {
+      wss: server(REALTIME_PROTOCOL, REALTIME_MAX_FRAME_BYTES),
+      roles: ["admin", "viewer"],
+      serve: (ws, who) => serveRealtime(ws, who, deps.hub),
+    },
+    "/api/bus/ws": {
+      // Agents split what they send to fit (proto/TOPICS.md); a larger frame closes the link with 1009.
+      wss: server(LINK_PROTOCOL, LINK_MAX_FRAME_BYTES),
+      roles: ["agent"],
+      serve: (ws, who) => serveLink(ws, who, deps),
+    },
+  };
 }
 
 /** The server of one endpoint: upgrades only, its frame limit, its sub-protocol. */
