@@ -44,7 +44,7 @@ export interface ControlPlaneOptions {
   auditAnchor?: string;
   /** How often the anchor is rewritten when the head moved (default 10 s); it is also written on close. */
   auditAnchorEveryMs?: number;
-  /** fdatasync each audit, request and policy line (default true; `MEVLAB_JOURNAL_FSYNC=0` turns it off). */
+  /** Flush audit, request and policy lines to the disk (default true; `MEVLAB_JOURNAL_FSYNC=0` turns it off). */
   journalFsync?: boolean;
   log?: (line: string) => void;
   /** Every accepted WebSocket is pinged this often; one that has not answered the previous ping is dropped. */
