@@ -18,6 +18,8 @@ test("each runtime's entry resolves through main/types, as tslab's Node10-style 
     ["@mevlab/kernel-helpers/client", "ControlPlaneClient"],
     ["@mevlab/kernel-helpers/bus", "KafkaBus"],
     ["@mevlab/kernel-helpers/data", "slice"],
+    ["@mevlab/kernel-helpers/train", "train"],
+    ["@mevlab/kernel-helpers/evaluate", "evaluate"],
     ["@mevlab/kernel-helpers", "nodeTransport"],
   ] as const) {
     assert.ok(load(entry).exports.includes(name), `${entry} exports ${name}`);

@@ -31,3 +31,4 @@ export type {
   ScrapeRequest,
   WhoAmI,
 } from "./wire";
+export * from "./policy-rules";
