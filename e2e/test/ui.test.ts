@@ -81,6 +81,31 @@ test("the live table fills with opportunities from the agents", async () => {
   await page.screenshot({ path: join(RESULTS, "ui-live-table.png") });
 });
 
+test("changing the live table's rows in the Settings Editor keeps the session", async () => {
+  await ensureLoggedIn();
+  // Only a new control plane URL ends the session; any other setting used to log the user out.
+  await page.keyboard.press("Control+,");
+  await page.locator(".jp-PluginList-entry", { hasText: "mevlab" }).first().click();
+  const rows = page.locator('input[id$="maxRows"]');
+  await rows.waitFor({ timeout: 30_000 });
+  await rows.fill("500");
+  await rows.press("Tab");
+  const labUrl = new URL(stack.labUrl!);
+  const saved = async () => {
+    const res = await fetch(`${labUrl.origin}/lab/api/settings/@mevlab/extension:plugin`, {
+      headers: { authorization: `token ${labUrl.searchParams.get("token")}` },
+    });
+    return ((await res.json()) as { settings?: { maxRows?: number } }).settings?.maxRows === 500 || undefined;
+  };
+  await waitFor("the setting saved by JupyterLab", saved, 30_000);
+  await page.locator(".lm-TabBar-tab", { hasText: "mevlab" }).first().click();
+  // Long enough for the settings change to reach the panel (it did, and logged out, at once).
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal(await page.locator(".jp-Dialog").count(), 0, "no login dialog");
+  await page.locator(".mevlab-session", { hasText: `${stack.admin.username} (admin)` }).waitFor({ timeout: 5_000 });
+  await page.screenshot({ path: join(RESULTS, "ui-settings-kept-session.png") });
+});
+
 test("the Datasets panel starts an export, shows its progress and its manifest", async () => {
   await ensureLoggedIn();
   // The sink writes the agents' events to the Parquet store every 5 s; wait until a part is there.
