@@ -80,3 +80,35 @@ export class ClickHouseError extends MevlabError {
     this.code = options?.code;
   }
 }
+
+/**
+ * The trainer (`python -m mevlab.train`) failed or was cancelled. `code` is its error code
+ * (docs/training.md: `bad_input`, `one_class`, `cancelled`, …), or `spawn_failed` when Python could
+ * not be started and `protocol` when it ended without an `error` event.
+ */
+export class TrainError extends MevlabError {
+  override readonly name = "TrainError";
+  readonly code: string;
+  /** The trainer's exit status (null when a signal ended it). */
+  readonly exitCode: number | null;
+  /** The `error` event's other fields: `model`, `column`, `columns`, `param`, `split`, `path`, … */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** The last lines the trainer wrote on stderr. */
+  readonly logTail: readonly string[];
+  constructor(
+    code: string,
+    message: string,
+    options: {
+      exitCode?: number | null;
+      details?: Record<string, unknown>;
+      logTail?: readonly string[];
+      cause?: unknown;
+    } = {},
+  ) {
+    super(`${code}: ${message}`, { cause: options.cause });
+    this.code = code;
+    this.exitCode = options.exitCode ?? null;
+    this.details = options.details ?? {};
+    this.logTail = options.logTail ?? [];
+  }
+}
