@@ -1,4 +1,5 @@
 import { AckOutcome, Action, AgentState, type ControlArgs, type ControlCommand, type Policy } from "@mevlab/proto";
+import { validatePolicy } from "@mevlab/kernel-helpers/client";
 
 /** What an agent is doing; changed only by `applyCommand`. */
 export interface AgentRuntime {
@@ -45,20 +46,14 @@ export function adoptPolicy(rt: AgentRuntime, p: Policy): void {
 export function invalidArgs(args: ControlArgs | undefined): string | undefined {
   if (!args) return undefined;
   const p = args.policy;
-  const throttle = p ? p.throttlePct : args.throttlePct;
-  const evMin = p ? p.evMin : args.evMin;
   const ladder = p ? p.tipLadder : args.tipLadder;
-  if (throttle !== undefined && (!Number.isInteger(throttle) || throttle < 0 || throttle > 100)) {
-    return `throttle_pct must be an integer 0-100, got ${throttle}`;
-  }
-  if (evMin !== undefined && (!Number.isFinite(evMin) || evMin < 0))
-    return `ev_min must be finite and >= 0, got ${evMin}`;
-  if (ladder.length > 16) return `tip_ladder has ${ladder.length} rungs, at most 16`;
-  for (let i = 0; i < ladder.length; i++) {
-    if (!(ladder[i] > 0 && ladder[i] < 1)) return `tip_ladder[${i}] must be inside (0, 1)`;
-    if (i > 0 && ladder[i] <= ladder[i - 1]) return "tip_ladder must be strictly increasing";
-  }
-  return undefined;
+  // An empty ladder is an absent one on the wire (a repeated field); the rules are the control plane's.
+  const problems = validatePolicy({
+    throttle_pct: p ? p.throttlePct : args.throttlePct,
+    ev_min: p ? p.evMin : args.evMin,
+    tip_ladder: ladder.length ? ladder : undefined,
+  });
+  return problems[0]?.message;
 }
 
 /** Bounded set of request ids already seen, oldest forgotten first. */

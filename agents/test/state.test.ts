@@ -70,11 +70,11 @@ test("an agent refuses invalid arguments with a reason naming the field, whoever
   const seen = new DedupeWindow();
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ throttlePct: 101 }, /throttle_pct must be an integer 0-100/],
-    [{ evMin: Number.NaN }, /ev_min must be finite/],
+    [{ evMin: Number.NaN }, /ev_min must be a finite number >= 0, got NaN/],
     [{ evMin: -1 }, /ev_min/],
     [{ tipLadder: [0.5, 0.4] }, /strictly increasing/],
-    [{ tipLadder: [0.5, 1.5] }, /tip_ladder\[1\] must be inside \(0, 1\)/],
-    [{ tipLadder: Array.from({ length: 17 }, (_, i) => (i + 1) / 20) }, /17 rungs, at most 16/],
+    [{ tipLadder: [0.5, 1.5] }, /tip_ladder\[1\] must be a number inside \(0, 1\), got 1.5/],
+    [{ tipLadder: Array.from({ length: 17 }, (_, i) => (i + 1) / 20) }, /tip_ladder must have 1-16 rungs, got 17/],
   ];
   for (const [args, reason] of cases) {
     const d = applyCommand(rt, cmd(Action.policy, args), seen, NOW, "mev");

@@ -1,5 +1,5 @@
 import { Type, type TSchema, type Static } from "@fastify/type-provider-typebox";
-import { MODULE_NAMES, type ActionName } from "@mevlab/kernel-helpers";
+import { MAX_RUNGS, MODULE_NAMES, POLICY_MESSAGES, type ActionName } from "@mevlab/kernel-helpers";
 import { StringEnum } from "../http/typebox";
 
 export { MODULE_NAMES };
@@ -12,7 +12,8 @@ export const ACTION_NAMES = [
   "policy",
   "kill",
 ] as const satisfies readonly ActionName[];
-export const MAX_RUNGS = 16;
+// The policy fields' rules and words are kernel-helpers' validatePolicy(), shared with the agents.
+export { MAX_RUNGS };
 export const MAX_TEXT = 500;
 
 const EXPECTED_MODULE = `expected one of ${MODULE_NAMES.join(", ")}`;
@@ -25,25 +26,23 @@ export const ModuleParams = Type.Object({ module: ModuleName({ "x-code": "unknow
 
 /** The blueprint's fields of a control action, each worded as the API always has. */
 const controlFields = {
-  throttle_pct: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 100, "x-error": "{path} must be an integer 0-100, got {got}" }),
-  ),
-  ev_min: Type.Optional(Type.Number({ minimum: 0, "x-error": "{path} must be a finite number >= 0, got {got}" })),
+  throttle_pct: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, "x-error": POLICY_MESSAGES.throttle_pct })),
+  ev_min: Type.Optional(Type.Number({ minimum: 0, "x-error": POLICY_MESSAGES.ev_min })),
   tip_ladder: Type.Optional(
     Type.Array(
       Type.Number({
         exclusiveMinimum: 0,
         exclusiveMaximum: 1,
-        "x-error": "{path} must be a number inside (0, 1), got {got}",
+        "x-error": POLICY_MESSAGES.rung,
       }),
       {
         minItems: 1,
         maxItems: MAX_RUNGS,
         description: "tip quantiles, strictly increasing",
-        "x-error": "{path} must be an array of numbers",
+        "x-error": POLICY_MESSAGES.ladder,
         "x-errors": {
-          minItems: `{path} must have 1-${MAX_RUNGS} rungs, got {count}`,
-          maxItems: `{path} must have 1-${MAX_RUNGS} rungs, got {count}`,
+          minItems: POLICY_MESSAGES.rungs,
+          maxItems: POLICY_MESSAGES.rungs,
         },
       },
     ),

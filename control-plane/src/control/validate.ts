@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from "fastify";
 import { Action, ControlArgsSchema, Module, create, type ControlArgs } from "@mevlab/proto";
+import { ladderOrderProblem } from "@mevlab/kernel-helpers";
 import { badRequest } from "../http/errors";
 import { SchemaError } from "../http/validation";
 import type { PolicyChanges } from "../policy/store";
@@ -39,11 +40,8 @@ export function targetError(errors: FastifySchemaValidationError[]): SchemaError
 }
 
 function checkLadder(ladder: number[] | undefined): void {
-  let prev = 0;
-  for (const [i, q] of (ladder ?? []).entries()) {
-    if (q <= prev) throw badRequest(`tip_ladder must be strictly increasing: tip_ladder[${i}] = ${q} follows ${prev}`);
-    prev = q;
-  }
+  const problem = ladderOrderProblem(ladder);
+  if (problem) throw badRequest(problem.message);
 }
 
 /** The arguments of a control action from its (schema-valid) body. */
