@@ -90,3 +90,22 @@ test("group sync: lines are in the file at once, in order, and close waits for t
     Array.from({ length: 200 }, (_, i) => i),
   );
 });
+
+test("group sync: durable() resolves after a sync that began once its lines were written, never before", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "mevlab-journal-")), "j.jsonl");
+  const w = new JournalWriter(file, { sync: "group", onSyncError: (err) => assert.fail(err) });
+  const order: string[] = [];
+  w.append('{"i":0}');
+  const first = w.durable().then(() => order.push("first"));
+  // Written while the first sync runs: only a second sync covers it.
+  w.append('{"i":1}');
+  const second = w.durable().then(() => order.push("second"));
+  assert.deepEqual(order, [], "nothing is durable before a sync has finished");
+  await Promise.all([first, second]);
+  assert.deepEqual(order, ["first", "second"]);
+  await w.durable(); // nothing written since: at once
+  w.append('{"i":2}');
+  const pending = w.durable();
+  await w.close(); // the last line is synced on close, and its waiter answered
+  await pending;
+});

@@ -53,7 +53,12 @@ export class AuditLog {
     private prev: string,
     private records: number,
   ) {
-    this.journal = new JournalWriter(opts.file, { sync: (opts.fsync ?? true) ? "each" : "none" });
+    // Grouped on the thread pool: the control service waits for `durable()` before it publishes the
+    // command a record allows, without holding the event loop for the disk.
+    this.journal = new JournalWriter(opts.file, {
+      sync: (opts.fsync ?? true) ? "group" : "none",
+      onSyncError: (err) => (opts.log ?? (() => undefined))(`audit: fdatasync of ${opts.file} failed: ${err.message}`),
+    });
   }
 
   /**
@@ -102,6 +107,11 @@ export class AuditLog {
     this.journal.append(line);
     this.prev = mac;
     this.records += 1;
+  }
+
+  /** Resolves once every record written so far is on disk (rejects when the disk refuses it). */
+  durable(): Promise<void> {
+    return this.journal.durable();
   }
 
   /** Writes the anchor a last time, then closes the file. */

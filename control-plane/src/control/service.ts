@@ -13,6 +13,7 @@ import {
   type Policy,
 } from "@mevlab/proto";
 import {
+  describe,
   publishMessage,
   publishMessages,
   signCommand,
@@ -92,6 +93,16 @@ export class ControlService {
         this.deps.signer,
       ),
     }));
+    try {
+      // The record that allows the command is on disk before the command is on the bus.
+      await this.deps.audit.durable();
+    } catch (err) {
+      throw new HttpError(
+        500,
+        "audit_unavailable",
+        `command not sent: the audit log could not be flushed (${describe(err)})`,
+      );
+    }
     try {
       await publishMessages(this.deps.bus, TOPICS.controlCommands, commands);
     } catch (err) {

@@ -24,6 +24,11 @@ export class JournalWriter {
   /** Lines written since the running group sync started. */
   private dirty = false;
   private idle: (() => void)[] = [];
+  /** Lines appended, and how many of them a finished sync covers. */
+  private written = 0;
+  private synced = 0;
+  /** Callers of `durable()`, each waiting for the lines written before it asked. */
+  private waiting: { upTo: number; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     readonly file: string,
@@ -39,8 +44,21 @@ export class JournalWriter {
     // A file write returns short only when the disk is full; the rest is retried so that the error,
     // if any, is thrown here and not left as a torn line.
     for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off);
-    if (this.opts.sync === "each") fdatasyncSync(this.fd);
-    else if (this.opts.sync === "group") this.groupSync();
+    this.written += 1;
+    if (this.opts.sync === "each") {
+      fdatasyncSync(this.fd);
+      this.synced = this.written;
+    } else if (this.opts.sync === "group") this.groupSync();
+  }
+
+  /**
+   * Resolves once every line appended so far is on disk (at once with `each` and `none`). With
+   * `group`, the wait is on the thread pool: the event loop goes on, and one sync serves every caller
+   * of a burst. Rejects when the sync fails.
+   */
+  durable(): Promise<void> {
+    if (this.opts.sync !== "group" || this.synced >= this.written) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiting.push({ upTo: this.written, resolve, reject }));
   }
 
   get isOpen(): boolean {
@@ -54,6 +72,8 @@ export class JournalWriter {
     while (this.syncing) await new Promise<void>((resolve) => this.idle.push(resolve));
     if (this.opts.sync !== "none") fdatasyncSync(this.fd);
     closeSync(this.fd);
+    this.synced = this.written;
+    this.settle(this.written);
   }
 
   private groupSync(): void {
@@ -63,13 +83,26 @@ export class JournalWriter {
     }
     this.syncing = true;
     this.dirty = false;
+    const upTo = this.written;
     fdatasync(this.fd, (err) => {
       this.syncing = false;
       if (err) this.opts.onSyncError?.(err);
+      else this.synced = Math.max(this.synced, upTo);
+      this.settle(upTo, err ?? undefined);
       if (this.dirty && this.open) return this.groupSync();
       const idle = this.idle;
       this.idle = [];
       for (const resolve of idle) resolve();
     });
+  }
+
+  /** Answers the callers of `durable()` whose lines this sync covered. */
+  private settle(upTo: number, err?: Error): void {
+    const covered = this.waiting.filter((w) => w.upTo <= upTo);
+    this.waiting = this.waiting.filter((w) => w.upTo > upTo);
+    for (const w of covered) {
+      if (err) w.reject(err);
+      else w.resolve();
+    }
   }
 }
