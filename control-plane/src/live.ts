@@ -30,6 +30,15 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
     deflate: config.wsDeflate,
     limits: config,
     log: config.log,
+    onRefusedToken: (ip, path, reason) =>
+      app.refusals.record({
+        user: "anonymous",
+        role: "anonymous",
+        action: "auth.token",
+        target: `GET ${path}`,
+        reason,
+        ip,
+      }),
     onLinkRefused: (agentId, kind, reason) => {
       const n = s.rolling.linkRefused.note(agentId, kind);
       if (n !== undefined) config.log(`bus link: refused ${kind} from agent ${agentId} (${n} so far): ${reason}`);

@@ -91,6 +91,32 @@ test("a presented token that is refused is audited; a request with no token is n
   );
 });
 
+test("a token refused on a WebSocket upgrade is audited too", async () => {
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${cp.url}/api/realtime/ws?token=not-a-jwt`, {
+      localAddress: "127.0.0.6",
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 401);
+  const refused = records().filter((r) => r.action === "auth.token" && r.ip === "127.0.0.6");
+  assert.deepEqual(
+    refused.map((r) => `${r.target}: ${r.reason}`),
+    ["GET /api/realtime/ws: invalid token"],
+  );
+});
+
 test("10 failed logins for one username from many addresses lock it for 15 minutes, with Retry-After", async () => {
   for (let i = 0; i < 10; i++) {
     assert.equal((await login(`127.0.1.${10 + (i % 5)}`, "viewer", `guess-${i}`)).status, 401);

@@ -52,6 +52,8 @@ export interface UpgradeDeps {
   onLinkRefused?: (agentId: string, kind: string, reason: string) => void;
   /** When its token expires, until when a socket of a session still refreshed may stay open. */
   sessionExpiry?: SessionExpiry;
+  /** A token presented on an upgrade and refused (bad, expired, revoked): audited by the caller. */
+  onRefusedToken?: (ip: string, path: string, reason: string) => void;
 }
 
 /**
@@ -106,7 +108,10 @@ export function webSocketUpgrades(deps: UpgradeDeps) {
           endpoint.serve(ws, who);
         });
       },
-      (err: Error) => refuse(socket, 401, err.message),
+      (err: Error) => {
+        deps.onRefusedToken?.(req.socket.remoteAddress ?? "", path, err.message);
+        refuse(socket, 401, err.message);
+      },
     );
   };
   /** Closing the HTTP server leaves upgraded sockets open: end them too. */
