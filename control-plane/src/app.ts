@@ -8,6 +8,7 @@ import { authRoutes } from "./auth/routes";
 import type { ControlPlaneConfig } from "./config";
 import { controlRoutes } from "./control/routes";
 import { datasetRoutes } from "./datasets/routes";
+import { trainingRoutes } from "./training/routes";
 import { errorHandler } from "./http/errors";
 import { useDepthLimitedJson } from "./http/json";
 import { loggingOptions } from "./http/logging";
@@ -108,6 +109,7 @@ export async function registerApi(
   await app.register(agentRoutes, { registry: s.registry });
   await app.register(metricsRoutes, { rolling: s.rolling, hub: s.hub, sink: s.sink, tracker: s.tracker });
   await app.register(datasetRoutes, { audit: s.audit, jobs: s.jobs, allowedRoots: config.exportRoots });
+  await app.register(trainingRoutes, { audit: s.audit, jobs: s.jobs, dataDir: config.dataDir });
   await app.register(queryRoutes, { source: s.querySource });
   await app.register(openApiRoute);
 }

@@ -18,6 +18,7 @@ import type { ControlPlaneConfig } from "./config";
 import { RequestTracker } from "./control/requests";
 import { ControlService } from "./control/service";
 import { JobRunner } from "./datasets/jobs";
+import { trainingRunner } from "./training/run";
 import { RollingMetrics } from "./metrics/rolling";
 import { NodeHealth } from "./node/health";
 import { PolicyStore } from "./policy/store";
@@ -99,7 +100,7 @@ function requestTracker(config: ControlPlaneConfig, hub: RealtimeHub): RequestTr
   });
 }
 
-/** Dataset export jobs into the export roots, each change pushed on the job stream. */
+/** Dataset export jobs into the export roots and training jobs into `<data dir>/models`, each change pushed on the job stream. */
 function jobRunner(config: ControlPlaneConfig, source: DataSource, hub: RealtimeHub): JobRunner {
   for (const r of config.exportRoots) if (!r.startsWith("s3://")) mkdirSync(r, { recursive: true });
   return new JobRunner({
@@ -109,6 +110,7 @@ function jobRunner(config: ControlPlaneConfig, source: DataSource, hub: Realtime
     onChange: (job) =>
       hub.publish(Stream.job, Module.MODULE_UNSPECIFIED, { case: "job", value: job }, { coalesceKey: `job:${job.id}` }),
     log: (line) => config.log(`jobs: ${line}`),
+    kinds: { training: trainingRunner({ source, dataDir: config.dataDir }) },
   });
 }
 

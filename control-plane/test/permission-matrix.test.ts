@@ -49,6 +49,10 @@ const ROUTES: Record<string, Rule> = {
   "GET /api/datasets/jobs": PEOPLE,
   "GET /api/datasets/jobs/:id": PEOPLE,
   "POST /api/datasets/jobs/:id/cancel": ADMIN_MUTATION,
+  "POST /api/training/start": ADMIN_MUTATION,
+  "GET /api/training/status/:job_id": PEOPLE,
+  "GET /api/training/jobs": PEOPLE,
+  "POST /api/training/:job_id/cancel": ADMIN_MUTATION,
   "GET /api/clickhouse/queries": PEOPLE,
   // Curated, read-only queries: a viewer may run them, so no X-Requested-With either.
   "POST /api/clickhouse/query": PEOPLE,

@@ -3,6 +3,8 @@ import { JobSchema, create, fromWireJson, toWireJson, type Job, type JsonValue }
 import { DataError, describe, exportDataset, type DataSource, type ExportSpec } from "@mevlab/kernel-helpers";
 import { JournalWriter, replayJournal } from "../journal";
 
+const INTERRUPTED = "interrupted: the control plane stopped while it ran; start it again";
+
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 const FINAL = new Set<string>(["succeeded", "failed", "cancelled"]);
 
@@ -16,7 +18,20 @@ export interface JobRunnerOptions {
   log?: (line: string) => void;
   /** Minimum time between two progress snapshots of one job (default 250 ms). */
   progressEveryMs?: number;
+  /** Runs a job of another kind than dataset_export (training); `update` records and pushes a change. */
+  kinds?: Record<string, KindRunner>;
 }
+
+/** What runs a job of one kind: resolves when it succeeded (after its last update), throws otherwise. */
+export type KindRunner = (
+  job: Job,
+  spec: unknown,
+  signal: AbortSignal,
+  update: (changes: Partial<Job>, persist?: boolean) => void,
+) => Promise<void>;
+
+/** Kinds whose job cannot be rerun after a restart: marked failed instead (a training run is not resumable). */
+const NOT_RERUN = new Set(["training"]);
 
 /**
  * The embedded job runner: dataset exports one at a time, in order of submission. State is journaled,
@@ -25,7 +40,7 @@ export interface JobRunnerOptions {
  */
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
-  private readonly specs = new Map<string, ExportSpec>();
+  private readonly specs = new Map<string, unknown>();
   private readonly queue: string[] = [];
   private readonly journal: JournalWriter;
   private running?: { id: string; abort: AbortController; done: Promise<void> };
@@ -38,7 +53,7 @@ export class JobRunner {
     replayJournal(opts.file, {
       log,
       apply: (line) => {
-        const { job, spec } = line as unknown as { job: JsonValue; spec?: ExportSpec };
+        const { job, spec } = line as unknown as { job: JsonValue; spec?: unknown };
         const j = fromWireJson(JobSchema, job);
         this.jobs.set(j.id, j);
         if (spec) this.specs.set(j.id, spec);
@@ -48,6 +63,16 @@ export class JobRunner {
     this.journal = new JournalWriter(opts.file, { sync: "none" });
     for (const id of restarted.sort((a, b) => Number(this.jobs.get(a)!.createdAt - this.jobs.get(b)!.createdAt))) {
       const j = this.jobs.get(id)!;
+      if (NOT_RERUN.has(j.kind) && j.state === "running") {
+        opts.log?.(`job ${id} was running when the control plane stopped: failed (interrupted)`);
+        this.update(j, {
+          state: "failed",
+          finishedAt: BigInt(Date.now()),
+          errorCode: "interrupted",
+          error: INTERRUPTED,
+        });
+        continue;
+      }
       opts.log?.(`job ${id} was ${j.state} when the control plane stopped: queued again`);
       this.update(j, { state: "queued", phase: "", fraction: 0, error: "" });
       this.queue.push(id);
@@ -55,11 +80,11 @@ export class JobRunner {
     this.pump();
   }
 
-  /** Queues an export; `spec` has been validated by the caller. */
-  submit(spec: ExportSpec, output: string, createdBy: string, params: unknown): Job {
+  /** Queues an export (or a job of another kind); `spec` has been validated by the caller. */
+  submit(spec: unknown, output: string, createdBy: string, params: unknown, kind = "dataset_export"): Job {
     const job = create(JobSchema, {
       id: `job-${randomUUID()}`,
-      kind: "dataset_export",
+      kind,
       state: "queued",
       createdBy,
       createdAt: BigInt(Date.now()),
@@ -79,9 +104,12 @@ export class JobRunner {
     return this.jobs.get(id);
   }
 
-  /** Newest first. */
-  list(limit = 100): Job[] {
-    return [...this.jobs.values()].sort((a, b) => Number(b.createdAt - a.createdAt)).slice(0, limit);
+  /** Newest first; only those of `kind` when given. */
+  list(limit = 100, kind?: string): Job[] {
+    return [...this.jobs.values()]
+      .filter((j) => kind === undefined || j.kind === kind)
+      .sort((a, b) => Number(b.createdAt - a.createdAt))
+      .slice(0, limit);
   }
 
   /** Outputs of jobs that have not finished: a second job may not write to one of them. */
@@ -127,59 +155,77 @@ export class JobRunner {
     this.running = { id, abort, done };
   }
 
-  private async run(job: Job, spec: ExportSpec | undefined, abort: AbortController): Promise<void> {
+  private async run(job: Job, spec: unknown, abort: AbortController): Promise<void> {
     if (!spec) {
       this.update(job, { state: "failed", finishedAt: BigInt(Date.now()), error: "the job's parameters were lost" });
       return;
     }
-    this.update(job, { state: "running", startedAt: BigInt(Date.now()), phase: "write", fraction: 0 });
-    let last = 0;
-    const every = this.opts.progressEveryMs ?? 250;
-    try {
-      const res = await exportDataset(spec, {
-        source: this.opts.source,
-        allowedRoots: this.opts.allowedRoots,
-        signal: abort.signal,
-        onProgress: (p) => {
-          const now = Date.now();
-          if (now - last < every && p.phase !== "done") return;
-          last = now;
-          this.update(
-            job,
-            {
-              phase: p.phase,
-              fraction: p.fraction,
-              rows: BigInt(p.rows),
-              bytes: BigInt(p.bytes),
-              filesDone: p.files_done,
-              filesTotal: p.files_total,
-            },
-            false,
-          );
-        },
-      });
+    const kind = this.opts.kinds?.[job.kind];
+    if (job.kind !== "dataset_export" && !kind) {
       this.update(job, {
-        state: "succeeded",
+        state: "failed",
         finishedAt: BigInt(Date.now()),
-        phase: "done",
-        fraction: 1,
-        rows: BigInt(res.manifest.rows),
-        bytes: BigInt(res.manifest.bytes),
-        filesDone: res.manifest.files.length,
-        filesTotal: res.manifest.files.length,
-        datasetId: res.id,
-        manifestJson: JSON.stringify(res.manifest),
+        error: `no runner for jobs of kind ${job.kind}`,
       });
+      return;
+    }
+    this.update(job, { state: "running", startedAt: BigInt(Date.now()), phase: kind ? "read" : "write", fraction: 0 });
+    try {
+      if (kind) await kind(job, spec, abort.signal, (changes, persist) => this.update(job, changes, persist));
+      else await this.runExport(job, spec as ExportSpec, abort);
     } catch (err) {
-      if (this.closed && abort.signal.aborted) return; // stays "running" in the journal: rerun at next start
+      if (this.closed && abort.signal.aborted) return; // stays "running" in the journal: see the constructor
       const cancelled = abort.signal.aborted;
+      const code = (err as { code?: unknown }).code;
       this.update(job, {
         state: cancelled ? "cancelled" : "failed",
         finishedAt: BigInt(Date.now()),
-        error: cancelled ? "cancelled while running; nothing was written" : describe(err),
+        errorCode: typeof code === "string" ? code : "",
+        error: cancelled
+          ? `cancelled while running; nothing was written${kind ? " for the model in progress" : ""}`
+          : describe(err),
       });
-      if (!cancelled && !(err instanceof DataError)) this.opts.log?.(`job ${job.id} failed: ${describe(err)}`);
+      if (!cancelled && !(err instanceof DataError) && !kind) this.opts.log?.(`job ${job.id} failed: ${describe(err)}`);
     }
+  }
+
+  private async runExport(job: Job, spec: ExportSpec, abort: AbortController): Promise<void> {
+    let last = 0;
+    const every = this.opts.progressEveryMs ?? 250;
+    const res = await exportDataset(spec, {
+      source: this.opts.source,
+      allowedRoots: this.opts.allowedRoots,
+      signal: abort.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - last < every && p.phase !== "done") return;
+        last = now;
+        this.update(
+          job,
+          {
+            phase: p.phase,
+            fraction: p.fraction,
+            rows: BigInt(p.rows),
+            bytes: BigInt(p.bytes),
+            filesDone: p.files_done,
+            filesTotal: p.files_total,
+          },
+          false,
+        );
+      },
+    });
+    this.update(job, {
+      state: "succeeded",
+      finishedAt: BigInt(Date.now()),
+      phase: "done",
+      fraction: 1,
+      rows: BigInt(res.manifest.rows),
+      bytes: BigInt(res.manifest.bytes),
+      filesDone: res.manifest.files.length,
+      filesTotal: res.manifest.files.length,
+      datasetId: res.id,
+      manifestJson: JSON.stringify(res.manifest),
+    });
   }
 
   private update(job: Job, changes: Partial<Job>, persist = true): void {

@@ -60,14 +60,19 @@ export function parseScrape(
 
 /** A job as the API shows it: the Job message's JSON mapping, with its params and manifest parsed. */
 export function jobJson(job: Job): JobView {
-  const { manifest_json, params_json, ...rest } = toWireJson(JobSchema, job) as Omit<JobView, "params" | "manifest"> & {
+  const { manifest_json, params_json, metrics_json, ...rest } = toWireJson(JobSchema, job) as Omit<
+    JobView,
+    "params" | "manifest" | "metrics"
+  > & {
     params_json?: string;
     manifest_json?: string;
+    metrics_json?: string;
   };
   return {
     ...rest,
     params: params_json ? (JSON.parse(params_json) as JobView["params"]) : null,
     manifest: manifest_json ? (JSON.parse(manifest_json) as JobView["manifest"]) : null,
+    metrics: metrics_json ? (JSON.parse(metrics_json) as JobView["metrics"]) : null,
   };
 }
 

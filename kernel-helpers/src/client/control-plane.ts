@@ -34,6 +34,8 @@ import type {
   PolicyUpdate,
   PolicyViewJson,
   ScrapeAccepted,
+  TrainingAccepted,
+  TrainingRequest,
   ScrapeRequest,
   WhoAmI,
 } from "./wire";
@@ -215,11 +217,38 @@ export class ControlPlaneClient {
     return this.post(`/api/datasets/jobs/${encodeURIComponent(id)}/cancel`, {});
   }
 
+  /** Starts a training job (the blueprint's training body); admin only. */
+  startTraining(body: TrainingRequest): Promise<TrainingAccepted> {
+    return this.post("/api/training/start", body);
+  }
+
+  /** A training job: state, progress, current metrics, log tail, the published model ids. */
+  trainingJob(id: string): Promise<JobView> {
+    return this.get(`/api/training/status/${encodeURIComponent(id)}`);
+  }
+
+  trainingJobs(): Promise<JobList> {
+    return this.get("/api/training/jobs");
+  }
+
+  cancelTraining(id: string): Promise<JobCancelled> {
+    return this.post(`/api/training/${encodeURIComponent(id)}/cancel`, {});
+  }
+
+  /** Polls a training job until it has finished (succeeded, failed or cancelled). */
+  waitForTraining(id: string, opts: { timeoutMs?: number; onUpdate?: (job: JobView) => void } = {}): Promise<JobView> {
+    return this.waitForJob(id, opts, (i) => this.trainingJob(i));
+  }
+
   /** Polls a job until it has finished (succeeded, failed or cancelled). */
-  async waitForJob(id: string, opts: { timeoutMs?: number; onUpdate?: (job: JobView) => void } = {}): Promise<JobView> {
+  async waitForJob(
+    id: string,
+    opts: { timeoutMs?: number; onUpdate?: (job: JobView) => void } = {},
+    read: (id: string) => Promise<JobView> = (i) => this.job(i),
+  ): Promise<JobView> {
     const deadline = now() + (opts.timeoutMs ?? 600_000);
     for (;;) {
-      const job = await this.job(id);
+      const job = await read(id);
       opts.onUpdate?.(job);
       if (job.state === "succeeded" || job.state === "failed" || job.state === "cancelled") return job;
       if (now() > deadline) throw new TimeoutError(`job ${id} still ${job.state} after ${opts.timeoutMs} ms`);

@@ -29,6 +29,9 @@ export type {
   PolicyViewJson,
   ScrapeAccepted,
   ScrapeRequest,
+  TrainingAccepted,
+  TrainingMetrics,
+  TrainingRequest,
   WhoAmI,
 } from "./wire";
 export * from "./policy-rules";

@@ -156,7 +156,7 @@ const objectOrNull = <T>(description: string) =>
 export const JobView = Type.Object(
   {
     id: Type.String(),
-    kind: Type.String({ description: "dataset_export" }),
+    kind: Type.String({ description: "dataset_export, training" }),
     state: StringEnum(JOB_STATES),
     created_by: Type.Optional(Type.String()),
     created_at: Type.Optional(int64Json("unix ms")),
@@ -173,10 +173,41 @@ export const JobView = Type.Object(
     dataset_id: Type.Optional(Type.String({ description: "sha256:<hex> of manifest.json, once succeeded" })),
     params: objectOrNull<Record<string, unknown>>("the accepted request, normalised"),
     manifest: objectOrNull<DatasetManifest>("manifest.json, once succeeded"),
+    model_ids: Type.Optional(Type.Array(Type.String(), { description: "training: the published models' sha256" })),
+    model: Type.Optional(Type.String({ description: "training: the model being trained (xgb, lgbm, torch)" })),
+    iteration: Type.Optional(Type.Integer({ description: "training: its boosting round or epoch" })),
+    total: Type.Optional(Type.Integer({ description: "training: the most rounds or epochs it runs" })),
+    metrics: objectOrNull<TrainingMetrics>("training: the last iteration's train and valid metrics"),
+    log_tail: Type.Optional(Type.Array(Type.String(), { description: "training: the trainer's last log lines" })),
+    error_code: Type.Optional(Type.String({ description: "training: the trainer's error code" })),
   },
   { additionalProperties: false },
 );
 export type JobView = Static<typeof JobView>;
+
+/** A training job's current metrics, as the trainer's `iteration` event gives them. */
+export interface TrainingMetrics {
+  train?: { logloss?: number | null };
+  valid?: { logloss?: number | null; auc?: number | null };
+}
+
+/** The body of `POST /api/training/start` (the blueprint's; the control plane's schema checks it). */
+export interface TrainingRequest {
+  module: "arbitrage" | "mev" | "arb";
+  range: { from: string | number; to: string | number };
+  features?: string | string[];
+  model?: "xgb" | "lgbm" | "torch" | Array<"xgb" | "lgbm" | "torch">;
+  gpu?: boolean | "auto";
+  params?: Record<string, number | string>;
+  target?: string;
+}
+
+/** 202 to `POST /api/training/start`. */
+export const TrainingAccepted = Type.Object(
+  { ok: Type.Literal(true), job_id: Type.String(), output: Type.String(), job: JobView },
+  { additionalProperties: false },
+);
+export type TrainingAccepted = Static<typeof TrainingAccepted>;
 
 /** 202 to `POST /api/datasets/scrape`. */
 export const ScrapeAccepted = Type.Object(
