@@ -2,7 +2,16 @@
 // rows / bytes / sha256 checked, a multipart upload to a real S3-compatible server (s3proxy from Maven
 // Central), bad outputs and bad filters refused before anything is written, cancellation leaves nothing.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -164,6 +173,39 @@ describe("dataset export", { timeout: 300_000 }, () => {
       );
     }
     assert.ok(!readdirSync(roots).includes("never"));
+  });
+
+  it("a symbolic link swapped into the output's path while it is written is refused: nothing lands outside", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "mevlab-swap-target-"));
+    mkdirSync(join(roots, "swap"));
+    await assert.rejects(
+      exportDataset(base({ output: "swap/ds", format: "jsonl", compression: "none" }), {
+        source,
+        allowedRoots: [roots],
+        onProgress: (p: ExportProgress) => {
+          // After resolveOutput checked "swap" and the staging directory was made in it, "swap" becomes
+          // a link to a directory outside the roots, where a staging directory of the same name waits.
+          if (p.phase === "write" && !readdirSync(roots).includes("swap-real")) {
+            renameSync(join(roots, "swap"), join(roots, "swap-real"));
+            symlinkSync(outside, join(roots, "swap"));
+            for (const name of readdirSync(join(roots, "swap-real"))) mkdirSync(join(outside, name));
+          }
+        },
+      }),
+      (err: unknown) => err instanceof DataError && /changed while the export ran/.test(err.message),
+    );
+    for (const name of readdirSync(outside)) {
+      assert.deepEqual(readdirSync(join(outside, name)), [], "nothing written through the link");
+    }
+  });
+
+  it("a dataset is private to its owner: directory 0700, files 0600", async () => {
+    const res = await exportDataset(base({ output: "private", format: "jsonl", compression: "none", to: T0 + HOUR }), {
+      source,
+      allowedRoots: [roots],
+    });
+    assert.equal(statSync(res.output).mode & 0o777, 0o700);
+    for (const f of readdirSync(res.output)) assert.equal(statSync(join(res.output, f)).mode & 0o777, 0o600, f);
   });
 
   it("a cancelled export leaves no directory and no staging files", async () => {

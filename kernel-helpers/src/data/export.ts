@@ -6,7 +6,18 @@
  * manifest comes last. The spec's checks, the output roots, S3 and the manifest live in `export-*.ts`
  * and `dataset-manifest.ts`.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DataError, describe } from "../errors";
@@ -80,7 +91,8 @@ export async function exportDataset(spec: ExportSpec, options: ExportOptions = {
   const progress = new ExportReporter(plan.tables.length, options.onProgress);
   const s3 = target.kind === "s3" ? await S3Target.open(target, options) : undefined;
   const staging = stagingDir(target);
-  const run: ExportRun = { plan, source, staging, s3, signal: options.signal, progress };
+  const outputDir = target.kind === "local" ? target.dir : undefined;
+  const run: ExportRun = { plan, source, staging, outputDir, s3, signal: options.signal, progress };
   try {
     const files: DatasetFile[] = [];
     for (const t of plan.tables) {
@@ -101,7 +113,8 @@ export async function exportDataset(spec: ExportSpec, options: ExportOptions = {
       ? err
       : new DataError(`export to ${target.uri} failed: ${describe(err)}`, { cause: err });
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    // Through a path that has moved, a removal would act wherever it leads now: the staging stays.
+    if (target.kind === "s3" || !hasMoved(target.dir)) rmSync(staging, { recursive: true, force: true });
     s3?.close();
   }
 }
@@ -114,6 +127,8 @@ interface ExportRun {
   source: DataSource;
   /** Where files are written before the dataset appears. */
   staging: string;
+  /** A local output: checked again before each write (`assertUnmoved`). */
+  outputDir?: string;
   s3?: S3Target;
   signal?: AbortSignal;
   progress: ExportReporter;
@@ -153,8 +168,32 @@ class ExportReporter {
  */
 function stagingDir(target: OutputTarget): string {
   if (target.kind === "s3") return mkdtempSync(join(tmpdir(), "mevlab-export-"));
-  mkdirSync(dirname(target.dir), { recursive: true });
+  mkdirSync(dirname(target.dir), { recursive: true, mode: 0o700 });
+  assertUnmoved(target.dir);
   return mkdtempSync(join(dirname(target.dir), `.${basename(target.dir)}.partial-`));
+}
+
+/**
+ * resolveOutput checked the output's real path against the roots; a symbolic link put in its way
+ * since (a parent swapped for a link to elsewhere) would send the files outside them. The parent is
+ * checked again right before each use: its real path must still be the one that was checked, and
+ * the output itself must not have become a link.
+ */
+function assertUnmoved(dir: string): void {
+  if (hasMoved(dir)) {
+    throw new DataError(`'output' ${dir} changed while the export ran (a symbolic link in its path): refused`, {
+      field: "output",
+    });
+  }
+}
+
+function hasMoved(dir: string): boolean {
+  const parent = dirname(dir);
+  try {
+    return realpathSync(parent) !== parent || (existsSync(dir) && lstatSync(dir).isSymbolicLink());
+  } catch {
+    return true;
+  }
 }
 
 /** Writes one table's slice into the staging directory, hashes it and, for S3, uploads it. */
@@ -163,6 +202,7 @@ async function exportTable(run: ExportRun, t: ExportPlan["tables"][number]): Pro
   const name = `${t.table}${plan.extension}`;
   const file = join(run.staging, name);
   progress.report(0, "write", t.table);
+  if (run.outputDir) assertUnmoved(run.outputDir);
   const rows = await run.source.writeSlice(t.slice, file, {
     format: plan.format,
     compression: plan.compression,
@@ -170,6 +210,7 @@ async function exportTable(run: ExportRun, t: ExportPlan["tables"][number]): Pro
     onProgress: (p) => p.percent !== undefined && progress.report((p.percent / 100) * 0.7, "write", t.table),
   });
   progress.report(0.7, "hash", t.table);
+  chmodSync(file, 0o600); // DuckDB writes under the umask
   const { sha256, bytes } = await hashFile(file);
   if (s3) {
     progress.report(0.75, "upload", t.table);
@@ -205,9 +246,9 @@ async function publish(run: ExportRun, target: OutputTarget, manifest: Buffer): 
     await run.s3.put("manifest.json", manifest);
     return;
   }
-  writeFileSync(join(run.staging, "manifest.json"), manifest);
   const dir = (target as { dir: string }).dir;
+  assertUnmoved(dir);
+  writeFileSync(join(run.staging, "manifest.json"), manifest, { mode: 0o600 });
   if (existsSync(dir)) rmdirSync(dir); // checked empty by resolveOutput; a new file there now makes this fail
-  chmodSync(run.staging, 0o755);
-  renameSync(run.staging, dir);
+  renameSync(run.staging, dir); // made by mkdtemp: 0700, the files in it 0600
 }
