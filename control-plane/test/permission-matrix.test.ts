@@ -53,6 +53,7 @@ const ROUTES: Record<string, Rule> = {
   "GET /api/training/status/:job_id": PEOPLE,
   "GET /api/training/jobs": PEOPLE,
   "POST /api/training/:job_id/cancel": ADMIN_MUTATION,
+  "GET /api/training/models/:id": PEOPLE,
   "GET /api/clickhouse/queries": PEOPLE,
   // Curated, read-only queries: a viewer may run them, so no X-Requested-With either.
   "POST /api/clickhouse/query": PEOPLE,

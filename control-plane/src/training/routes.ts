@@ -1,5 +1,15 @@
 import type { FastifyPluginAsyncTypebox, Static } from "@fastify/type-provider-typebox";
-import { DataError, JobCancelled, JobList, JobView, TrainingAccepted, planSlice } from "@mevlab/kernel-helpers";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  DataError,
+  JobCancelled,
+  JobList,
+  JobView,
+  ModelCard,
+  TrainingAccepted,
+  planSlice,
+} from "@mevlab/kernel-helpers";
 import type { ModelType } from "@mevlab/kernel-helpers/train";
 import { READ, issuer, mutation } from "../auth/access";
 import type { AuditLog } from "../audit/log";
@@ -9,7 +19,7 @@ import { JobsQuery, NoFields } from "../datasets/schemas";
 import { HttpError } from "../http/errors";
 import type { Api } from "../http/typebox";
 import { modelsDir, type TrainingSpec } from "./run";
-import { TrainingJobParams, TrainingStartBody } from "./schemas";
+import { ModelParams, TrainingJobParams, TrainingStartBody } from "./schemas";
 
 export interface TrainingDeps {
   audit: AuditLog;
@@ -43,6 +53,16 @@ function trainingJob(deps: TrainingDeps, id: string) {
   const job = deps.jobs.get(id);
   if (!job || job.kind !== "training") throw new HttpError(404, "not_found", `no training job ${id}`);
   return job;
+}
+
+/** A published model's card.json; the id is checked as 64 hex characters by the params schema. */
+async function readCard(dataDir: string, id: string): Promise<ModelCard> {
+  try {
+    return JSON.parse(await readFile(join(modelsDir(dataDir), id, "card.json"), "utf8")) as ModelCard;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new HttpError(404, "not_found", `no model ${id}`);
+    throw err;
+  }
 }
 
 /** Training runs as jobs of the control plane's job runner: start, status, list, cancel. */
@@ -127,5 +147,19 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<TrainingDeps> = async (ap
       });
       return reply.code(202).send({ ok: true as const, job: jobJson(job) });
     },
+  );
+
+  app.get(
+    "/api/training/models/:id",
+    {
+      config: { access: READ },
+      schema: {
+        summary: "A published model's card (card.json): params, metrics per split, dataset, features, device",
+        tags,
+        params: ModelParams,
+        response: { 200: ModelCard },
+      },
+    },
+    async (req) => readCard(deps.dataDir, req.params.id),
   );
 };

@@ -91,3 +91,7 @@ export const TrainingStartBody = Type.Object(
 );
 
 export const TrainingJobParams = Type.Object({ job_id: Type.String() });
+
+export const ModelParams = Type.Object({
+  id: Type.String({ pattern: "^[0-9a-f]{64}$", description: "the model's sha256 (hex), as a job's model_ids" }),
+});

@@ -30,6 +30,7 @@ import type {
   JobList,
   JobView,
   LoginResponse,
+  ModelCard,
   ModuleName,
   PolicyUpdate,
   PolicyViewJson,
@@ -233,6 +234,11 @@ export class ControlPlaneClient {
 
   cancelTraining(id: string): Promise<JobCancelled> {
     return this.post(`/api/training/${encodeURIComponent(id)}/cancel`, {});
+  }
+
+  /** A published model's card (card.json), by its id (64 hex characters, as the job's `model_ids`). */
+  trainingModel(id: string): Promise<ModelCard> {
+    return this.get(`/api/training/models/${encodeURIComponent(id)}`);
   }
 
   /** Polls a training job until it has finished (succeeded, failed or cancelled). */

@@ -202,6 +202,39 @@ export interface TrainingRequest {
   target?: string;
 }
 
+/** A split's metrics in a model card (null where a metric does not exist, e.g. AUC of one class). */
+export interface SplitMetrics {
+  rows?: number;
+  auc?: number | null;
+  logloss?: number | null;
+  brier?: number | null;
+}
+
+/**
+ * A model card (`card.json`, docs/training.md "Card"), as `GET /api/training/models/{id}` returns it.
+ * The fields the panel reads are typed; the card has more (onnx, parity, versions, git, …).
+ */
+export const ModelCard = Type.Object(
+  {
+    kind: Type.Literal("mevlab.model"),
+    card_version: Type.Integer(),
+    id: Type.String({ description: "sha256 (hex) of model.onnx" }),
+    model: Type.String({ description: "xgb, lgbm, torch" }),
+    created_at: Type.Optional(Type.String()),
+    module: Type.Optional(Type.String()),
+    feature_set: Type.Optional(Type.String()),
+    features: Type.Optional(Type.Array(Type.String())),
+    target: Type.Optional(Type.String()),
+    device: Type.Optional(Type.String()),
+    training_seconds: Type.Optional(Type.Number()),
+    params: objectOrNull<Record<string, unknown>>("the parameters used"),
+    dataset: objectOrNull<{ id?: string; rows?: number }>("where the rows came from"),
+    metrics: objectOrNull<Partial<Record<"train" | "valid" | "test", SplitMetrics>>>("per split"),
+  },
+  { additionalProperties: true },
+);
+export type ModelCard = Static<typeof ModelCard>;
+
 /** 202 to `POST /api/training/start`. */
 export const TrainingAccepted = Type.Object(
   { ok: Type.Literal(true), job_id: Type.String(), output: Type.String(), job: JobView },
