@@ -5,8 +5,10 @@ import {
   type ActionName,
   type ControlArgsJson,
   type JobView,
+  type ModelCard,
   type ModuleName,
   type ScrapeRequest,
+  type TrainingRequest,
   type RealtimeConnection,
   type Transport,
   type WebSocketLike,
@@ -99,6 +101,22 @@ export class MevlabConnection implements IMevlabConnection {
 
   async cancelJob(id: string): Promise<JobView> {
     return (await this.requireClient().cancelJob(id)).job;
+  }
+
+  async startTraining(body: TrainingRequest): Promise<JobView> {
+    return (await this.requireClient().startTraining(body)).job;
+  }
+
+  async trainingJobs(): Promise<JobView[]> {
+    return (await this.requireClient().trainingJobs()).jobs;
+  }
+
+  async cancelTraining(id: string): Promise<JobView> {
+    return (await this.requireClient().cancelTraining(id)).job;
+  }
+
+  trainingModel(id: string): Promise<ModelCard> {
+    return this.requireClient().trainingModel(id);
   }
 
   private requireClient(): ControlPlaneClient {

@@ -1,6 +1,7 @@
 import { Widget } from "@lumino/widgets";
 import type { Event, Job } from "@mevlab/proto";
 import type { JobView, ScrapeRequest } from "@mevlab/kernel-helpers/client";
+import { el } from "./dom";
 import type { IMevlabConnection } from "./tokens";
 
 /** One job as the list shows it, from the REST list or from a WS Job event. */
@@ -84,19 +85,6 @@ function bytesText(b: string): string {
     i++;
   }
   return `${v.toFixed(1)} ${units[i]}`;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<Omit<HTMLElementTagNameMap[K], "dataset">> & { dataset?: Record<string, string> } = {},
-  ...children: Array<Node | string>
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  const { dataset, ...rest } = props;
-  Object.assign(e, rest);
-  if (dataset) Object.assign(e.dataset, dataset);
-  e.append(...children);
-  return e;
 }
 
 /**
@@ -213,7 +201,7 @@ export class DatasetsPanel extends Widget {
   private onEvents(_: IMevlabConnection, events: Event[]): void {
     let changed = false;
     for (const e of events) {
-      if (e.payload.case !== "job") continue;
+      if (e.payload.case !== "job" || e.payload.value.kind === "training") continue;
       this.jobs.set(e.payload.value.id, fromEvent(e.payload.value));
       changed = true;
     }

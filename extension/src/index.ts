@@ -6,11 +6,13 @@ import type { Widget } from "@lumino/widgets";
 import { MevlabConnection } from "./connection";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
+import { TrainingPanel } from "./training";
 import { IMevlabConnection } from "./tokens";
 
 const PLUGIN_ID = "@mevlab/extension:plugin";
 const OPEN = "mevlab:open";
 const OPEN_DATASETS = "mevlab:datasets";
+const OPEN_TRAINING = "mevlab:training";
 
 interface Settings {
   controlPlaneUrl: string;
@@ -127,4 +129,28 @@ const datasetsPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [connectionPlugin, panelPlugin, datasetsPlugin];
+/** Training: the blueprint's form, jobs with progress and logs, model cards, compare. */
+const trainingPlugin: JupyterFrontEndPlugin<void> = {
+  id: "@mevlab/extension:training",
+  description: "Training jobs on slices of the event store: form, progress, logs, model cards, compare.",
+  autoStart: true,
+  requires: [IMevlabConnection],
+  optional: [ICommandPalette, ILauncher],
+  activate: (
+    app: JupyterFrontEnd,
+    conn: IMevlabConnection,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null,
+  ) => {
+    const tracker = new WidgetTracker<MainAreaWidget<TrainingPanel>>({ namespace: "mevlab-training" });
+    app.commands.addCommand(OPEN_TRAINING, {
+      label: "mevlab: Training",
+      caption: "Train XGBoost, LightGBM or PyTorch models on a slice; follow jobs, read model cards, compare",
+      execute: openOnce(app, tracker, "mevlab-training-main", "mevlab training", () => new TrainingPanel(conn)),
+    });
+    palette?.addItem({ command: OPEN_TRAINING, category: "mevlab" });
+    launcher?.add({ command: OPEN_TRAINING, category: "mevlab", rank: 2 });
+  },
+};
+
+export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin];

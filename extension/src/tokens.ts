@@ -1,7 +1,15 @@
 import { Token } from "@lumino/coreutils";
 import type { ISignal } from "@lumino/signaling";
 import type { AgentOutcome, AgentStatus, ControlRequest, Event } from "@mevlab/proto";
-import type { ActionName, ControlArgsJson, JobView, ModuleName, ScrapeRequest } from "@mevlab/kernel-helpers/client";
+import type {
+  ActionName,
+  ControlArgsJson,
+  JobView,
+  ModelCard,
+  ModuleName,
+  ScrapeRequest,
+  TrainingRequest,
+} from "@mevlab/kernel-helpers/client";
 
 export interface SessionInfo {
   url: string;
@@ -36,6 +44,12 @@ export interface IMevlabConnection {
   scrape(body: ScrapeRequest): Promise<JobView>;
   jobs(): Promise<JobView[]>;
   cancelJob(id: string): Promise<JobView>;
+  /** Starts a training job; rejects with the control plane's message (4xx) when refused. */
+  startTraining(body: TrainingRequest): Promise<JobView>;
+  trainingJobs(): Promise<JobView[]>;
+  cancelTraining(id: string): Promise<JobView>;
+  /** A published model's card, by its id (a training job's `model_ids`). */
+  trainingModel(id: string): Promise<ModelCard>;
 }
 
 export const IMevlabConnection = new Token<IMevlabConnection>(
