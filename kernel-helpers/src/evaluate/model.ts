@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { DataError } from "../errors";
+import type { SplitMetrics } from "../train/events";
 
 /** What card.json holds that evaluation reads; the rest stays available as it is. */
 export interface ModelCard {
@@ -16,7 +17,8 @@ export interface ModelCard {
   target?: string;
   time_column?: string;
   split?: Record<string, { rows: number; from: number | string; to: number | string } | unknown>;
-  metrics?: Record<string, { rows: number; auc: number | null; logloss: number; brier: number }>;
+  /** As train() reads it: the card is one document, whichever side reads it. */
+  metrics?: Record<string, SplitMetrics>;
   parity?: { max_abs_diff: number; rows: number; limit: number; ok: boolean; native: string; split: string };
   [key: string]: unknown;
 }
