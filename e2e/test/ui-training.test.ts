@@ -137,3 +137,23 @@ test("a LightGBM job, then the two models compared side by side on the test spli
   await view.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(RESULTS, "ui-training-compare.png") });
 });
+
+test("a viewer sees the jobs and opens cards, but the form is disabled with a note", async () => {
+  assert.ok(modelIds.xgb, "the XGBoost model of the tests before");
+  await page
+    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
+    .first()
+    .click();
+  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
+  await logInMevlabPanel(page, stack.viewer, "viewer");
+  await page.locator(".lm-TabBar-tab", { hasText: "mevlab training" }).first().click();
+  await panel.locator(".mevlab-training-message", { hasText: /training needs an admin/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await panel.locator(".mevlab-train-button").isDisabled(), true);
+  assert.equal(await panel.locator("select[name=model]").isDisabled(), true);
+  const row = panel.locator('.mevlab-training-jobs tr[data-state="succeeded"]');
+  await row.nth(1).waitFor({ timeout: 10_000 });
+  assert.equal(await panel.locator(".mevlab-cancel-job").count(), 0);
+  await panel.locator(`.mevlab-open-card[data-model="${modelIds.xgb}"]`).click();
+  await panel.locator(`.mevlab-model-card[data-model="${modelIds.xgb}"]`).waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: join(RESULTS, "ui-training-viewer.png") });
+});

@@ -110,6 +110,9 @@ export function compareView(a: ModelCard, b: ModelCard): HTMLElement {
         row("dataset", a.dataset?.id ?? "", b.dataset?.id ?? ""),
       ),
     ),
+    a.dataset?.id === b.dataset?.id
+      ? ""
+      : el("p", { className: "mevlab-compare-note" }, "Trained on different datasets: the test rows differ too."),
     metricBars(a, b),
   );
 }
