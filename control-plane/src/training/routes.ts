@@ -65,8 +65,14 @@ async function readCard(dataDir: string, id: string): Promise<ModelCard> {
   }
 }
 
-/** Training runs as jobs of the control plane's job runner: start, status, list, cancel. */
+/** Training runs as jobs of the control plane's job runner: start, status, list, cancel, model cards. */
 export const trainingRoutes: FastifyPluginAsyncTypebox<TrainingDeps> = async (app: Api, deps) => {
+  mutationRoutes(app, deps);
+  readRoutes(app, deps);
+};
+
+/** Start and cancel: admin only, audited. */
+function mutationRoutes(app: Api, deps: TrainingDeps): void {
   app.post(
     "/api/training/start",
     {
@@ -94,29 +100,6 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<TrainingDeps> = async (ap
       });
       return reply.code(202).send({ ok: true as const, job_id: job.id, output, job: jobJson(job) });
     },
-  );
-
-  app.get(
-    "/api/training/status/:job_id",
-    {
-      config: { access: READ },
-      schema: {
-        summary: "A training job: state, progress, metrics, log tail, model ids",
-        tags,
-        params: TrainingJobParams,
-        response: { 200: JobView },
-      },
-    },
-    async (req) => jobJson(trainingJob(deps, req.params.job_id)),
-  );
-
-  app.get(
-    "/api/training/jobs",
-    {
-      config: { access: READ },
-      schema: { summary: "Training jobs, newest first", tags, querystring: JobsQuery, response: { 200: JobList } },
-    },
-    async (req) => ({ jobs: deps.jobs.list(req.query.limit ?? 100, "training").map(jobJson) }),
   );
 
   app.post(
@@ -148,6 +131,32 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<TrainingDeps> = async (ap
       return reply.code(202).send({ ok: true as const, job: jobJson(job) });
     },
   );
+}
+
+/** Status, the job list and the model cards: admin and viewer. */
+function readRoutes(app: Api, deps: TrainingDeps): void {
+  app.get(
+    "/api/training/status/:job_id",
+    {
+      config: { access: READ },
+      schema: {
+        summary: "A training job: state, progress, metrics, log tail, model ids",
+        tags,
+        params: TrainingJobParams,
+        response: { 200: JobView },
+      },
+    },
+    async (req) => jobJson(trainingJob(deps, req.params.job_id)),
+  );
+
+  app.get(
+    "/api/training/jobs",
+    {
+      config: { access: READ },
+      schema: { summary: "Training jobs, newest first", tags, querystring: JobsQuery, response: { 200: JobList } },
+    },
+    async (req) => ({ jobs: deps.jobs.list(req.query.limit ?? 100, "training").map(jobJson) }),
+  );
 
   app.get(
     "/api/training/models/:id",
@@ -162,4 +171,4 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<TrainingDeps> = async (ap
     },
     async (req) => readCard(deps.dataDir, req.params.id),
   );
-};
+}
