@@ -12,7 +12,7 @@ import base64
 import re
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from chdb import session
@@ -99,6 +99,9 @@ def quote(v):
     return v if re.fullmatch(r"-?\d+(\.\d+)?", v) else "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-server = HTTPServer(("127.0.0.1", 0), Handler)
+# Threaded: a client that keeps an idle connection open must not hold the next one back (the lock
+# still runs one query at a time). Single-threaded, each request waited for the last idle connection
+# to be dropped by the client (undici: 4 s), and the sink test timed out.
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
