@@ -134,7 +134,9 @@ function startControlPlane(
     ];
     const cp = new Supervised({
       name: "control plane",
-      ...mevlabChild(args, process.env),
+      // A console for people: warnings and errors. One line per request cost the control loop about
+      // 0.1 ms a command here and \`up\` as much again to pass it on (docs/performance.md).
+      ...mevlabChild(args, { ...process.env, MEVLAB_LOG_LEVEL: process.env.MEVLAB_LOG_LEVEL ?? "warn" }),
       restart: () => ready,
       stderrPrefix: "control-plane: ",
       onStdoutLine: (line, pid) => {
