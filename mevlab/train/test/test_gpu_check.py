@@ -32,5 +32,6 @@ def test_gpu_check_on_the_cpu_says_cpu_and_names_a_missing_library(tmp_path: Pat
     assert asked["parity_max_abs_diff"] <= 1e-5
     assert "cpu" not in report["torch_mlp"]  # no second run without a GPU to compare with
     xgb = report["trees"]["xgb"]
-    assert xgb["code"] == "dependency_missing" and "not installed" in xgb["message"]
+    assert xgb["asked"]["code"] == "dependency_missing" and "not installed" in xgb["asked"]["message"]
+    assert "cpu" not in xgb  # no CPU run to compare with when the GPU run did not happen
     assert report["ok"] is True
