@@ -105,52 +105,63 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
+/** A panel opened once from the palette and the launcher: Datasets and Training are such. */
+function launchedPanel<P extends Widget>(opts: {
+  id: string;
+  description: string;
+  command: string;
+  label: string;
+  caption: string;
+  name: string;
+  rank: number;
+  create: (conn: IMevlabConnection) => P;
+}): JupyterFrontEndPlugin<void> {
+  return {
+    id: `@mevlab/extension:${opts.id}`,
+    description: opts.description,
+    autoStart: true,
+    requires: [IMevlabConnection],
+    optional: [ICommandPalette, ILauncher],
+    activate: (
+      app: JupyterFrontEnd,
+      conn: IMevlabConnection,
+      palette: ICommandPalette | null,
+      launcher: ILauncher | null,
+    ) => {
+      const tracker = new WidgetTracker<MainAreaWidget<P>>({ namespace: `mevlab-${opts.id}` });
+      app.commands.addCommand(opts.command, {
+        label: opts.label,
+        caption: opts.caption,
+        execute: openOnce(app, tracker, `mevlab-${opts.id}-main`, opts.name, () => opts.create(conn)),
+      });
+      palette?.addItem({ command: opts.command, category: "mevlab" });
+      launcher?.add({ command: opts.command, category: "mevlab", rank: opts.rank });
+    },
+  };
+}
+
 /** Dataset exports: the scrape form, jobs with progress, manifests. */
-const datasetsPlugin: JupyterFrontEndPlugin<void> = {
-  id: "@mevlab/extension:datasets",
+const datasetsPlugin = launchedPanel({
+  id: "datasets",
   description: "Dataset exports from the event store: scrape form, jobs, manifests.",
-  autoStart: true,
-  requires: [IMevlabConnection],
-  optional: [ICommandPalette, ILauncher],
-  activate: (
-    app: JupyterFrontEnd,
-    conn: IMevlabConnection,
-    palette: ICommandPalette | null,
-    launcher: ILauncher | null,
-  ) => {
-    const tracker = new WidgetTracker<MainAreaWidget<DatasetsPanel>>({ namespace: "mevlab-datasets" });
-    app.commands.addCommand(OPEN_DATASETS, {
-      label: "mevlab: Datasets",
-      caption: "Export slices of the event store as Parquet or JSON lines, with a manifest",
-      execute: openOnce(app, tracker, "mevlab-datasets-main", "mevlab datasets", () => new DatasetsPanel(conn)),
-    });
-    palette?.addItem({ command: OPEN_DATASETS, category: "mevlab" });
-    launcher?.add({ command: OPEN_DATASETS, category: "mevlab", rank: 1 });
-  },
-};
+  command: OPEN_DATASETS,
+  label: "mevlab: Datasets",
+  caption: "Export slices of the event store as Parquet or JSON lines, with a manifest",
+  name: "mevlab datasets",
+  rank: 1,
+  create: (conn) => new DatasetsPanel(conn),
+});
 
 /** Training: the blueprint's form, jobs with progress and logs, model cards, compare. */
-const trainingPlugin: JupyterFrontEndPlugin<void> = {
-  id: "@mevlab/extension:training",
+const trainingPlugin = launchedPanel({
+  id: "training",
   description: "Training jobs on slices of the event store: form, progress, logs, model cards, compare.",
-  autoStart: true,
-  requires: [IMevlabConnection],
-  optional: [ICommandPalette, ILauncher],
-  activate: (
-    app: JupyterFrontEnd,
-    conn: IMevlabConnection,
-    palette: ICommandPalette | null,
-    launcher: ILauncher | null,
-  ) => {
-    const tracker = new WidgetTracker<MainAreaWidget<TrainingPanel>>({ namespace: "mevlab-training" });
-    app.commands.addCommand(OPEN_TRAINING, {
-      label: "mevlab: Training",
-      caption: "Train XGBoost, LightGBM or PyTorch models on a slice; follow jobs, read model cards, compare",
-      execute: openOnce(app, tracker, "mevlab-training-main", "mevlab training", () => new TrainingPanel(conn)),
-    });
-    palette?.addItem({ command: OPEN_TRAINING, category: "mevlab" });
-    launcher?.add({ command: OPEN_TRAINING, category: "mevlab", rank: 2 });
-  },
-};
+  command: OPEN_TRAINING,
+  label: "mevlab: Training",
+  caption: "Train XGBoost, LightGBM or PyTorch models on a slice; follow jobs, read model cards, compare",
+  name: "mevlab training",
+  rank: 2,
+  create: (conn) => new TrainingPanel(conn),
+});
 
 export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin];
