@@ -37,3 +37,4 @@ export type {
   WhoAmI,
 } from "./wire";
 export * from "./policy-rules";
+export * from "./model-features";

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { DataError } from "../errors";
+import { onnxFeatureNames } from "./onnx-metadata";
 import type { SplitMetrics } from "../train/events";
 
 /** What card.json holds that evaluation reads; the rest stays available as it is. */
@@ -89,19 +90,13 @@ function readCard(onnxPath: string): ModelCard | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as ModelCard) : undefined;
 }
 
-/**
- * The feature names from the file's metadata, for a model without its card. onnxruntime-node does not
- * expose metadata_props, so the JSON list is found in the bytes after its key.
- */
+/** The feature names from the file's metadata, for a model without its card. */
 function metadataFeatures(onnxPath: string): string[] {
-  const text = readFileSync(onnxPath).toString("latin1");
-  const at = text.indexOf("mevlab.feature_names");
-  const start = at < 0 ? -1 : text.indexOf("[", at);
-  const end = start < 0 ? -1 : text.indexOf("]", start);
-  if (end < 0) {
+  const names = onnxFeatureNames(readFileSync(onnxPath));
+  if (!names) {
     throw new DataError(`evaluate: ${onnxPath} has no card.json and no mevlab.feature_names metadata`, {
       field: "model",
     });
   }
-  return JSON.parse(text.slice(start, end + 1)) as string[];
+  return names;
 }
