@@ -116,6 +116,7 @@ export class RequestTracker {
       state: ack.state,
       policyVersion: ack.policyVersion,
       throttlePct: ack.throttlePct,
+      modelId: ack.modelId,
     };
     let request: ControlRequest = { ...prev, outcomes: [...prev.outcomes, outcome] };
     if (request.state === State.pending) {

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/control.proto.
  */
 export const file_mevlab_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIusBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQESIQoGcG9saWN5GAcgASgLMhEubWV2bGFiLnYxLlBvbGljeUIPCg1fdGhyb3R0bGVfcGN0QgkKB19ldl9taW5CBwoFX2tpbGxCDwoNX3RpcF9sYW1wb3J0cyKAAgoOQ29udHJvbENvbW1hbmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSIQoGbW9kdWxlGAMgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZpc3N1ZXIYByABKAkSEQoJbm90X2FmdGVyGAggASgEEicKCXNpZ25hdHVyZRgJIAEoCzIULm1ldmxhYi52MS5TaWduYXR1cmUiLAoJU2lnbmF0dXJlEg4KBmtleV9pZBgBIAEoCRIPCgdlZDI1NTE5GAIgASgMIrsCCgpDb250cm9sQWNrEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEgoKcmVxdWVzdF9pZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAcgASgJEhYKDnBvbGljeV92ZXJzaW9uGAggASgEEiQKBXN0YXRlGAkgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAogASgNEiEKBmFjdGlvbhgLIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24SEQoJYWdlbnRfbWFjGAwgASgMIq8CCgtBZ2VudFN0YXR1cxIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIKCgJ0cxgCIAEoBBIQCghhZ2VudF9pZBgDIAEoCRIhCgZtb2R1bGUYBCABKA4yES5tZXZsYWIudjEuTW9kdWxlEiQKBXN0YXRlGAUgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAYgASgNEhYKDnBvbGljeV92ZXJzaW9uGAcgASgEEhAKCG1vZGVsX2lkGAggASgJEhIKCnN0YXJ0ZWRfYXQYCSABKAQSGAoQY29tbWFuZHNfYXBwbGllZBgKIAEoBBIPCgd2ZXJzaW9uGAsgASgJEg8KB2Jvb3RfaWQYDCABKAkSEQoJYWdlbnRfbWFjGA0gASgMIqMCCgZQb2xpY3kSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SIQoGbW9kdWxlGAIgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIPCgd2ZXJzaW9uGAMgASgEEhYKDnBhcmVudF92ZXJzaW9uGAQgASgEEg4KBmV2X21pbhgFIAEoARISCgp0aXBfbGFkZGVyGAYgAygBEhQKDHRocm90dGxlX3BjdBgHIAEoDRIMCgRraWxsGAggASgIEhAKCG1vZGVsX2lkGAkgASgJEg4KBmF1dGhvchgKIAEoCRIOCgZyZWFzb24YCyABKAkSEgoKY3JlYXRlZF9hdBgMIAEoBBInCglzaWduYXR1cmUYDSABKAsyFC5tZXZsYWIudjEuU2lnbmF0dXJlIrgBCgxBZ2VudE91dGNvbWUSEAoIYWdlbnRfaWQYASABKAkSJgoHb3V0Y29tZRgCIAEoDjIVLm1ldmxhYi52MS5BY2tPdXRjb21lEg4KBnJlYXNvbhgDIAEoCRIKCgJhdBgEIAEoBBIkCgVzdGF0ZRgFIAEoDjIVLm1ldmxhYi52MS5BZ2VudFN0YXRlEhYKDnBvbGljeV92ZXJzaW9uGAYgASgEEhQKDHRocm90dGxlX3BjdBgHIAEoDSLrAwoOQ29udHJvbFJlcXVlc3QSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SEgoKcmVxdWVzdF9pZBgCIAEoCRIiCgdtb2R1bGVzGAMgAygOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSDgoGaXNzdWVyGAYgASgJEhIKCmNyZWF0ZWRfYXQYByABKAQSEQoJbm90X2FmdGVyGAggASgEEi4KBXN0YXRlGAkgASgOMh8ubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0LlN0YXRlEhcKD2V4cGVjdGVkX2FnZW50cxgKIAMoCRIpCghvdXRjb21lcxgLIAMoCzIXLm1ldmxhYi52MS5BZ2VudE91dGNvbWUSFAoMY29tcGxldGVkX2F0GAwgASgEEg4KBnJlYXNvbhgNIAEoCSJvCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEgsKB3BlbmRpbmcQARILCgdhcHBsaWVkEAISDQoJZHVwbGljYXRlEAMSDAoIcmVqZWN0ZWQQBBILCgdleHBpcmVkEAUSCwoHdGltZW91dBAGKjgKBk1vZHVsZRIWChJNT0RVTEVfVU5TUEVDSUZJRUQQABINCglhcmJpdHJhZ2UQARIHCgNtZXYQAip4CgZBY3Rpb24SFgoSQUNUSU9OX1VOU1BFQ0lGSUVEEAASCQoFc3RhcnQQARIICgRzdG9wEAISCwoHcmVzdGFydBADEgwKCHRocm90dGxlEAQSCgoGcG9saWN5EAUSCAoEa2lsbBAGEhAKDHJldHJ5X2J1bmRsZRAHKmAKCkFja091dGNvbWUSGwoXQUNLX09VVENPTUVfVU5TUEVDSUZJRUQQABILCgdhcHBsaWVkEAESDQoJZHVwbGljYXRlEAISDAoIcmVqZWN0ZWQQAxILCgdleHBpcmVkEAQqXgoKQWdlbnRTdGF0ZRIbChdBR0VOVF9TVEFURV9VTlNQRUNJRklFRBAAEgsKB3J1bm5pbmcQARILCgdzdG9wcGVkEAISDQoJdGhyb3R0bGVkEAMSCgoGa2lsbGVkEARiBnByb3RvMw");
+  fileDesc("ChdtZXZsYWIvdjEvY29udHJvbC5wcm90bxIJbWV2bGFiLnYxIusBCgtDb250cm9sQXJncxIZCgx0aHJvdHRsZV9wY3QYASABKA1IAIgBARITCgZldl9taW4YAiABKAFIAYgBARISCgp0aXBfbGFkZGVyGAMgAygBEhEKBGtpbGwYBCABKAhIAogBARIRCglidW5kbGVfaWQYBSABKAkSGQoMdGlwX2xhbXBvcnRzGAYgASgESAOIAQESIQoGcG9saWN5GAcgASgLMhEubWV2bGFiLnYxLlBvbGljeUIPCg1fdGhyb3R0bGVfcGN0QgkKB19ldl9taW5CBwoFX2tpbGxCDwoNX3RpcF9sYW1wb3J0cyKAAgoOQ29udHJvbENvbW1hbmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SCgoCdHMYAiABKAQSIQoGbW9kdWxlGAMgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIhCgZhY3Rpb24YBCABKA4yES5tZXZsYWIudjEuQWN0aW9uEiQKBGFyZ3MYBSABKAsyFi5tZXZsYWIudjEuQ29udHJvbEFyZ3MSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZpc3N1ZXIYByABKAkSEQoJbm90X2FmdGVyGAggASgEEicKCXNpZ25hdHVyZRgJIAEoCzIULm1ldmxhYi52MS5TaWduYXR1cmUiLAoJU2lnbmF0dXJlEg4KBmtleV9pZBgBIAEoCRIPCgdlZDI1NTE5GAIgASgMIs0CCgpDb250cm9sQWNrEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEgoKAnRzGAIgASgEEiEKBm1vZHVsZRgDIAEoDjIRLm1ldmxhYi52MS5Nb2R1bGUSEgoKcmVxdWVzdF9pZBgEIAEoCRIQCghhZ2VudF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUubWV2bGFiLnYxLkFja091dGNvbWUSDgoGcmVhc29uGAcgASgJEhYKDnBvbGljeV92ZXJzaW9uGAggASgEEiQKBXN0YXRlGAkgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAogASgNEiEKBmFjdGlvbhgLIAEoDjIRLm1ldmxhYi52MS5BY3Rpb24SEQoJYWdlbnRfbWFjGAwgASgMEhAKCG1vZGVsX2lkGA0gASgJIq8CCgtBZ2VudFN0YXR1cxIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIKCgJ0cxgCIAEoBBIQCghhZ2VudF9pZBgDIAEoCRIhCgZtb2R1bGUYBCABKA4yES5tZXZsYWIudjEuTW9kdWxlEiQKBXN0YXRlGAUgASgOMhUubWV2bGFiLnYxLkFnZW50U3RhdGUSFAoMdGhyb3R0bGVfcGN0GAYgASgNEhYKDnBvbGljeV92ZXJzaW9uGAcgASgEEhAKCG1vZGVsX2lkGAggASgJEhIKCnN0YXJ0ZWRfYXQYCSABKAQSGAoQY29tbWFuZHNfYXBwbGllZBgKIAEoBBIPCgd2ZXJzaW9uGAsgASgJEg8KB2Jvb3RfaWQYDCABKAkSEQoJYWdlbnRfbWFjGA0gASgMIs8CCgZQb2xpY3kSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SIQoGbW9kdWxlGAIgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIPCgd2ZXJzaW9uGAMgASgEEhYKDnBhcmVudF92ZXJzaW9uGAQgASgEEg4KBmV2X21pbhgFIAEoARISCgp0aXBfbGFkZGVyGAYgAygBEhQKDHRocm90dGxlX3BjdBgHIAEoDRIMCgRraWxsGAggASgIEhAKCG1vZGVsX2lkGAkgASgJEg4KBmF1dGhvchgKIAEoCRIOCgZyZWFzb24YCyABKAkSEgoKY3JlYXRlZF9hdBgMIAEoBBInCglzaWduYXR1cmUYDSABKAsyFC5tZXZsYWIudjEuU2lnbmF0dXJlEioKBnNoYWRvdxgOIAEoCzIaLm1ldmxhYi52MS5TaGFkb3dDYW5kaWRhdGUiMwoPU2hhZG93Q2FuZGlkYXRlEhAKCG1vZGVsX2lkGAEgASgJEg4KBmV2X21pbhgCIAEoASLKAQoMQWdlbnRPdXRjb21lEhAKCGFnZW50X2lkGAEgASgJEiYKB291dGNvbWUYAiABKA4yFS5tZXZsYWIudjEuQWNrT3V0Y29tZRIOCgZyZWFzb24YAyABKAkSCgoCYXQYBCABKAQSJAoFc3RhdGUYBSABKA4yFS5tZXZsYWIudjEuQWdlbnRTdGF0ZRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgx0aHJvdHRsZV9wY3QYByABKA0SEAoIbW9kZWxfaWQYCCABKAki6wMKDkNvbnRyb2xSZXF1ZXN0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEhIKCnJlcXVlc3RfaWQYAiABKAkSIgoHbW9kdWxlcxgDIAMoDjIRLm1ldmxhYi52MS5Nb2R1bGUSIQoGYWN0aW9uGAQgASgOMhEubWV2bGFiLnYxLkFjdGlvbhIkCgRhcmdzGAUgASgLMhYubWV2bGFiLnYxLkNvbnRyb2xBcmdzEg4KBmlzc3VlchgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgEEhEKCW5vdF9hZnRlchgIIAEoBBIuCgVzdGF0ZRgJIAEoDjIfLm1ldmxhYi52MS5Db250cm9sUmVxdWVzdC5TdGF0ZRIXCg9leHBlY3RlZF9hZ2VudHMYCiADKAkSKQoIb3V0Y29tZXMYCyADKAsyFy5tZXZsYWIudjEuQWdlbnRPdXRjb21lEhQKDGNvbXBsZXRlZF9hdBgMIAEoBBIOCgZyZWFzb24YDSABKAkibwoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABILCgdwZW5kaW5nEAESCwoHYXBwbGllZBACEg0KCWR1cGxpY2F0ZRADEgwKCHJlamVjdGVkEAQSCwoHZXhwaXJlZBAFEgsKB3RpbWVvdXQQBio4CgZNb2R1bGUSFgoSTU9EVUxFX1VOU1BFQ0lGSUVEEAASDQoJYXJiaXRyYWdlEAESBwoDbWV2EAIqeAoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEgkKBXN0YXJ0EAESCAoEc3RvcBACEgsKB3Jlc3RhcnQQAxIMCgh0aHJvdHRsZRAEEgoKBnBvbGljeRAFEggKBGtpbGwQBhIQCgxyZXRyeV9idW5kbGUQBypgCgpBY2tPdXRjb21lEhsKF0FDS19PVVRDT01FX1VOU1BFQ0lGSUVEEAASCwoHYXBwbGllZBABEg0KCWR1cGxpY2F0ZRACEgwKCHJlamVjdGVkEAMSCwoHZXhwaXJlZBAEKl4KCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABILCgdydW5uaW5nEAESCwoHc3RvcHBlZBACEg0KCXRocm90dGxlZBADEgoKBmtpbGxlZBAEYgZwcm90bzM");
 
 /**
  * The blueprint's control body, kept field for field. Absent fields are not changed.
@@ -241,6 +241,14 @@ export type ControlAck = Message<"mevlab.v1.ControlAck"> & {
    * @generated from field: bytes agent_mac = 12;
    */
   agentMac: Uint8Array;
+
+  /**
+   * The model the agent runs after the command ("" = its built-in estimate); for a policy with a
+   * model, the agent acks `applied` only once that model is loaded, verified and warm.
+   *
+   * @generated from field: string model_id = 13;
+   */
+  modelId: string;
 };
 
 /**
@@ -410,6 +418,13 @@ export type Policy = Message<"mevlab.v1.Policy"> & {
    * @generated from field: mevlab.v1.Signature signature = 13;
    */
   signature?: Signature | undefined;
+
+  /**
+   * A candidate scored beside the live model on the same opportunities, never acted on.
+   *
+   * @generated from field: mevlab.v1.ShadowCandidate shadow = 14;
+   */
+  shadow?: ShadowCandidate | undefined;
 };
 
 /**
@@ -418,6 +433,31 @@ export type Policy = Message<"mevlab.v1.Policy"> & {
  */
 export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_control, 5);
+
+/**
+ * What a shadow deployment compares against the live policy: its own model and threshold, the same
+ * opportunities and tips. Absent = no shadow.
+ *
+ * @generated from message mevlab.v1.ShadowCandidate
+ */
+export type ShadowCandidate = Message<"mevlab.v1.ShadowCandidate"> & {
+  /**
+   * @generated from field: string model_id = 1;
+   */
+  modelId: string;
+
+  /**
+   * @generated from field: double ev_min = 2;
+   */
+  evMin: number;
+};
+
+/**
+ * Describes the message mevlab.v1.ShadowCandidate.
+ * Use `create(ShadowCandidateSchema)` to create a new message.
+ */
+export const ShadowCandidateSchema: GenMessage<ShadowCandidate> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_control, 6);
 
 /**
  * @generated from message mevlab.v1.AgentOutcome
@@ -459,6 +499,13 @@ export type AgentOutcome = Message<"mevlab.v1.AgentOutcome"> & {
    * @generated from field: uint32 throttle_pct = 7;
    */
   throttlePct: number;
+
+  /**
+   * the model the agent runs after the command
+   *
+   * @generated from field: string model_id = 8;
+   */
+  modelId: string;
 };
 
 /**
@@ -466,7 +513,7 @@ export type AgentOutcome = Message<"mevlab.v1.AgentOutcome"> & {
  * Use `create(AgentOutcomeSchema)` to create a new message.
  */
 export const AgentOutcomeSchema: GenMessage<AgentOutcome> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 6);
+  messageDesc(file_mevlab_v1_control, 7);
 
 /**
  * The control plane's record of one command: what was asked, of whom, and what each agent answered.
@@ -550,7 +597,7 @@ export type ControlRequest = Message<"mevlab.v1.ControlRequest"> & {
  * Use `create(ControlRequestSchema)` to create a new message.
  */
 export const ControlRequestSchema: GenMessage<ControlRequest> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_control, 7);
+  messageDesc(file_mevlab_v1_control, 8);
 
 /**
  * Nested, so its values may share names with AckOutcome's.
@@ -608,7 +655,7 @@ export enum ControlRequest_State {
  * Describes the enum mevlab.v1.ControlRequest.State.
  */
 export const ControlRequest_StateSchema: GenEnum<ControlRequest_State> = /*@__PURE__*/
-  enumDesc(file_mevlab_v1_control, 7, 0);
+  enumDesc(file_mevlab_v1_control, 8, 0);
 
 /**
  * @generated from enum mevlab.v1.Module
