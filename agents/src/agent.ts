@@ -1,28 +1,23 @@
 import { randomUUID } from "node:crypto";
 import {
   AckOutcome,
+  Action,
   AgentState,
   AgentStatusSchema,
-  BundleOutcomeSchema,
   ControlAckSchema,
-  MetricsUpdateSchema,
   Module,
   TOPICS,
   create,
   decode,
-  type ArbOpportunity,
   type ControlAck,
   type ControlCommand,
-  type MevOpportunity,
   type Policy,
 } from "@mevlab/proto";
 import {
-  LatencyHistogram,
   SkippedRecords,
   describe,
   messageRecords,
   publishMessage,
-  publishMessages,
   schemaVersionError,
   SignatureVerifier,
   sealAck,
@@ -33,8 +28,10 @@ import {
   type TopicRecord,
   type TrustedKeys,
 } from "@mevlab/kernel-helpers";
-import { arbOpportunity, logNormal, mevOpportunity, rng } from "./simulate";
+import { rng } from "./simulate";
 import { StateFile } from "./persist";
+import { AgentModels, type ModelSource, type Staged } from "./model";
+import { Trader } from "./trader";
 import {
   DedupeWindow,
   adoptPolicy,
@@ -64,13 +61,16 @@ export interface AgentOptions {
   stateFile?: string;
   /** Stop new work when the agent has not heard its own heartbeat back from the bus for this long. */
   busSilenceStopMs?: number;
+  /** Where the models of promoted policies come from (the control plane's store); none = no models. */
+  models?: ModelSource;
   log?: (line: string) => void;
 }
 
 const HEARTBEAT_MS = 1_000;
 const METRICS_MS = 1_000;
-/** Simulated latency median (µs) of sending a bundle; the hot path's is each opportunity's own feature. */
-const SEND_US = 2_500;
+const TICK_MS = 100;
+/** A recovered policy's model that could not be loaded is tried again this often; no trading meanwhile. */
+const MODEL_RETRY_MS = 2_000;
 export const AGENT_VERSION = "0.1.0";
 
 /** A reference agent: obeys the control contract and simulates a market. It never trades. */
@@ -83,21 +83,18 @@ export class Agent {
   private readonly startedAt = Date.now();
   /** Tells this run's heartbeats apart from those of the run before it. */
   private readonly bootId = randomUUID();
-  private readonly random: () => number;
   private readonly verifier: SignatureVerifier;
   private sub?: Subscription;
   private readonly subs: Subscription[] = [];
   private timers: NodeJS.Timeout[] = [];
-  private slot = 358_000_000n;
-  private emitted = 0;
-  private credit = 0;
   /** Counted inside the agent, for the fault tests: how many commands it applied. */
   appliedCount = 0;
   /** Records it skipped unread (a schema major it does not read), per topic and reason. */
   readonly skipped = new SkippedRecords();
-  private readonly hotpath = new LatencyHistogram();
-  private readonly send = new LatencyHistogram();
-  private interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: Date.now() };
+  readonly models: AgentModels;
+  readonly trader: Trader;
+  /** False until the models of the policy it recovered run: it does not trade before. */
+  private modelsReady = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.store = opts.stateFile ? new StateFile(opts.stateFile) : undefined;
@@ -106,12 +103,21 @@ export class Agent {
     this.runtime = saved?.runtime ?? initialRuntime(opts.startStopped ?? false);
     this.seen = new DedupeWindow(10_000, saved?.seen ?? []);
     this.module = opts.module === "mev" ? Module.mev : Module.arbitrage;
-    this.random = rng(opts.seed ?? Date.now());
     this.verifier = new SignatureVerifier(opts.trust);
+    this.models = new AgentModels(opts.module, opts.models);
+    this.trader = new Trader({
+      module: opts.module,
+      agentId: opts.agentId,
+      bus: opts.bus,
+      random: rng(opts.seed ?? Date.now()),
+      models: this.models,
+      log: (l) => this.log(l),
+    });
   }
 
   async start(): Promise<void> {
     await this.recoverPolicy();
+    await this.recoverModels();
     if (this.opts.busSilenceStopMs !== undefined) this.subs.push(await this.listenToOwnHeartbeat());
     this.sub = await this.opts.bus.subscribeBatches(
       // Only this module's commands travel to the agent (it checks the key again). The group is this
@@ -126,12 +132,9 @@ export class Agent {
     );
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
-    this.timers.push(setInterval(() => void this.reportMetrics(), METRICS_MS));
+    this.timers.push(setInterval(() => void this.trader.reportMetrics(), METRICS_MS));
     const rate = this.opts.rate ?? 0;
-    if (rate > 0) {
-      const tickMs = 100;
-      this.timers.push(setInterval(() => void this.simulate((rate * tickMs) / 1000), tickMs));
-    }
+    if (rate > 0) this.timers.push(setInterval(() => void this.simulate((rate * TICK_MS) / 1000), TICK_MS));
     this.log(`agent ${this.opts.agentId} (${this.opts.module}) on the ${this.opts.bus.kind} bus`);
   }
 
@@ -140,7 +143,29 @@ export class Agent {
     this.timers = [];
     await this.sub?.close();
     for (const s of this.subs.splice(0)) await s.close();
+    await this.models.close();
     this.store?.close();
+  }
+
+  /**
+   * The models of the policy it runs (recovered or saved), loaded before it trades: from its cache
+   * beside the state file, else the store. If they cannot be loaded it keeps trying and does not trade.
+   */
+  private async recoverModels(): Promise<void> {
+    const rt = this.runtime;
+    if (!rt.modelId && !rt.shadow) {
+      this.modelsReady = true;
+      return;
+    }
+    try {
+      this.models.commit(await this.models.stage(rt.modelId, rt.shadow?.modelId));
+      this.modelsReady = true;
+      this.log(`agent ${this.opts.agentId}: running model ${rt.modelId.slice(0, 12) || "(built-in)"}`);
+    } catch (err) {
+      this.log(`agent ${this.opts.agentId}: the policy's model is not loaded, not trading: ${describe(err)}`);
+      const retry = setTimeout(() => void this.recoverModels(), MODEL_RETRY_MS);
+      this.timers.push(retry);
+    }
   }
 
   /** The latest promoted policy of this module, from the compacted topic, before anything else. */
@@ -207,9 +232,8 @@ export class Agent {
         this.log(`bad command at ${r.offset}: ${describe(err)}`);
       }
     }
-    const acks = splitKills(commands).flatMap((group) =>
-      group.map((cmd) => ({ key: this.opts.module, message: this.apply(cmd) })),
-    );
+    const acks: { key: string; message: ControlAck }[] = [];
+    for (const cmd of splitKills(commands).flat()) acks.push({ key: this.opts.module, message: await this.apply(cmd) });
     // Not published here: if the bus cannot publish them, the batch is not committed and its
     // redelivery is answered `duplicate` (the effects are on disk), which acks the commands after all.
     return messageRecords(TOPICS.controlAcks, acks);
@@ -224,20 +248,47 @@ export class Agent {
     return false;
   }
 
-  private apply(cmd: ControlCommand): ControlAck {
+  private async apply(cmd: ControlCommand): Promise<ControlAck> {
     // Before the dedupe window: a forged command must not make the real one with its id a duplicate.
     const forged = this.verifier.command(cmd);
     if (forged) {
       this.log(`agent ${this.opts.agentId}: command ${cmd.requestId || "(no id)"} rejected: ${forged}`);
       return this.ack(cmd, { outcome: AckOutcome.rejected, reason: forged });
     }
+    const staged = await this.stage(cmd);
+    if (typeof staged === "string") {
+      this.seen.add(cmd.requestId);
+      this.store?.record(cmd.requestId, this.runtime, () => this.seen.toArray());
+      this.log(`agent ${this.opts.agentId}: policy ${cmd.requestId} rejected: ${staged}`);
+      return this.ack(cmd, { outcome: AckOutcome.rejected, reason: staged });
+    }
     const decision = applyCommand(this.runtime, cmd, this.seen, Date.now(), this.opts.module);
+    if (staged && decision.outcome === AckOutcome.applied) {
+      this.models.commit(staged);
+      this.modelsReady = true;
+    } else if (staged) {
+      this.models.discard(staged);
+    }
     if (decision.outcome === AckOutcome.applied) this.appliedCount += 1;
     // On disk before the ack: once acked, a replay of this request is answered `duplicate`.
     if (decision.outcome !== AckOutcome.duplicate) {
       this.store?.record(cmd.requestId, this.runtime, () => this.seen.toArray());
     }
     return this.ack(cmd, decision);
+  }
+
+  /**
+   * A new policy's models, loaded and warm while the agent trades on, before the policy is applied;
+   * a string says why they cannot run (the ack's reason; nothing changes). Undefined: nothing to stage.
+   */
+  private async stage(cmd: ControlCommand): Promise<Staged | string | undefined> {
+    const policy = cmd.action === Action.policy ? cmd.args?.policy : undefined;
+    if (!policy || !cmd.requestId || this.seen.has(cmd.requestId)) return undefined;
+    try {
+      return await this.models.stage(policy.modelId, policy.shadow?.modelId);
+    } catch (err) {
+      return describe(err);
+    }
   }
 
   private ack(cmd: ControlCommand, decision: Decision): ControlAck {
@@ -253,6 +304,7 @@ export class Agent {
       state: this.runtime.state,
       throttlePct: this.runtime.throttlePct,
       action: cmd.action,
+      modelId: this.runtime.modelId,
     });
     return sealAck(ack, this.opts.agentKey);
   }
@@ -283,98 +335,8 @@ export class Agent {
   private async simulate(expected: number): Promise<void> {
     const rt = this.runtime;
     if (rt.state !== AgentState.running && rt.state !== AgentState.throttled) return;
-    if (!this.busHeard()) return;
-    this.credit += expected * (1 - rt.throttlePct / 100);
-    const n = Math.floor(this.credit);
-    if (n === 0) return;
-    this.credit -= n;
-    this.slot += 1n;
-    const opportunities: (ArbOpportunity | MevOpportunity)[] = [];
-    for (let i = 0; i < n; i++) {
-      const make = this.opts.module === "arbitrage" ? arbOpportunity : mevOpportunity;
-      opportunities.push(make(this.random, this.opts.agentId, this.slot, this.emitted++, rt));
-    }
-    const outcomes = opportunities.flatMap((o) => this.account(o));
-    try {
-      const items = opportunities.map((m) => ({ key: m.slot.toString(), message: m }));
-      if (this.opts.module === "arbitrage") {
-        await publishMessages(
-          this.opts.bus,
-          TOPICS.arbOpportunities,
-          items as { key: string; message: ArbOpportunity }[],
-        );
-      } else {
-        await publishMessages(
-          this.opts.bus,
-          TOPICS.mevOpportunities,
-          items as { key: string; message: MevOpportunity }[],
-        );
-      }
-      if (outcomes.length > 0) {
-        await publishMessages(
-          this.opts.bus,
-          TOPICS.bundleOutcomes,
-          outcomes.map((o) => ({ key: o.bundleId, message: o })),
-        );
-      }
-    } catch (err) {
-      this.log(`opportunities not sent: ${describe(err)}`);
-    }
-  }
-
-  /** Latencies and counters of one opportunity; the bundle outcome when one was sent. */
-  private account(o: ArbOpportunity | MevOpportunity) {
-    this.hotpath.observe(o.features?.hotpathUs ?? 0);
-    this.interval.seen += 1n;
-    const outcome = o.outcome;
-    if (!outcome) return [];
-    const sendUs = logNormal(this.random, SEND_US, 0.5);
-    this.send.observe(sendUs);
-    this.interval.sent += 1n;
-    if (outcome.landed) {
-      this.interval.landed += 1n;
-      // What it realised: a landed bundle can earn less than planned (docs/simulation.md).
-      this.interval.pnl += o.counterfactual?.netLamportsIfSent ?? o.profit?.netLamports ?? 0n;
-    }
-    return [
-      create(BundleOutcomeSchema, {
-        schemaVersion: 1,
-        ts: o.ts,
-        bundleId: outcome.bundleId,
-        module: this.module,
-        agentId: this.opts.agentId,
-        opportunityId: o.id,
-        landed: outcome.landed,
-        tipLamports: outcome.tipLamports,
-        slot: outcome.landed ? outcome.landedSlot : o.slot,
-        latencyMs: Math.max(1, Math.round(sendUs / 1000)),
-      }),
-    ];
-  }
-
-  /** One MetricsUpdate per second: this interval's histograms and counters. */
-  private async reportMetrics(): Promise<void> {
-    const now = Date.now();
-    const iv = this.interval;
-    this.interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: now };
-    const update = create(MetricsUpdateSchema, {
-      schemaVersion: 1,
-      ts: BigInt(now),
-      agentId: this.opts.agentId,
-      module: this.module,
-      hotpathUs: this.hotpath.take(),
-      sendUs: this.send.take(),
-      opportunitiesSeen: iv.seen,
-      bundlesSent: iv.sent,
-      bundlesLanded: iv.landed,
-      pnlLamports: iv.pnl,
-      intervalMs: now - iv.since,
-    });
-    try {
-      await publishMessage(this.opts.bus, TOPICS.agentMetrics, this.opts.agentId, update);
-    } catch (err) {
-      this.log(`metrics not sent: ${describe(err)}`);
-    }
+    if (!this.busHeard() || !this.modelsReady) return;
+    await this.trader.tick(rt, expected, TICK_MS);
   }
 
   private log(line: string): void {

@@ -3,3 +3,5 @@ export * from "./state";
 export * from "./simulate";
 export * from "./persist";
 export * from "./market";
+export * from "./trader";
+export * from "./model";

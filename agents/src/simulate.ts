@@ -7,7 +7,6 @@ import {
   ArbOpportunitySchema,
   MevOpportunitySchema,
   type ArbOpportunity,
-  type MessageInitShape,
   type MevOpportunity,
 } from "@mevlab/proto";
 import type { AgentRuntime } from "./state";
@@ -115,37 +114,79 @@ function featureMessage(f: FeatureValues) {
   };
 }
 
+/** What the agent's decision reads of an opportunity: its features and sizes, all drawn before it decides. */
+export interface ModelInputs {
+  f: FeatureValues;
+  tipLamports: number;
+  grossLamports: number;
+  feesLamports: number;
+  /** The built-in rule's estimate (a feature of the `extended` sets). */
+  heuristic: number;
+  amountIn: number;
+  victimAmountIn: number;
+  frontrunAmountIn: number;
+}
+
+/** An estimate of the landing probability and the model that made it ("" = the built-in rule). */
+export interface Estimate {
+  pLand: number;
+  modelId: string;
+}
+
 /**
- * Profit, tip, the agent's decision under its policy (EV of its own estimate against ev_min), and what
- * the market would do with the bundle: drawn for every opportunity, sent or not.
+ * Profit, tip and what the market would do with the bundle: drawn for every opportunity, sent or not,
+ * before the agent decides (so the random stream does not depend on how it estimates).
  */
-function economics(r: () => number, rt: AgentRuntime, s: Setting, bundleId: string, slot: bigint) {
+function drawEconomics(r: () => number, rt: AgentRuntime, s: Setting) {
   const gross = BigInt(Math.round(200_000 + r() * 5_000_000));
   const fees = 5_000n + BigInt(Math.round(r() * 10_000));
   const tip = chooseTip(r, rt, s.ctx, Number(gross));
-  const net = gross - fees - tip.lamports;
-  const netSol = Number(net) / LAMPORTS_PER_SOL;
   const f = features(s, tip.lamports);
-  const pLandEst = heuristicPLand(f);
-  const accepted = netSol * pLandEst >= rt.evMin;
   const logit = trueLandingLogit(f, s.module) + s.ctx.shock + LANDING.noiseSigma * normal(r);
   const wouldLand = r() < sigmoid(logit);
   const capture = 1 - sigmoid(lossLogit(f) + CAPTURE.noiseSigma * normal(r));
   // Landed: what the pools still paid, less fees and the tip (both fixed when it was sent); else nothing.
   const realised = BigInt(Math.round(Number(gross) * capture)) - fees - tip.lamports;
+  return { gross, fees, tip, f, wouldLand, realised, heuristic: heuristicPLand(f) };
+}
+
+type Economics = ReturnType<typeof drawEconomics>;
+
+/** The decision under the policy (EV of the estimate against ev_min) and the messages it shapes. */
+function decide(
+  e: Economics,
+  rt: AgentRuntime,
+  live: Estimate,
+  shadow: Estimate | undefined,
+  ids: { bundleId: string; slot: bigint },
+) {
+  const net = e.gross - e.fees - e.tip.lamports;
+  const netSol = Number(net) / LAMPORTS_PER_SOL;
+  const accepted = netSol * live.pLand >= rt.evMin;
   return {
-    profit: { grossLamports: gross, feesLamports: fees, tipLamports: tip.lamports, netLamports: net, netSol },
+    profit: { grossLamports: e.gross, feesLamports: e.fees, tipLamports: e.tip.lamports, netLamports: net, netSol },
     decisionMeta: {
-      pLandEst,
-      evSol: netSol * pLandEst,
-      tipPolicy: { ladder: rt.tipLadder, quantile: tip.quantile, tipLamports: tip.lamports },
+      pLandEst: live.pLand,
+      evSol: netSol * live.pLand,
+      tipPolicy: { ladder: rt.tipLadder, quantile: e.tip.quantile, tipLamports: e.tip.lamports },
       policyVersion: rt.policyVersion,
+      modelId: live.modelId,
       accepted,
+      ...(shadow && {
+        shadowModelId: shadow.modelId,
+        shadowPLandEst: shadow.pLand,
+        shadowAccepted: netSol * shadow.pLand >= (rt.shadow?.evMin ?? rt.evMin),
+      }),
     },
-    features: featureMessage(f),
-    counterfactual: { wouldLand, netLamportsIfSent: wouldLand ? realised : 0n },
+    features: featureMessage(e.f),
+    counterfactual: { wouldLand: e.wouldLand, netLamportsIfSent: e.wouldLand ? e.realised : 0n },
     outcome: accepted
-      ? { bundleId, landed: wouldLand, landedSlot: wouldLand ? slot + 1n : 0n, tipLamports: tip.lamports }
+      ? {
+          bundleId: ids.bundleId,
+          landed: e.wouldLand,
+          landedSlot: e.wouldLand ? ids.slot + 1n : 0n,
+          tipLamports: e.tip.lamports,
+        }
       : undefined,
   };
 }
@@ -177,13 +218,35 @@ function route(r: () => number, hops: number, amountIn: bigint, grossLamports: b
   }));
 }
 
-export function arbOpportunity(
+/**
+ * One opportunity with everything drawn and nothing decided: `inputs` is what an estimate reads,
+ * `complete` decides with the live (and shadow) estimate and builds the message.
+ */
+export interface Draft<M> {
+  inputs: ModelInputs;
+  complete(live: Estimate, shadow?: Estimate): M;
+}
+
+function inputsOf(e: Economics, sizes: Partial<Pick<ModelInputs, "amountIn" | "victimAmountIn" | "frontrunAmountIn">>) {
+  return {
+    f: e.f,
+    tipLamports: Number(e.tip.lamports),
+    grossLamports: Number(e.gross),
+    feesLamports: Number(e.fees),
+    heuristic: e.heuristic,
+    amountIn: sizes.amountIn ?? 0,
+    victimAmountIn: sizes.victimAmountIn ?? 0,
+    frontrunAmountIn: sizes.frontrunAmountIn ?? 0,
+  };
+}
+
+export function arbDraft(
   r: () => number,
   agentId: string,
   slot: bigint,
   n: number,
   rt: AgentRuntime,
-): ArbOpportunity {
+): Draft<ArbOpportunity> {
   const hops = drawHops(r);
   const [median, sigma] = POOL.arbitrage;
   let poolLiquidity = Infinity;
@@ -196,29 +259,35 @@ export function arbOpportunity(
     victimPoolRatio: 0,
     hotpathUs: logNormal(r, HOTPATH_US.arbitrage * (1 + 0.2 * (hops - 2)), 0.45),
   };
-  const e = economics(r, rt, setting, `b-${agentId}-${n}`, slot);
+  const e = drawEconomics(r, rt, setting);
   const amountIn = BigInt(Math.round((0.5 + r() * 20) * LAMPORTS_PER_SOL));
-  const init: MessageInitShape<typeof ArbOpportunitySchema> = {
-    schemaVersion: 1,
-    version: "sota-1",
-    ts: BigInt(Date.now()),
-    id: `arb-${slot}-${n}`,
-    agentId,
-    slot,
-    txSignature: base58(r, 88),
-    route: route(r, hops, amountIn, e.profit.grossLamports),
-    ...e,
+  const txSignature = base58(r, 88);
+  const hopsOut = route(r, hops, amountIn, e.gross);
+  const ts = BigInt(Date.now());
+  return {
+    inputs: inputsOf(e, { amountIn: Number(amountIn) }),
+    complete: (live, shadow) =>
+      create(ArbOpportunitySchema, {
+        schemaVersion: 1,
+        version: "sota-1",
+        ts,
+        id: `arb-${slot}-${n}`,
+        agentId,
+        slot,
+        txSignature,
+        route: hopsOut,
+        ...decide(e, rt, live, shadow, { bundleId: `b-${agentId}-${n}`, slot }),
+      }),
   };
-  return create(ArbOpportunitySchema, init);
 }
 
-export function mevOpportunity(
+export function mevDraft(
   r: () => number,
   agentId: string,
   slot: bigint,
   n: number,
   rt: AgentRuntime,
-): MevOpportunity {
+): Draft<MevOpportunity> {
   const poolLiquidity = logNormal(r, ...POOL.mev);
   const victimAmountIn = BigInt(Math.round((1 + r() * 50) * LAMPORTS_PER_SOL));
   const setting: Setting = {
@@ -229,20 +298,56 @@ export function mevOpportunity(
     victimPoolRatio: Number(victimAmountIn) / Math.round(poolLiquidity),
     hotpathUs: logNormal(r, HOTPATH_US.mev, 0.45),
   };
-  const e = economics(r, rt, setting, `b-${agentId}-${n}`, slot);
-  return create(MevOpportunitySchema, {
-    schemaVersion: 1,
-    version: "sota-1",
-    ts: BigInt(Date.now()),
-    id: `mev-${slot}-${n}`,
-    agentId,
-    slot,
-    attacker: base58(r, 44),
-    victimTx: base58(r, 88),
-    dex: pick(r, DEXES),
-    pool: base58(r, 44),
-    victimAmountIn,
-    frontrunAmountIn: BigInt(Math.round((0.5 + r() * 10) * LAMPORTS_PER_SOL)),
-    ...e,
-  });
+  const e = drawEconomics(r, rt, setting);
+  const attacker = base58(r, 44);
+  const victimTx = base58(r, 88);
+  const dex = pick(r, DEXES);
+  const pool = base58(r, 44);
+  const frontrunAmountIn = BigInt(Math.round((0.5 + r() * 10) * LAMPORTS_PER_SOL));
+  const ts = BigInt(Date.now());
+  return {
+    inputs: inputsOf(e, { victimAmountIn: Number(victimAmountIn), frontrunAmountIn: Number(frontrunAmountIn) }),
+    complete: (live, shadow) =>
+      create(MevOpportunitySchema, {
+        schemaVersion: 1,
+        version: "sota-1",
+        ts,
+        id: `mev-${slot}-${n}`,
+        agentId,
+        slot,
+        attacker,
+        victimTx,
+        dex,
+        pool,
+        victimAmountIn,
+        frontrunAmountIn,
+        ...decide(e, rt, live, shadow, { bundleId: `b-${agentId}-${n}`, slot }),
+      }),
+  };
+}
+
+/** The built-in rule's estimate. */
+export const heuristicEstimate = (inputs: ModelInputs): Estimate => ({ pLand: inputs.heuristic, modelId: "" });
+
+/** An opportunity decided with the built-in rule (the agent without a model; tests). */
+export function arbOpportunity(
+  r: () => number,
+  agentId: string,
+  slot: bigint,
+  n: number,
+  rt: AgentRuntime,
+): ArbOpportunity {
+  const d = arbDraft(r, agentId, slot, n, rt);
+  return d.complete(heuristicEstimate(d.inputs));
+}
+
+export function mevOpportunity(
+  r: () => number,
+  agentId: string,
+  slot: bigint,
+  n: number,
+  rt: AgentRuntime,
+): MevOpportunity {
+  const d = mevDraft(r, agentId, slot, n, rt);
+  return d.complete(heuristicEstimate(d.inputs));
 }

@@ -8,7 +8,10 @@ export interface AgentRuntime {
   evMin: number;
   tipLadder: number[];
   policyVersion: bigint;
+  /** The live model's sha256 ("" = the built-in estimate). */
   modelId: string;
+  /** A candidate scored beside the live model, never acted on (docs/promotion.md, "Shadow"). */
+  shadow?: { modelId: string; evMin: number };
   commandsApplied: bigint;
 }
 
@@ -36,6 +39,7 @@ export function adoptPolicy(rt: AgentRuntime, p: Policy): void {
   rt.throttlePct = p.throttlePct;
   rt.policyVersion = p.version;
   rt.modelId = p.modelId;
+  rt.shadow = p.shadow?.modelId ? { modelId: p.shadow.modelId, evMin: p.shadow.evMin } : undefined;
   if (p.kill) rt.state = AgentState.killed;
   else if (rt.state === AgentState.running || rt.state === AgentState.throttled) {
     rt.state = p.throttlePct > 0 ? AgentState.throttled : AgentState.running;
@@ -69,6 +73,10 @@ export class DedupeWindow {
   /** Oldest first, as the constructor takes them back. */
   toArray(): string[] {
     return [...this.ids];
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
   }
 
   /** True the first time an id is seen. */

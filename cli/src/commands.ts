@@ -15,7 +15,7 @@ import {
   startControlPlane,
   type ControlPlane,
 } from "@mevlab/control-plane";
-import { Agent, MAX_SIMULATED_RATE } from "@mevlab/agents";
+import { Agent, MAX_SIMULATED_RATE, httpModelSource } from "@mevlab/agents";
 import { intOption, parseArgs } from "./args";
 import { startKafka } from "./kafka/broker";
 
@@ -98,6 +98,13 @@ export async function runAgent(argv: readonly string[]): Promise<Agent> {
     stateFile:
       typeof o["state-file"] === "string" ? resolve(o["state-file"]) : join(dataDir, "agents", `${agentId}.json`),
     busSilenceStopMs: silence === undefined ? undefined : intOption(silence, "bus-silence-stop", 0) * 1000,
+    // Promoted models: downloaded from the control plane's store with the agent's own token, kept
+    // beside its state file so that a restart runs the same model before it trades.
+    models: httpModelSource({
+      url,
+      token: () => credential().token,
+      cacheDir: join(dataDir, "agents", `${agentId}.models`),
+    }),
     log: warn,
   });
   await startWithRetry(() => agent.start(), `agent ${agentId}`);
