@@ -5,3 +5,4 @@ export * from "./persist";
 export * from "./market";
 export * from "./trader";
 export * from "./model";
+export * from "./history";

@@ -8,47 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { compare, derivePolicy, evaluate } from "@mevlab/kernel-helpers/evaluate";
-import { arbOpportunity, initialRuntime, rng } from "../src";
+import { arbHistory } from "../src";
 
 const ROWS = 60_000;
-const PER_SLOT = 20;
 const root = join(__dirname, "../../..");
 
-/** `rows` arbitrage opportunities as the sink stores their columns (docs/simulation.md). */
-function market(rows: number) {
-  const r = rng(21);
-  const rt = initialRuntime(false);
-  const col = () => new Float64Array(rows);
-  const c = {
-    ts_ms: col(),
-    f_tip_ratio_p75: col(),
-    f_hotpath_us: col(),
-    f_competing_bundles: col(),
-    f_pool_liquidity_lamports: col(),
-    f_route_hops: col(),
-    f_leader_slot_index: col(),
-    p_land_est: col(),
-    net_sol: col(),
-    cf_net_lamports_if_sent: col(),
-    cf_would_land: new Uint8Array(rows),
-  };
-  for (let i = 0; i < rows; i++) {
-    const o = arbOpportunity(r, "arb-e", 358_000_000n + BigInt(Math.floor(i / PER_SLOT)), i, rt);
-    const f = o.features!;
-    c.ts_ms[i] = 1_767_225_600_000 + i * 5;
-    c.f_tip_ratio_p75[i] = f.tipRatioP75;
-    c.f_hotpath_us[i] = f.hotpathUs;
-    c.f_competing_bundles[i] = f.competingBundles;
-    c.f_pool_liquidity_lamports[i] = Number(f.poolLiquidityLamports);
-    c.f_route_hops[i] = f.routeHops;
-    c.f_leader_slot_index[i] = f.leaderSlotIndex;
-    c.p_land_est[i] = o.decisionMeta!.pLandEst;
-    c.net_sol[i] = o.profit!.netSol;
-    c.cf_net_lamports_if_sent[i] = Number(o.counterfactual!.netLamportsIfSent);
-    c.cf_would_land[i] = o.counterfactual!.wouldLand ? 1 : 0;
-  }
-  return tableFromArrays(c);
-}
+const market = (rows: number) => tableFromArrays(arbHistory(rows));
 
 test("on the simulated market, the trained model beats p_land_est on the held-out split", async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), "mevlab-market-"));
