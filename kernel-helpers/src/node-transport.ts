@@ -1,4 +1,5 @@
 /** The control-plane client's transport for Node.js (notebooks, services, tests): undici fetch and ws. */
+import { readFile } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
 import { Agent, type Dispatcher } from "undici";
 import WebSocket from "ws";
@@ -29,20 +30,33 @@ export const nodeFetch: FetchLike = async (url, init = {}) => {
     body: typeof init.body === "string" ? init.body : undefined,
     signal: init.signal ?? undefined,
   });
-  const text = await res.body.text();
+  // Read whole here, as bytes: the caller takes them as text (JSON) or as they are (a model's bytes).
+  const body = await res.body.arrayBuffer();
   const status = res.statusCode;
   return {
     ok: status >= 200 && status < 300,
     status,
     statusText: STATUS_CODES[status] ?? "",
-    text: async () => text,
+    text: async () => Buffer.from(body).toString("utf8"),
+    arrayBuffer: async () => body,
   } satisfies ResponseLike;
 };
 
-/** Node's transport: undici with keep-alive and the `ws` package. */
+/** A file's bytes; undefined when it does not exist. */
+async function readLocalFile(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** Node's transport: undici with keep-alive, the `ws` package, and local files (model uploads). */
 export const nodeTransport: Transport = {
   fetch: nodeFetch,
   webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+  readFile: readLocalFile,
 };
 
 /**

@@ -10,7 +10,8 @@ import {
 } from "@mevlab/proto";
 import { ResponseError, TimeoutError } from "../errors";
 import { FinalRequests } from "./final-requests";
-import { requestJson } from "./http";
+import { requestBytes, requestJson } from "./http";
+import { modelUploadBody, type ModelUpload, type ModelUploadResult } from "./models";
 import type { SubscribeRequest } from "./realtime";
 import { RealtimeConnection } from "./realtime-connection";
 import { AuthSession } from "./session";
@@ -31,6 +32,8 @@ import type {
   JobView,
   LoginResponse,
   ModelCard,
+  ModelList,
+  ModelUploaded,
   ModuleName,
   PolicyUpdate,
   PolicyViewJson,
@@ -241,6 +244,33 @@ export class ControlPlaneClient {
     return this.get(`/api/training/models/${encodeURIComponent(id)}`);
   }
 
+  /**
+   * Puts a model into the control plane's model store (admin): a file, e.g. train()'s ModelHandle, or
+   * bytes. The control plane loads it and checks it against the module's agents before it stores it.
+   */
+  async uploadModel(module: ModuleName, model: ModelUpload): Promise<ModelUploadResult> {
+    const body = await modelUploadBody(module, model, this.transport.readFile);
+    const res = await this.post<ModelUploaded>("/api/models", body);
+    return { id: res.id, card: res.card, created: res.created };
+  }
+
+  /** The store's models, newest first; of one module when given. */
+  listModels(module?: ModuleName): Promise<ModelList> {
+    return this.get(`/api/models${module ? `?module=${encodeURIComponent(module)}` : ""}`);
+  }
+
+  /** A stored model's card, by its id (sha256, 64 hex characters). */
+  modelCard(id: string): Promise<ModelCard> {
+    return this.get(`/api/models/${encodeURIComponent(id)}`);
+  }
+
+  /** A stored model's bytes as stored: check them against the id before running them. */
+  async modelBytes(id: string): Promise<Uint8Array> {
+    const path = `/api/models/${encodeURIComponent(id)}/model.onnx`;
+    const send = (token: string) => requestBytes(this.transport.fetch, this.url, path, { token });
+    return this.withFreshToken(send);
+  }
+
   /** Polls a training job until it has finished (succeeded, failed or cancelled). */
   waitForTraining(id: string, opts: { timeoutMs?: number; onUpdate?: (job: JobView) => void } = {}): Promise<JobView> {
     return this.waitForJob(id, opts, (i) => this.trainingJob(i));
@@ -310,10 +340,14 @@ export class ControlPlaneClient {
     return this.call("POST", path, JSON.stringify(body));
   }
 
-  /** A request with a fresh token; after a 401, the session is refreshed and the request sent once more. */
-  private async call<T>(method: string, path: string, body?: string): Promise<T> {
-    const send = (token: string) =>
-      requestJson<T>(this.transport.fetch, this.url, path, { method, token, ...(body === undefined ? {} : { body }) });
+  private call<T>(method: string, path: string, body?: string): Promise<T> {
+    return this.withFreshToken((token) =>
+      requestJson<T>(this.transport.fetch, this.url, path, { method, token, ...(body === undefined ? {} : { body }) }),
+    );
+  }
+
+  /** Sends with a fresh token; after a 401, the session is refreshed and the request sent once more. */
+  private async withFreshToken<T>(send: (token: string) => Promise<T>): Promise<T> {
     try {
       return await send(await this.auth.fresh());
     } catch (err) {

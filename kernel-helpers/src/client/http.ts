@@ -6,6 +6,8 @@ export interface ResponseLike {
   status: number;
   statusText: string;
   text(): Promise<string>;
+  /** The body as bytes (the browser's Response has it; needed only for binary answers). */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<ResponseLike>;
@@ -20,6 +22,28 @@ export async function requestJson<T>(
   path: string,
   init: RequestInit & { token?: string } = {},
 ): Promise<T> {
+  return (await send(fetchImpl, baseUrl, path, init)).body as T;
+}
+
+/** A binary answer's bytes; errors as requestJson's. */
+export async function requestBytes(
+  fetchImpl: FetchLike,
+  baseUrl: string,
+  path: string,
+  init: RequestInit & { token?: string } = {},
+): Promise<Uint8Array> {
+  const res = (await send(fetchImpl, baseUrl, path, init, true)).res;
+  if (!res.arrayBuffer) throw new Error("this transport's fetch cannot read binary bodies (no arrayBuffer())");
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function send(
+  fetchImpl: FetchLike,
+  baseUrl: string,
+  path: string,
+  init: RequestInit & { token?: string },
+  binary = false,
+): Promise<{ res: ResponseLike; body?: unknown }> {
   // A plain record, not a Headers object: the fetch of every runtime takes one, and on the control
   // loop's hot path building and converting a Headers costs more than the rest of the request.
   const headers: Record<string, string> = {};
@@ -34,6 +58,7 @@ export async function requestJson<T>(
   } catch (err) {
     throw new NetworkError(baseUrl, err);
   }
+  if (binary && res.ok) return { res };
   const text = await res.text();
   let body: unknown = undefined;
   if (text) {
@@ -47,5 +72,5 @@ export async function requestJson<T>(
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ResponseError(res.status, error?.code ?? "http_error", error?.message ?? (text || res.statusText));
   }
-  return body as T;
+  return { res, body };
 }

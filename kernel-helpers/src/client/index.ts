@@ -4,6 +4,7 @@ export * from "./transport";
 export * from "./realtime";
 export * from "./realtime-connection";
 export * from "./control-plane";
+export type { ModelUpload, ModelUploadResult } from "./models";
 // Types only: the wire schemas themselves (TypeBox, for the control plane) stay out of browser bundles.
 export type {
   ActionName,
@@ -25,6 +26,10 @@ export type {
   JobView,
   LoginResponse,
   ModelCard,
+  ModelList,
+  ModelSummary,
+  ModelUploaded,
+  ModelUploadRequest,
   ModuleName,
   PolicyUpdate,
   PolicyViewJson,

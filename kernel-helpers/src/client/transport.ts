@@ -18,4 +18,6 @@ export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLi
 export interface Transport {
   fetch: FetchLike;
   webSocket: WebSocketFactory;
+  /** A local file's bytes, undefined when there is none (Node's transport; a browser has no paths). */
+  readFile?: (path: string) => Promise<Uint8Array | undefined>;
 }

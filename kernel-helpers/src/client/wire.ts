@@ -235,6 +235,41 @@ export const ModelCard = Type.Object(
 );
 export type ModelCard = Static<typeof ModelCard>;
 
+/** A model of the store as `GET /api/models` lists it: what its card says, and its size. */
+export const ModelSummary = Type.Object(
+  {
+    id: Type.String({ description: "sha256 (hex) of model.onnx" }),
+    module: Type.String({ description: "arbitrage, mev: the agents that may run it" }),
+    model: Type.String({ description: "xgb, lgbm, torch, or what an uploaded card says" }),
+    created_at: Type.String({ description: "ISO 8601: when it was trained (the card's), else stored" }),
+    bytes: Type.Integer({ description: "the size of model.onnx" }),
+    features: Type.Array(Type.String(), { description: "the input's columns, in order" }),
+    metrics: Type.Optional(
+      Type.Unsafe<Partial<Record<"train" | "valid" | "test", SplitMetrics>>>(
+        Type.Object({}, { additionalProperties: true, description: "the card's metrics per split" }),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ModelSummary = Static<typeof ModelSummary>;
+
+/** `GET /api/models`: newest first. */
+export const ModelList = Type.Object({ models: Type.Array(ModelSummary) }, { additionalProperties: false });
+export type ModelList = Static<typeof ModelList>;
+
+/** 201 (stored now) or 200 (the same bytes were there already: their card is kept) to `POST /api/models`. */
+export const ModelUploaded = Type.Object(
+  {
+    ok: Type.Literal(true),
+    id: Type.String({ description: "sha256 (hex) of the bytes, computed by the control plane" }),
+    created: Type.Boolean({ description: "false when the store held these bytes already" }),
+    card: ModelCard,
+  },
+  { additionalProperties: false },
+);
+export type ModelUploaded = Static<typeof ModelUploaded>;
+
 /** 202 to `POST /api/training/start`. */
 export const TrainingAccepted = Type.Object(
   { ok: Type.Literal(true), job_id: Type.String(), output: Type.String(), job: JobView },
@@ -319,4 +354,11 @@ export interface ApiTokenRequest {
   role?: "admin" | "viewer";
   /** 1-365, default 90. */
   expires_in_days?: number;
+}
+
+/** `POST /api/models`: a model's bytes for the store, and its card (the control plane fills in id, module, features). */
+export interface ModelUploadRequest {
+  module: ModuleName;
+  onnx_base64: string;
+  card?: Record<string, unknown>;
 }

@@ -19,6 +19,30 @@ const MIN_PART = 5 * 1024 * 1024;
 
 type S3Module = typeof import("@aws-sdk/client-s3");
 
+/**
+ * An S3 client for these settings (unset ones from the AWS environment), and the SDK it comes from,
+ * whose commands it sends. The SDK is loaded on first use.
+ */
+export function s3Client(s: S3Settings = {}): { sdk: S3Module; client: import("@aws-sdk/client-s3").S3Client } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sdk = require("@aws-sdk/client-s3") as S3Module;
+  const endpoint = s.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const client = new sdk.S3Client({
+    endpoint,
+    region: s.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    forcePathStyle: s.forcePathStyle ?? Boolean(endpoint),
+    // The SDK's default CRC32 checksum headers are refused by many S3-compatible servers; the
+    // manifest's (or the model id's) sha256 is the integrity check that matters here.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    credentials:
+      s.accessKeyId && s.secretAccessKey
+        ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }
+        : undefined,
+  });
+  return { sdk, client };
+}
+
 /** One export's S3 prefix: refuses a non-empty one, uploads files in parts, removes what it wrote on failure. */
 export class S3Target {
   private readonly written: string[] = [];
@@ -35,23 +59,7 @@ export class S3Target {
     options: { s3?: S3Settings; partSizeBytes?: number },
     mustBeEmpty = true,
   ): Promise<S3Target> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sdk = require("@aws-sdk/client-s3") as S3Module;
-    const s = options.s3 ?? {};
-    const endpoint = s.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    const client = new sdk.S3Client({
-      endpoint,
-      region: s.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-      forcePathStyle: s.forcePathStyle ?? Boolean(endpoint),
-      // The SDK's default CRC32 checksum headers are refused by many S3-compatible servers; the
-      // manifest's sha256 is the integrity check that matters here.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      credentials:
-        s.accessKeyId && s.secretAccessKey
-          ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }
-          : undefined,
-    });
+    const { sdk, client } = s3Client(options.s3);
     const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
     if (!Number.isSafeInteger(partSize) || partSize < MIN_PART) {
       throw new DataError(`'partSizeBytes' must be an integer ≥ ${MIN_PART} (S3's minimum part size)`, {

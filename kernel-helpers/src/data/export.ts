@@ -36,7 +36,7 @@ export {
 } from "./dataset-manifest";
 export { defaultExportRoots, resolveOutput, type OutputTarget } from "./export-output";
 export type { ExportSpec } from "./export-plan";
-export type { S3Settings } from "./export-s3";
+export { s3Client, type S3Settings } from "./export-s3";
 
 export interface ExportOptions {
   /** Default: the notebook's `dataSource()` (ClickHouse when `CLICKHOUSE_URL` is set, else the local store). */
