@@ -15,6 +15,8 @@ import { loggingOptions } from "./http/logging";
 import { openApiRoute, registerOpenApi, type RouteEntry } from "./http/openapi";
 import { formatSchemaErrors, validatorCompiler } from "./http/validation";
 import { metricsRoutes } from "./metrics/routes";
+import { openModelStore } from "./models/open";
+import { modelRoutes } from "./models/routes";
 import { policyRoutes } from "./policy/routes";
 import { queryRoutes } from "./queries/routes";
 import type { Services } from "./services";
@@ -98,6 +100,9 @@ export async function registerApi(
     methods: ["GET", "POST", "DELETE"],
   });
   const auth = { users: s.users, tokens: s.tokens, sessions: s.sessions, audit: s.audit };
+  // The model store: uploads and downloads here, and what promotions check a model against.
+  const models = openModelStore(config);
+  app.addHook("onClose", () => models.close());
   await app.register(authRoutes, {
     ...auth,
     accessTtlSeconds: config.accessTtlSeconds,
@@ -110,6 +115,7 @@ export async function registerApi(
   await app.register(metricsRoutes, { rolling: s.rolling, hub: s.hub, sink: s.sink, tracker: s.tracker });
   await app.register(datasetRoutes, { audit: s.audit, jobs: s.jobs, allowedRoots: config.exportRoots });
   await app.register(trainingRoutes, { audit: s.audit, jobs: s.jobs, dataDir: config.dataDir });
+  await app.register(modelRoutes, { audit: s.audit, store: models, maxBytes: config.modelMaxBytes });
   await app.register(queryRoutes, { source: s.querySource });
   await app.register(openApiRoute);
 }

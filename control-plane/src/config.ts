@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Bus } from "@mevlab/kernel-helpers";
+import type { Bus, S3Settings } from "@mevlab/kernel-helpers";
 import type { HubOptions } from "./realtime/hub";
 
 export interface ControlPlaneOptions {
@@ -44,6 +44,15 @@ export interface ControlPlaneOptions {
   auditAnchor?: string;
   /** How often the anchor is rewritten when the head moved (default 10 s); it is also written on close. */
   auditAnchorEveryMs?: number;
+  /**
+   * The model store's S3 backing, `s3://bucket/prefix` (`MEVLAB_MODEL_STORE`); unset: models live only
+   * under `<dataDir>/models` (which is the local cache when set). docs/models.md.
+   */
+  modelStore?: string;
+  /** The S3 client for modelStore (default: the AWS environment variables, as dataset exports). */
+  modelStoreS3?: S3Settings;
+  /** The largest model an upload may carry, in bytes (`MEVLAB_MODEL_MAX_BYTES`, default 64 MiB). */
+  modelMaxBytes?: number;
   /** Flush audit, request and policy lines to the disk (default true; `MEVLAB_JOURNAL_FSYNC=0` turns it off). */
   journalFsync?: boolean;
   log?: (line: string) => void;
@@ -73,6 +82,7 @@ export interface ControlPlaneConfig extends ControlPlaneOptions {
   sink: boolean;
   sinkFlushMs: number;
   exportRoots: readonly string[];
+  modelMaxBytes: number;
   journalFsync: boolean;
   log: (line: string) => void;
   wsPingMs: number;
@@ -140,6 +150,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<C
     corsOrigins: list(env.MEVLAB_CORS_ORIGINS) ?? [],
     exportRoots: exportRootsFromEnv(env),
     auditAnchor: env.MEVLAB_AUDIT_ANCHOR || undefined,
+    modelStore: env.MEVLAB_MODEL_STORE || undefined,
+    modelMaxBytes: envCount(env, "MEVLAB_MODEL_MAX_BYTES"),
     journalFsync: env.MEVLAB_JOURNAL_FSYNC !== "0",
     wsPingMs: envMs(env, "MEVLAB_WS_PING_MS"),
     wsMaxPerUser: envCount(env, "MEVLAB_WS_MAX_PER_USER"),
@@ -169,6 +181,7 @@ export function resolveConfig(opts: ControlPlaneOptions, env: NodeJS.ProcessEnv 
     // Parquet files are read whole: fewer, larger ones; ClickHouse takes frequent inserts.
     sinkFlushMs: opts.sinkFlushMs ?? (opts.clickhouseUrl ? 1_000 : 5_000),
     exportRoots: opts.exportRoots ?? exportRootsFromEnv(env) ?? [join(opts.dataDir, "exports")],
+    modelMaxBytes: opts.modelMaxBytes ?? 64 * 1024 * 1024,
     journalFsync: opts.journalFsync ?? true,
     log: opts.log ?? ((line: string) => process.stderr.write(`control-plane: ${line}\n`)),
     wsPingMs: opts.wsPingMs ?? 10_000,

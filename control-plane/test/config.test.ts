@@ -22,6 +22,8 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
     MEVLAB_CORS_ORIGINS: "http://a, http://b",
     MEVLAB_EXPORT_ROOTS: "/data/exports, s3://bucket/datasets,",
     MEVLAB_AUDIT_ANCHOR: "/elsewhere/audit-head.json",
+    MEVLAB_MODEL_STORE: "s3://models/team",
+    MEVLAB_MODEL_MAX_BYTES: "1048576",
     MEVLAB_JOURNAL_FSYNC: "0",
     MEVLAB_WS_PING_MS: "5000",
     MEVLAB_WS_MAX_PER_USER: "8",
@@ -46,6 +48,8 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
     corsOrigins: ["http://a", "http://b"],
     exportRoots: ["/data/exports", "s3://bucket/datasets"],
     auditAnchor: "/elsewhere/audit-head.json",
+    modelStore: "s3://models/team",
+    modelMaxBytes: 1048576,
     journalFsync: false,
     wsPingMs: 5000,
     wsMaxPerUser: 8,
@@ -60,6 +64,10 @@ test("settingsFromEnv reads every setting of the README's Configuration table", 
     /MEVLAB_SINK_FLUSH_MS must be a positive integer of milliseconds, got 'soon'/,
   );
   assert.throws(() => settingsFromEnv({ MEVLAB_WS_MAX: "-1" }), /MEVLAB_WS_MAX must be a positive integer, got '-1'/);
+  assert.throws(
+    () => settingsFromEnv({ MEVLAB_MODEL_MAX_BYTES: "64M" }),
+    /MEVLAB_MODEL_MAX_BYTES must be a positive integer, got '64M'/,
+  );
   assert.throws(() => settingsFromEnv({ MEVLAB_LOG_LEVEL: "loud" }), /MEVLAB_LOG_LEVEL must be one of fatal, error/);
 });
 

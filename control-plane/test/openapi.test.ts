@@ -70,3 +70,14 @@ test("the WebSocket endpoints, outside the router, are listed in x-websockets", 
   const sockets = (doc["x-websockets"] as Array<{ path: string }>).map((s) => s.path);
   assert.deepEqual(sockets, ["/api/realtime/ws", "/api/bus/ws"]);
 });
+
+test("the model store: the upload answers 201 or 200, a model's bytes are application/octet-stream with X-Mevlab-Sha256", async () => {
+  const { doc } = await documentAs("viewer");
+  type Op = { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> };
+  const paths = doc.paths as Record<string, Record<string, Op>>;
+  const upload = paths["/api/models"].post.responses;
+  assert.ok(upload["200"] && upload["201"], "200 and 201");
+  const bytes = paths["/api/models/{id}/model.onnx"].get.responses["200"];
+  assert.deepEqual(Object.keys(bytes.content ?? {}), ["application/octet-stream"]);
+  assert.ok(bytes.headers?.["x-mevlab-sha256"], "the X-Mevlab-Sha256 header");
+});

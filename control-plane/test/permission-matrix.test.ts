@@ -13,14 +13,19 @@ import { startControlPlane, type ControlPlane } from "../src";
 
 type Role = "admin" | "viewer" | "agent";
 
-/** Who may call a route: anyone, or the roles whose token it accepts (a mutation also wants X-Requested-With). */
-type Rule = "public" | { may: readonly Role[]; mutation?: true };
+/**
+ * Who may call a route: anyone, or the roles whose token it accepts (a mutation also wants
+ * X-Requested-With; `ownModule`: an agent only what belongs to its own module, which the route checks).
+ */
+type Rule = "public" | { may: readonly Role[]; mutation?: true; ownModule?: true };
 
 const PUBLIC: Rule = "public";
 const PEOPLE: Rule = { may: ["admin", "viewer"] };
 const ADMIN_MUTATION: Rule = { may: ["admin"], mutation: true };
 /** A person's own session or API tokens: any user, as a mutation. */
 const OWN_MUTATION: Rule = { may: ["admin", "viewer"], mutation: true };
+/** What agents fetch too (a promoted model), each only of its own module: model-store.test.ts checks the module. */
+const PEOPLE_AND_OWN_AGENTS: Rule = { may: ["admin", "viewer", "agent"], ownModule: true };
 
 /**
  * The table. Keys are Fastify's `METHOD url`; each GET's HEAD twin follows its GET's rule and is
@@ -54,6 +59,10 @@ const ROUTES: Record<string, Rule> = {
   "GET /api/training/jobs": PEOPLE,
   "POST /api/training/:job_id/cancel": ADMIN_MUTATION,
   "GET /api/training/models/:id": PEOPLE,
+  "POST /api/models": ADMIN_MUTATION,
+  "GET /api/models": PEOPLE,
+  "GET /api/models/:id": PEOPLE,
+  "GET /api/models/:id/model.onnx": PEOPLE_AND_OWN_AGENTS,
   "GET /api/clickhouse/queries": PEOPLE,
   // Curated, read-only queries: a viewer may run them, so no X-Requested-With either.
   "POST /api/clickhouse/query": PEOPLE,
@@ -80,6 +89,8 @@ interface Caller {
   token?: () => Promise<string>;
   /** Sent instead of `Bearer <token>` (a malformed header). */
   authorization?: string;
+  /** An agent token without a module claim: no route of an agent's own module may take it. */
+  noModule?: true;
 }
 
 let bus: LocalBus;
@@ -112,6 +123,12 @@ before(async () => {
     { name: "viewer", role: "viewer", token: fresh("viewer", "viewer") },
     { name: "admin", role: "admin", token: fresh("admin", "admin") },
     { name: "agent", role: "agent", token: fresh("mev-1", "agent") },
+    {
+      name: "agent without a module",
+      role: "agent",
+      noModule: true,
+      token: () => cp.tokens.issue("x-1", "agent", 600),
+    },
     { name: "expired", token: fixed(await cp.tokens.issue("admin", "admin", -60)) },
     { name: "tampered", token: fixed(tampered(await cp.tokens.issue("admin", "admin", 600))) },
     {
@@ -182,7 +199,7 @@ type Expect = { status: 401 | 403; code: string } | "allowed";
 function expected(rule: Rule, caller: Caller, csrf: boolean): Expect {
   if (rule === "public") return "allowed";
   if (!caller.role) return { status: 401, code: "unauthenticated" };
-  if (!rule.may.includes(caller.role)) return { status: 403, code: "forbidden" };
+  if (!rule.may.includes(caller.role) || (caller.noModule && rule.ownModule)) return { status: 403, code: "forbidden" };
   if (rule.mutation && !csrf) return { status: 403, code: "csrf" };
   return "allowed";
 }
@@ -221,7 +238,10 @@ test("the table agrees with each route's declared access (the OpenAPI document's
   const admin = await cp.tokens.issue("admin", "admin", 600);
   const res = await fetch(`${cp.url}/api/openapi.json`, { headers: { authorization: `Bearer ${admin}` } });
   const doc = (await res.json()) as {
-    paths: Record<string, Record<string, { security?: unknown[]; "x-roles"?: Role[]; "x-mutation"?: string }>>;
+    paths: Record<
+      string,
+      Record<string, { security?: unknown[]; "x-roles"?: Role[]; "x-mutation"?: string; "x-agents"?: string }>
+    >;
     "x-websockets": Array<{ path: string; roles: Role[] }>;
   };
   for (const [key, rule] of Object.entries(ROUTES)) {
@@ -232,7 +252,11 @@ test("the table agrees with each route's declared access (the OpenAPI document's
     const declared: Rule =
       op["x-roles"] === undefined
         ? "public"
-        : { may: op["x-roles"], ...(op["x-mutation"] ? { mutation: true as const } : {}) };
+        : {
+            may: op["x-roles"],
+            ...(op["x-mutation"] ? { mutation: true as const } : {}),
+            ...(op["x-agents"] === "own-module" ? { ownModule: true as const } : {}),
+          };
     assert.deepEqual(declared, rule, `${key}: declared access differs from the table`);
   }
   const sockets = Object.fromEntries(doc["x-websockets"].map((s) => [s.path, s.roles]));

@@ -14,12 +14,26 @@ export type Access =
       roles: readonly Role[];
       /** A mutation, named in refusals and in the audit log: it also needs `X-Requested-With: mevlab`. */
       mutation?: string;
+      /**
+       * The one way a route admits the agent role: each agent only to what belongs to its own module
+       * (its token's `module` claim), which the handler checks against `agentModule(req)`.
+       */
+      agents?: "own-module";
+      /** Checked when the request arrives, before its body is read: for routes that take large bodies. */
+      beforeBody?: boolean;
     };
 
 /** Reads are for people: an agent's token opens its bus link and nothing else. */
 export const READ: Access = { roles: ["admin", "viewer"] };
 
-export const mutation = (name: string): Access => ({ roles: ["admin"], mutation: name });
+/** A read agents make too, of what belongs to their own module (a promoted model): the handler checks the module. */
+export const MODULE_READ: Access = { roles: ["admin", "viewer", "agent"], agents: "own-module" };
+
+export const mutation = (name: string, options: { beforeBody?: boolean } = {}): Access => ({
+  roles: ["admin"],
+  mutation: name,
+  ...options,
+});
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -41,14 +55,31 @@ export function issuer(req: FastifyRequest): { user: string; role: Role; ip: str
   return { user: req.principal.sub, role: req.principal.role, ip: req.ip };
 }
 
+/**
+ * The module an agent caller may act for (its token's claim, checked by the access hook); undefined
+ * for people, who see every module.
+ */
+export function agentModule(req: FastifyRequest): "arbitrage" | "mev" | undefined {
+  const who = req.principal;
+  if (who?.role !== "agent") return undefined;
+  if (who.module !== "arbitrage" && who.module !== "mev") throw new Error("an agent principal without a module");
+  return who.module;
+}
+
 /** @fastify/cors answers preflights before any hook; its catch-all route needs no token. */
 const isCorsPreflightRoute = (route: RouteOptions) => route.method === "OPTIONS" && route.url === "*";
 
 function declareAccess(route: RouteOptions): void {
-  if (route.config?.access !== undefined) return;
-  if (!isCorsPreflightRoute(route)) {
-    throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
+  const access = route.config?.access;
+  const name = `route ${String(route.method)} ${route.url}`;
+  if (access !== undefined) {
+    // Agents are untrusted peers: a route opens to them only in the narrow form, and never to change anything.
+    if (access !== "public" && access.roles.includes("agent") && (access.agents !== "own-module" || access.mutation)) {
+      throw new Error(`${name} admits the agent role: only reads may, declared with agents: "own-module"`);
+    }
+    return;
   }
+  if (!isCorsPreflightRoute(route)) throw new Error(`${name} declares no config.access`);
   route.config = { ...route.config, access: "public" };
 }
 
@@ -75,22 +106,15 @@ async function authenticated(req: FastifyRequest, tokens: TokenService, refusals
 }
 
 /**
- * Authentication in one hook, after the body is parsed and before it is validated (so a caller
- * without a token gets 401 and a viewer 403, whatever the body): the token, the role the route
- * declares, and for mutations the X-Requested-With header. A refused token and a refusal after
- * authentication are audited.
+ * The check of a request against its route's access: the token, the role the route declares, an
+ * agent's module claim, and for mutations the X-Requested-With header. A refusal after authentication
+ * is audited. Once passed, `req.principal` is set and a second call does nothing.
  */
-async function accessControl(app: FastifyInstance, deps: { tokens: TokenService; audit: AuditLog }): Promise<void> {
-  const refusals = new RefusalLog(deps.audit);
-  app.decorate("refusals", refusals);
-  // Registered after the audit log's own hook, so run before it: the summaries are written while it is open.
-  app.addHook("onClose", async () => refusals.stop());
-  app.decorateRequest("principal", null);
-  app.addHook("onRoute", declareAccess);
-  app.addHook("preValidation", async (req) => {
+function accessCheck(deps: { tokens: TokenService; audit: AuditLog }, refusals: RefusalLog) {
+  return async (req: FastifyRequest): Promise<void> => {
     // undefined only for the not-found handler, which is no route.
     const access = req.routeOptions.config.access;
-    if (access === undefined || access === "public") return;
+    if (access === undefined || access === "public" || req.principal) return;
     const who = await authenticated(req, deps.tokens, refusals);
     const action = access.mutation ?? `read ${req.routeOptions.url}`;
     const deny = (code: string, reason: string): HttpError => {
@@ -108,11 +132,34 @@ async function accessControl(app: FastifyInstance, deps: { tokens: TokenService;
     if (!access.roles.includes(who.role)) {
       throw deny("forbidden", `role '${who.role}' may not ${action}: needs ${access.roles.join(" or ")}`);
     }
+    if (who.role === "agent" && who.module !== "arbitrage" && who.module !== "mev") {
+      throw deny("forbidden", "this agent token names no module: mint a credential with mevlab agent-credential");
+    }
     if (access.mutation && req.headers["x-requested-with"] !== "mevlab") {
       throw deny("csrf", "missing header X-Requested-With: mevlab (required on every mutation)");
     }
     req.principal = who;
+  };
+}
+
+/**
+ * Authentication in one hook, after the body is parsed and before it is validated (so a caller
+ * without a token gets 401 and a viewer 403, whatever the body); on a route that declares
+ * `beforeBody`, as the request arrives. A refused token is audited, coalesced per address.
+ */
+async function accessControl(app: FastifyInstance, deps: { tokens: TokenService; audit: AuditLog }): Promise<void> {
+  const refusals = new RefusalLog(deps.audit);
+  app.decorate("refusals", refusals);
+  // Registered after the audit log's own hook, so run before it: the summaries are written while it is open.
+  app.addHook("onClose", async () => refusals.stop());
+  app.decorateRequest("principal", null);
+  app.addHook("onRoute", declareAccess);
+  const check = accessCheck(deps, refusals);
+  app.addHook("onRequest", async (req) => {
+    const access = req.routeOptions.config.access;
+    if (access !== undefined && access !== "public" && access.beforeBody) await check(req);
   });
+  app.addHook("preValidation", check);
 }
 
 export const accessPlugin = fp(accessControl, { name: "mevlab-access", fastify: "5.x" });

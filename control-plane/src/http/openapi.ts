@@ -28,7 +28,8 @@ const WEBSOCKETS = [
 const DESCRIPTION = [
   "The mevlab control plane: control commands, policies, agents, metrics, datasets and curated queries.",
   "Every route needs `Authorization: Bearer <token>` (from POST /api/auth/login) except login; its roles",
-  "are in `x-roles`. Mutations need the admin role and the header `X-Requested-With: mevlab`. Errors are",
+  "are in `x-roles`; where that lists `agent`, `x-agents: own-module` says an agent gets only what belongs to",
+  "its own module. Mutations need the admin role and the header `X-Requested-With: mevlab`. Errors are",
   "`{ok: false, error: {code, message}}`. The WebSocket endpoints are upgrades outside this router",
   "(listed in `x-websockets`): the token goes in `Sec-WebSocket-Protocol` as `bearer.<token>` (or `?token=`).",
 ].join(" ");
@@ -43,7 +44,11 @@ function transform({ schema, url, route }: { schema: FastifySchema; url: string;
   const extra =
     access === "public" || access === undefined
       ? { security: [] }
-      : { "x-roles": access.roles, ...(access.mutation ? { "x-mutation": access.mutation } : {}) };
+      : {
+          "x-roles": access.roles,
+          ...(access.mutation ? { "x-mutation": access.mutation } : {}),
+          ...(access.agents ? { "x-agents": access.agents } : {}),
+        };
   const response = { ...(schema?.response as object), "4xx": ErrorBody };
   return { url, schema: { ...schema, ...extra, response } as FastifySchema };
 }
