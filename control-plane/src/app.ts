@@ -17,6 +17,7 @@ import { formatSchemaErrors, validatorCompiler } from "./http/validation";
 import { metricsRoutes } from "./metrics/routes";
 import { openModelStore } from "./models/open";
 import { modelRoutes } from "./models/routes";
+import { promotionRoutes } from "./policy/promote-routes";
 import { policyRoutes } from "./policy/routes";
 import { queryRoutes } from "./queries/routes";
 import type { Services } from "./services";
@@ -110,7 +111,16 @@ export async function registerApi(
   });
   await app.register(apiTokenRoutes, auth);
   await app.register(controlRoutes, { service: s.control, tracker: s.tracker });
-  await app.register(policyRoutes, { service: s.control, tracker: s.tracker, policies: s.policies });
+  const promotion = {
+    service: s.control,
+    tracker: s.tracker,
+    policies: s.policies,
+    lineage: s.lineage,
+    models,
+    shadow: s.shadow,
+  };
+  await app.register(policyRoutes, promotion);
+  await app.register(promotionRoutes, promotion);
   await app.register(agentRoutes, { registry: s.registry });
   await app.register(metricsRoutes, { rolling: s.rolling, hub: s.hub, sink: s.sink, tracker: s.tracker });
   await app.register(datasetRoutes, { audit: s.audit, jobs: s.jobs, allowedRoots: config.exportRoots });

@@ -65,6 +65,7 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
         const n = s.rolling.skipped.note(TOPICS.controlAcks.name, ignored);
         if (n !== undefined) config.log(`ack of ${ack.agentId} for ${ack.requestId} ignored: ${ignored} (${n} so far)`);
       },
+      onOpportunity: (module, o) => s.shadow.observe(module, o),
       agents: s.agents,
       instanceId: instanceId(config.dataDir),
       log: config.log,

@@ -16,6 +16,8 @@ import { TokenService } from "./auth/tokens";
 import { UserStore, bootstrapAdmin } from "./auth/users";
 import type { ControlPlaneConfig } from "./config";
 import { RequestTracker } from "./control/requests";
+import { LineageStore } from "./policy/lineage";
+import { ShadowTracker } from "./policy/shadow";
 import { ControlService } from "./control/service";
 import { JobRunner } from "./datasets/jobs";
 import { trainingRunner } from "./training/run";
@@ -46,6 +48,10 @@ export interface Services {
   node: NodeHealth;
   tracker: RequestTracker;
   policies: PolicyStore;
+  /** How each version was promoted, the command that carried it, the notebook it came from. */
+  lineage: LineageStore;
+  /** Live against shadow on the opportunities the agents scored with both. */
+  shadow: ShadowTracker;
   control: ControlService;
   /** The store the sink writes, for dataset exports. */
   source: DataSource;
@@ -146,6 +152,8 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
   onClose(() => tracker.close());
   const policies = new PolicyStore(join(config.dataDir, "policies"), { fsync: config.journalFsync, log: config.log });
   onClose(() => policies.close());
+  const lineage = new LineageStore(join(config.dataDir, "policies"), { fsync: config.journalFsync, log: config.log });
+  onClose(() => lineage.close());
   const control = new ControlService({
     bus: config.bus,
     tracker,
@@ -177,6 +185,8 @@ export async function createServices(app: FastifyInstance, config: ControlPlaneC
     node,
     tracker,
     policies,
+    lineage,
+    shadow: new ShadowTracker(),
     control,
     source,
     querySource,

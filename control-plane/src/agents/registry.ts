@@ -21,6 +21,7 @@ export class AgentRegistry {
       state: ack.state,
       throttlePct: ack.throttlePct,
       policyVersion: ack.policyVersion,
+      modelId: ack.modelId,
     };
     known.seenAt = Date.now();
   }

@@ -25,7 +25,7 @@ export const ModuleName = (options: Record<string, unknown> = {}) =>
 export const ModuleParams = Type.Object({ module: ModuleName({ "x-code": "unknown_module" }) });
 
 /** The blueprint's fields of a control action, each worded as the API always has. */
-const controlFields = {
+export const controlFields = {
   throttle_pct: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, "x-error": POLICY_MESSAGES.throttle_pct })),
   ev_min: Type.Optional(Type.Number({ minimum: 0, "x-error": POLICY_MESSAGES.ev_min })),
   tip_ladder: Type.Optional(
@@ -50,7 +50,7 @@ const controlFields = {
   kill: Type.Optional(Type.Boolean({ "x-error": "{path} must be true or false, got {got}" })),
 };
 
-const text = (description: string) =>
+export const text = (description: string) =>
   Type.String({
     maxLength: MAX_TEXT,
     description,
@@ -58,7 +58,7 @@ const text = (description: string) =>
   });
 
 /** An object body: unknown fields refused; `{}` when no body is sent. */
-const body = <P extends Record<string, TSchema>>(properties: P, description: string) =>
+export const body = <P extends Record<string, TSchema>>(properties: P, description: string) =>
   Type.Object(properties, {
     additionalProperties: false,
     default: {},

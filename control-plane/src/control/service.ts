@@ -143,6 +143,7 @@ export class ControlService {
         throttlePct: target.throttlePct,
         kill: target.kill,
         modelId: target.modelId,
+        shadow: target.shadow ? { modelId: target.shadow.modelId, evMin: target.shadow.evMin } : null,
       },
       who.user,
       reason || `rollback to version ${version}`,

@@ -5,12 +5,12 @@ import { READ, issuer, mutation } from "../auth/access";
 import { accepted, moduleName, type ControlDeps } from "../control/routes";
 import { ModuleParams, PolicyUpdateBody, RollbackBody } from "../control/schemas";
 import { policyUpdate } from "../control/validate";
-import type { PolicyStore } from "./store";
+import { checkModel, rollbackWithLineage, type PromotionDeps } from "./promote";
 
 const tags = ["policy"];
 
 /** Versioned policies: promote changes, read the history, roll back to an earlier version. */
-export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: PolicyStore }> = async (app, deps) => {
+export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & PromotionDeps> = async (app, deps) => {
   app.post(
     "/api/policy/update",
     {
@@ -24,7 +24,16 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: P
     },
     async (req, reply) => {
       const { module, changes, reason } = policyUpdate(req.body);
+      if (changes.modelId) await checkModel(deps.models, req.body.module, changes.modelId);
       const { policy, request } = await deps.service.promote(module, changes, issuer(req), reason);
+      deps.lineage.record({
+        module: req.body.module,
+        version: String(policy.version),
+        mode: "update",
+        request_id: request.requestId,
+        notebook: "",
+        at: Number(policy.createdAt),
+      });
       return reply
         .code(202)
         .send({ ...accepted(request), module: moduleName(module), policy_version: Number(policy.version) });
@@ -67,7 +76,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & { policies: P
     async (req, reply) => {
       const module = Module[req.params.module];
       const { version, reason } = req.body;
-      const { policy, request } = await deps.service.rollback(module, BigInt(version), issuer(req), reason ?? "");
+      const { policy, request } = await rollbackWithLineage(deps, module, BigInt(version), reason ?? "", issuer(req));
       return reply
         .code(202)
         .send({ ...accepted(request), module: req.params.module, policy_version: Number(policy.version) });

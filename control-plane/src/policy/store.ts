@@ -10,6 +10,8 @@ export interface PolicyChanges {
   throttlePct?: number;
   kill?: boolean;
   modelId?: string;
+  /** A candidate to score beside the live model; null ends the shadow. Absent: carried over. */
+  shadow?: { modelId: string; evMin: number } | null;
 }
 
 /** Version 0 of every module: what a reference agent runs before any promotion. */
@@ -70,6 +72,13 @@ export class PolicyStore {
     return this.history.get(module)?.find((p) => p.version === version);
   }
 
+  /** The version in force at `at` (ms since the epoch): the last one created at or before it. */
+  at(module: Module, at: number): Policy | undefined {
+    const h = this.history.get(module) ?? [];
+    for (let i = h.length - 1; i >= 0; i--) if (Number(h[i].createdAt) <= at) return h[i];
+    return undefined;
+  }
+
   /** Creates the next version from the current one and the changes, and keeps it. */
   next(module: Module, changes: PolicyChanges, author: string, reason: string): Policy {
     const cur = this.current(module);
@@ -83,6 +92,7 @@ export class PolicyStore {
       throttlePct: changes.throttlePct ?? cur.throttlePct,
       kill: changes.kill ?? cur.kill,
       modelId: changes.modelId ?? cur.modelId,
+      shadow: changes.shadow === null ? undefined : (changes.shadow ?? cur.shadow),
       author,
       reason,
       createdAt: BigInt(Date.now()),

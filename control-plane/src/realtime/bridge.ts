@@ -7,6 +7,7 @@ import {
   decode,
   readsSchemaVersion,
   type ArbOpportunity,
+  type MevOpportunity,
   type BusProblem,
   type ControlAck,
 } from "@mevlab/proto";
@@ -33,6 +34,8 @@ export interface BridgeDeps {
   rolling: RollingMetrics;
   sink?: EventSink;
   onAck: (ack: ControlAck) => void;
+  /** Each opportunity, decoded (the shadow comparison). */
+  onOpportunity?: (module: "arbitrage" | "mev", o: ArbOpportunity | MevOpportunity) => void;
   /** Acks and statuses count only when their agent_mac verifies (proto/TOPICS.md, "Signatures"). */
   agents: AgentMacVerifier;
   instanceId: string;
@@ -224,6 +227,7 @@ function eventRoutes(deps: BridgeDeps): Map<string, Route> {
           },
         );
         sink?.add(ARB_TABLE, value);
+        deps.onOpportunity?.("arbitrage", value);
       },
     ],
     [
@@ -241,6 +245,7 @@ function eventRoutes(deps: BridgeDeps): Map<string, Route> {
           },
         );
         sink?.add(MEV_TABLE, value);
+        deps.onOpportunity?.("mev", value);
       },
     ],
     [

@@ -332,11 +332,13 @@ export class ControlPlaneClient {
     if (rt) (await rt).close();
   }
 
-  private get<T>(path: string): Promise<T> {
+  /** Any JSON route, with a fresh token (the typed methods and promotion.ts are built on it). */
+  get<T>(path: string): Promise<T> {
     return this.call("GET", path);
   }
 
-  private post<T = ControlAccepted>(path: string, body: unknown): Promise<T> {
+  /** Any JSON route that changes something (admin): sent with a fresh token. */
+  post<T = ControlAccepted>(path: string, body: unknown): Promise<T> {
     return this.call("POST", path, JSON.stringify(body));
   }
 
@@ -360,7 +362,8 @@ export class ControlPlaneClient {
     return (await this.trackedAccepted(send, timeoutMs)).result;
   }
 
-  private async trackedPolicy(
+  /** Sends a policy change and resolves when its request is final (every agent acked, or timeout). */
+  async trackedPolicy(
     send: () => Promise<ControlAccepted>,
     timeoutMs = 15_000,
   ): Promise<CommandResult & { version: number }> {

@@ -43,3 +43,5 @@ export type {
 } from "./wire";
 export * from "./policy-rules";
 export * from "./model-features";
+export * from "./promotion";
+export type { LineageModel, LineageView, ShadowView } from "./wire-promotion";
