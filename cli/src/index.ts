@@ -1,4 +1,4 @@
 export * from "./kafka/broker";
 export { mavenJars } from "./maven";
-export { controlPlaneBus } from "./commands";
+export { controlPlaneBus, runAgent } from "./commands";
 export * from "./clickhouse/server";

@@ -164,7 +164,12 @@ export async function kafkaStack(
   const agents = await Promise.all(
     ids.map(([m, id]) =>
       startProcess(
-        ["agent", "--module", m, "--agent-id", id, "--rate", String(opts.rate ?? 20), "--data-dir", dataDir],
+        [
+          "agent",
+          ...["--module", m, "--agent-id", id, "--rate", String(opts.rate ?? 20), "--data-dir", dataDir],
+          // Where promoted models come from (the control plane's store).
+          ...["--control-plane", `http://127.0.0.1:${port}`],
+        ],
         env,
         /^agent .* ready/,
       ),

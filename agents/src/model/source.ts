@@ -43,13 +43,14 @@ export function httpModelSource(opts: HttpModelSourceOptions): ModelSource {
 
 async function download(opts: HttpModelSourceOptions, id: string): Promise<Uint8Array> {
   let res: Response;
+  const url = `${opts.url.replace(/\/$/, "")}/api/models/${id}/model.onnx`;
   try {
-    res = await fetch(`${opts.url.replace(/\/$/, "")}/api/models/${id}/model.onnx`, {
+    res = await fetch(url, {
       headers: { authorization: `Bearer ${opts.token()}` },
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     });
   } catch (err) {
-    throw new Error(`model ${id.slice(0, 12)}: the control plane did not answer (${(err as Error).message})`);
+    throw new Error(`model ${id.slice(0, 12)}: no answer from ${url} (${(err as Error).message}; set --control-plane)`);
   }
   if (res.status === 404) throw new ModelRefused(`model ${id.slice(0, 12)} is not in the model store`);
   if (!res.ok) {
