@@ -119,6 +119,10 @@ export class MevlabConnection implements IMevlabConnection {
     return this.requireClient().trainingModel(id);
   }
 
+  controlPlane(): ControlPlaneClient {
+    return this.requireClient();
+  }
+
   private requireClient(): ControlPlaneClient {
     if (!this.client) throw new Error("not logged in");
     return this.client;

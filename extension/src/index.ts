@@ -6,6 +6,7 @@ import type { Widget } from "@lumino/widgets";
 import { MevlabConnection } from "./connection";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
+import { PolicyPanel } from "./policy";
 import { TrainingPanel } from "./training";
 import { IMevlabConnection } from "./tokens";
 
@@ -13,6 +14,7 @@ const PLUGIN_ID = "@mevlab/extension:plugin";
 const OPEN = "mevlab:open";
 const OPEN_DATASETS = "mevlab:datasets";
 const OPEN_TRAINING = "mevlab:training";
+const OPEN_POLICY = "mevlab:policy";
 
 interface Settings {
   controlPlaneUrl: string;
@@ -105,7 +107,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-/** A panel opened once from the palette and the launcher: Datasets and Training are such. */
+/** A panel opened once from the palette and the launcher: Datasets, Training and Policy are such. */
 function launchedPanel<P extends Widget>(opts: {
   id: string;
   description: string;
@@ -164,4 +166,16 @@ const trainingPlugin = launchedPanel({
   create: (conn) => new TrainingPanel(conn),
 });
 
-export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin];
+/** Policy: the version in force, the editor, promote live or in shadow, history and rollback, lineage. */
+const policyPlugin = launchedPanel({
+  id: "policy",
+  description: "Policies per module: promote models live or in shadow, roll back, compare, trace the lineage.",
+  command: OPEN_POLICY,
+  label: "mevlab: Policy",
+  caption: "Edit and promote a module's policy and model, run a shadow, roll back, ask what was live when",
+  name: "mevlab policy",
+  rank: 3,
+  create: (conn) => new PolicyPanel(conn),
+});
+
+export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin, policyPlugin];

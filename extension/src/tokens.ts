@@ -4,6 +4,7 @@ import type { AgentOutcome, AgentStatus, ControlRequest, Event } from "@mevlab/p
 import type {
   ActionName,
   ControlArgsJson,
+  ControlPlaneClient,
   JobView,
   ModelCard,
   ModuleName,
@@ -50,6 +51,8 @@ export interface IMevlabConnection {
   cancelTraining(id: string): Promise<JobView>;
   /** A published model's card, by its id (a training job's `model_ids`). */
   trainingModel(id: string): Promise<ModelCard>;
+  /** The session's client, for panels that call routes this interface does not wrap; throws when logged out. */
+  controlPlane(): ControlPlaneClient;
 }
 
 export const IMevlabConnection = new Token<IMevlabConnection>(
