@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Subscription } from "@mevlab/kernel-helpers";
 import { Module, Stream, TOPICS } from "@mevlab/proto";
 import type { ControlPlaneConfig } from "./config";
+import { shadowMessage } from "./policy/shadow";
 import { bridgeBusToHub } from "./realtime/bridge";
 import { webSocketUpgrades } from "./realtime/ws";
 import type { Services } from "./services";
@@ -14,6 +15,16 @@ function instanceId(dataDir: string): string {
   const file = join(dataDir, "instance-id");
   if (!existsSync(file)) writeFileSync(file, randomUUID().slice(0, 8), { mode: 0o600, flag: "wx" });
   return readFileSync(file, "utf8").trim();
+}
+
+/** The shadow comparison of each module that has a shadow candidate, on the `shadow` stream. */
+function publishShadows(s: Services): void {
+  for (const module of [Module.arbitrage, Module.mev]) {
+    const candidate = s.policies.current(module).shadow?.modelId;
+    if (!candidate) continue;
+    const value = shadowMessage(s.shadow.view(Module[module], candidate));
+    s.hub.publish(Stream.shadow, module, { case: "shadowComparison", value }, { coalesceKey: `shadow-${module}` });
+  }
 }
 
 /**
@@ -75,6 +86,7 @@ export function registerLive(app: FastifyInstance, config: ControlPlaneConfig, s
     summaryTimer = setInterval(() => {
       const summary = { case: "metricsSummary" as const, value: s.rolling.summary() };
       s.hub.publish(Stream.metrics_update, Module.MODULE_UNSPECIFIED, summary, { coalesceKey: "summary" });
+      publishShadows(s);
     }, 1_000);
   });
   app.addHook("onClose", async () => {

@@ -6,7 +6,14 @@
  * how often the two decisions agree. Kept in one-second buckets over rolling windows, per module and
  * per (live, shadow) pair: a new pair starts from nothing.
  */
-import type { ArbOpportunity, MevOpportunity } from "@mevlab/proto";
+import {
+  Module,
+  ShadowComparisonSchema,
+  create,
+  type ArbOpportunity,
+  type MevOpportunity,
+  type ShadowComparison,
+} from "@mevlab/proto";
 
 const LAMPORTS_PER_SOL = 1e9;
 export const SHADOW_WINDOWS_S = [60, 600] as const;
@@ -161,4 +168,34 @@ function summarise(pair: Pair | undefined, seconds: number, now: number): Shadow
     shadow: view(total.shadow, pair?.shadowModel ?? ""),
     ev_delta_sol: (total.shadow.evLamports - total.live.evLamports) / LAMPORTS_PER_SOL,
   };
+}
+
+const opt = (x: number | null) => (x === null ? undefined : x);
+const sideMessage = (s: SideView) => ({
+  modelId: s.model_id,
+  accepted: BigInt(s.accepted),
+  hitRate: opt(s.hit_rate),
+  evSol: s.ev_sol,
+  meanP: opt(s.mean_p),
+  brier: opt(s.brier),
+});
+
+/** The view as the `shadow` realtime stream carries it. */
+export function shadowMessage(view: ShadowView, ts = Date.now()): ShadowComparison {
+  return create(ShadowComparisonSchema, {
+    ts: BigInt(ts),
+    module: Module[view.module as "arbitrage" | "mev"],
+    active: view.active,
+    liveModelId: view.live_model_id,
+    shadowModelId: view.shadow_model_id,
+    windows: view.windows.map((w) => ({
+      seconds: w.seconds,
+      opportunities: BigInt(w.opportunities),
+      landedRate: opt(w.landed_rate),
+      agreement: opt(w.agreement),
+      live: sideMessage(w.live),
+      shadow: sideMessage(w.shadow),
+      evDeltaSol: w.ev_delta_sol,
+    })),
+  });
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mevlab/v1/realtime.proto.
  */
 export const file_mevlab_v1_realtime: GenFile = /*@__PURE__*/
-  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSK+AgoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Eg0KBWVwb2NoGAUgASgJEg0KBWRleGVzGAYgAygJEhgKC21pbl9uZXRfc29sGAcgASgBSACIAQESFgoOZmluYWxfcmVxdWVzdHMYCCABKAgaLwoNU2luY2VTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBQg4KDF9taW5fbmV0X3NvbCJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUi2gQKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMQoNYWdlbnRfbWV0cmljcxgIIAEoCzIYLm1ldmxhYi52MS5NZXRyaWNzVXBkYXRlSAASNAoPY29udHJvbF9yZXF1ZXN0GAkgASgLMhkubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0SAASNAoPbWV0cmljc19zdW1tYXJ5GAogASgLMhkubWV2bGFiLnYxLk1ldHJpY3NTdW1tYXJ5SAASLAoLbm9kZV9zdGF0dXMYCyABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1c0gAEh0KA2pvYhgMIAEoCzIOLm1ldmxhYi52MS5Kb2JIABIsCgtidXNfcHJvYmxlbRgNIAEoCzIVLm1ldmxhYi52MS5CdXNQcm9ibGVtSABCCQoHcGF5bG9hZCLPAQoKQnVzUHJvYmxlbRIKCgJ0cxgBIAEoBBINCgV0b3BpYxgCIAEoCRILCgNrZXkYAyABKAkSDgoGcmVhc29uGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSDQoFY291bnQYBiABKAQSEQoJcGFydGl0aW9uGAcgASgFEg4KBm9mZnNldBgIIAEoCRIaChJleHBlY3RlZF9wYXJ0aXRpb24YCSABKAUSFgoOc2NoZW1hX3ZlcnNpb24YCiABKAkSEgoKcmVxdWVzdF9pZBgLIAEoCSLFAwoDSm9iEgoKAmlkGAEgASgJEgwKBGtpbmQYAiABKAkSDQoFc3RhdGUYAyABKAkSEgoKY3JlYXRlZF9ieRgEIAEoCRISCgpjcmVhdGVkX2F0GAUgASgEEhIKCnN0YXJ0ZWRfYXQYBiABKAQSEwoLZmluaXNoZWRfYXQYByABKAQSDQoFcGhhc2UYCCABKAkSEAoIZnJhY3Rpb24YCSABKAESDAoEcm93cxgKIAEoBBINCgVieXRlcxgLIAEoBBISCgpmaWxlc19kb25lGAwgASgNEhMKC2ZpbGVzX3RvdGFsGA0gASgNEg0KBWVycm9yGA4gASgJEg4KBm91dHB1dBgPIAEoCRISCgpkYXRhc2V0X2lkGBAgASgJEhMKC3BhcmFtc19qc29uGBEgASgJEhUKDW1hbmlmZXN0X2pzb24YEiABKAkSEQoJbW9kZWxfaWRzGBMgAygJEg0KBW1vZGVsGBQgASgJEhEKCWl0ZXJhdGlvbhgVIAEoDRINCgV0b3RhbBgWIAEoDRIUCgxtZXRyaWNzX2pzb24YFyABKAkSEAoIbG9nX3RhaWwYGCADKAkSEgoKZXJyb3JfY29kZRgZIAEoCSIpCgVCYXRjaBIgCgZldmVudHMYASADKAsyEC5tZXZsYWIudjEuRXZlbnQiswIKDk1ldHJpY3NTdW1tYXJ5EgoKAnRzGAEgASgEEhMKC2hvdHBhdGhfcDUwGAIgASgBEhMKC2hvdHBhdGhfcDk5GAMgASgBEhAKCHNlbmRfcDUwGAQgASgBEhAKCHNlbmRfcDk5GAUgASgBEhIKCmxhbmRlZF9wY3QYBiABKAESDgoGcG5sXzFoGAcgASgBEhQKDGV2ZW50c19wZXJfcxgIIAEoARIYChBzdG9yZV9yb3dzX3Blcl9zGAkgASgBEhgKEGJ1bmRsZXNfc2VudF8xMG0YCiABKAQSGgoSYnVuZGxlc19sYW5kZWRfMTBtGAsgASgEEhgKEGFnZW50c19yZXBvcnRpbmcYDCABKA0SIwoEbm9kZRgNIAEoCzIVLm1ldmxhYi52MS5Ob2RlU3RhdHVzIsECCgpOb2RlU3RhdHVzEgoKAnRzGAEgASgEEgsKA3VybBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHaGVhbHRoeRgEIAEoCBIUCgxoZWFsdGhfZXJyb3IYBSABKAkSFgoOc2xvdF9wcm9jZXNzZWQYBiABKAQSFgoOc2xvdF9jb25maXJtZWQYByABKAQSFgoOc2xvdF9maW5hbGl6ZWQYCCABKAQSDwoHdmVyc2lvbhgJIAEoCRINCgVlcG9jaBgKIAEoBBISCgpzbG90X2luZGV4GAsgASgEEhYKDnNsb3RzX2luX2Vwb2NoGAwgASgEEhYKDnJlZmVyZW5jZV9zbG90GA0gASgEEhAKCHNsb3RfbGFnGA4gASgDEg4KBnJwY19tcxgPIAEoARISCgpjb25maWd1cmVkGBAgASgIImgKA0dhcBIhCgZzdHJlYW0YASABKA4yES5tZXZsYWIudjEuU3RyZWFtEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBBIMCgRsb3N0GAQgASgEEg4KBnJlYXNvbhgFIAEoCSImCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkivwEKBUhlbGxvEhYKDnNlcnZlcl92ZXJzaW9uGAEgASgJEgwKBHVzZXIYAiABKAkSDAoEcm9sZRgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgEEg0KBWVwb2NoGAUgASgJEi8KCGxhc3Rfc2VxGAYgAygLMh0ubWV2bGFiLnYxLkhlbGxvLkxhc3RTZXFFbnRyeRouCgxMYXN0U2VxRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASK2AQoLU2VydmVyRnJhbWUSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SIQoFaGVsbG8YAiABKAsyEC5tZXZsYWIudjEuSGVsbG9IABIhCgViYXRjaBgDIAEoCzIQLm1ldmxhYi52MS5CYXRjaEgAEh0KA2dhcBgEIAEoCzIOLm1ldmxhYi52MS5HYXBIABIhCgVlcnJvchgFIAEoCzIQLm1ldmxhYi52MS5FcnJvckgAQgcKBWZyYW1lKugBCgZTdHJlYW0SFgoSU1RSRUFNX1VOU1BFQ0lGSUVEEAASDwoLY29udHJvbF9hY2sQARIQCgxhZ2VudF9zdGF0dXMQAhITCg9hcmJfb3Bwb3J0dW5pdHkQAxITCg9tZXZfb3Bwb3J0dW5pdHkQBBISCg5idW5kbGVfb3V0Y29tZRAFEhIKDm1ldHJpY3NfdXBkYXRlEAYSEwoPY29udHJvbF9yZXF1ZXN0EAcSEQoNYWdlbnRfbWV0cmljcxAIEg8KC25vZGVfc3RhdHVzEAkSBwoDam9iEAoSDwoLYnVzX3Byb2JsZW0QCyo6CgZGb3JtYXQSFgoSRk9STUFUX1VOU1BFQ0lGSUVEEAASCgoGbmRqc29uEAESDAoIcHJvdG9idWYQAmIGcHJvdG8z", [file_mevlab_v1_control, file_mevlab_v1_market]);
+  fileDesc("ChhtZXZsYWIvdjEvcmVhbHRpbWUucHJvdG8SCW1ldmxhYi52MSK+AgoJU3Vic2NyaWJlEiIKB3N0cmVhbXMYASADKA4yES5tZXZsYWIudjEuU3RyZWFtEiIKB21vZHVsZXMYAiADKA4yES5tZXZsYWIudjEuTW9kdWxlEiEKBmZvcm1hdBgDIAEoDjIRLm1ldmxhYi52MS5Gb3JtYXQSNQoJc2luY2Vfc2VxGAQgAygLMiIubWV2bGFiLnYxLlN1YnNjcmliZS5TaW5jZVNlcUVudHJ5Eg0KBWVwb2NoGAUgASgJEg0KBWRleGVzGAYgAygJEhgKC21pbl9uZXRfc29sGAcgASgBSACIAQESFgoOZmluYWxfcmVxdWVzdHMYCCABKAgaLwoNU2luY2VTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBQg4KDF9taW5fbmV0X3NvbCJZCgtDbGllbnRGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIpCglzdWJzY3JpYmUYAiABKAsyFC5tZXZsYWIudjEuU3Vic2NyaWJlSABCBwoFZnJhbWUilAUKBUV2ZW50EiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SCwoDc2VxGAIgASgEEiwKC2NvbnRyb2xfYWNrGAMgASgLMhUubWV2bGFiLnYxLkNvbnRyb2xBY2tIABIuCgxhZ2VudF9zdGF0dXMYBCABKAsyFi5tZXZsYWIudjEuQWdlbnRTdGF0dXNIABI0Cg9hcmJfb3Bwb3J0dW5pdHkYBSABKAsyGS5tZXZsYWIudjEuQXJiT3Bwb3J0dW5pdHlIABI0Cg9tZXZfb3Bwb3J0dW5pdHkYBiABKAsyGS5tZXZsYWIudjEuTWV2T3Bwb3J0dW5pdHlIABIyCg5idW5kbGVfb3V0Y29tZRgHIAEoCzIYLm1ldmxhYi52MS5CdW5kbGVPdXRjb21lSAASMQoNYWdlbnRfbWV0cmljcxgIIAEoCzIYLm1ldmxhYi52MS5NZXRyaWNzVXBkYXRlSAASNAoPY29udHJvbF9yZXF1ZXN0GAkgASgLMhkubWV2bGFiLnYxLkNvbnRyb2xSZXF1ZXN0SAASNAoPbWV0cmljc19zdW1tYXJ5GAogASgLMhkubWV2bGFiLnYxLk1ldHJpY3NTdW1tYXJ5SAASLAoLbm9kZV9zdGF0dXMYCyABKAsyFS5tZXZsYWIudjEuTm9kZVN0YXR1c0gAEh0KA2pvYhgMIAEoCzIOLm1ldmxhYi52MS5Kb2JIABIsCgtidXNfcHJvYmxlbRgNIAEoCzIVLm1ldmxhYi52MS5CdXNQcm9ibGVtSAASOAoRc2hhZG93X2NvbXBhcmlzb24YDiABKAsyGy5tZXZsYWIudjEuU2hhZG93Q29tcGFyaXNvbkgAQgkKB3BheWxvYWQiqwEKEFNoYWRvd0NvbXBhcmlzb24SCgoCdHMYASABKAQSIQoGbW9kdWxlGAIgASgOMhEubWV2bGFiLnYxLk1vZHVsZRIOCgZhY3RpdmUYAyABKAgSFQoNbGl2ZV9tb2RlbF9pZBgEIAEoCRIXCg9zaGFkb3dfbW9kZWxfaWQYBSABKAkSKAoHd2luZG93cxgGIAMoCzIXLm1ldmxhYi52MS5TaGFkb3dXaW5kb3ci6AEKDFNoYWRvd1dpbmRvdxIPCgdzZWNvbmRzGAEgASgNEhUKDW9wcG9ydHVuaXRpZXMYAiABKAQSGAoLbGFuZGVkX3JhdGUYAyABKAFIAIgBARIWCglhZ3JlZW1lbnQYBCABKAFIAYgBARIjCgRsaXZlGAUgASgLMhUubWV2bGFiLnYxLlNoYWRvd1NpZGUSJQoGc2hhZG93GAYgASgLMhUubWV2bGFiLnYxLlNoYWRvd1NpZGUSFAoMZXZfZGVsdGFfc29sGAcgASgBQg4KDF9sYW5kZWRfcmF0ZUIMCgpfYWdyZWVtZW50IqIBCgpTaGFkb3dTaWRlEhAKCG1vZGVsX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgEEhUKCGhpdF9yYXRlGAMgASgBSACIAQESDgoGZXZfc29sGAQgASgBEhMKBm1lYW5fcBgFIAEoAUgBiAEBEhIKBWJyaWVyGAYgASgBSAKIAQFCCwoJX2hpdF9yYXRlQgkKB19tZWFuX3BCCAoGX2JyaWVyIs8BCgpCdXNQcm9ibGVtEgoKAnRzGAEgASgEEg0KBXRvcGljGAIgASgJEgsKA2tleRgDIAEoCRIOCgZyZWFzb24YBCABKAkSDwoHbWVzc2FnZRgFIAEoCRINCgVjb3VudBgGIAEoBBIRCglwYXJ0aXRpb24YByABKAUSDgoGb2Zmc2V0GAggASgJEhoKEmV4cGVjdGVkX3BhcnRpdGlvbhgJIAEoBRIWCg5zY2hlbWFfdmVyc2lvbhgKIAEoCRISCgpyZXF1ZXN0X2lkGAsgASgJIsUDCgNKb2ISCgoCaWQYASABKAkSDAoEa2luZBgCIAEoCRINCgVzdGF0ZRgDIAEoCRISCgpjcmVhdGVkX2J5GAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEgoKc3RhcnRlZF9hdBgGIAEoBBITCgtmaW5pc2hlZF9hdBgHIAEoBBINCgVwaGFzZRgIIAEoCRIQCghmcmFjdGlvbhgJIAEoARIMCgRyb3dzGAogASgEEg0KBWJ5dGVzGAsgASgEEhIKCmZpbGVzX2RvbmUYDCABKA0SEwoLZmlsZXNfdG90YWwYDSABKA0SDQoFZXJyb3IYDiABKAkSDgoGb3V0cHV0GA8gASgJEhIKCmRhdGFzZXRfaWQYECABKAkSEwoLcGFyYW1zX2pzb24YESABKAkSFQoNbWFuaWZlc3RfanNvbhgSIAEoCRIRCgltb2RlbF9pZHMYEyADKAkSDQoFbW9kZWwYFCABKAkSEQoJaXRlcmF0aW9uGBUgASgNEg0KBXRvdGFsGBYgASgNEhQKDG1ldHJpY3NfanNvbhgXIAEoCRIQCghsb2dfdGFpbBgYIAMoCRISCgplcnJvcl9jb2RlGBkgASgJIikKBUJhdGNoEiAKBmV2ZW50cxgBIAMoCzIQLm1ldmxhYi52MS5FdmVudCKzAgoOTWV0cmljc1N1bW1hcnkSCgoCdHMYASABKAQSEwoLaG90cGF0aF9wNTAYAiABKAESEwoLaG90cGF0aF9wOTkYAyABKAESEAoIc2VuZF9wNTAYBCABKAESEAoIc2VuZF9wOTkYBSABKAESEgoKbGFuZGVkX3BjdBgGIAEoARIOCgZwbmxfMWgYByABKAESFAoMZXZlbnRzX3Blcl9zGAggASgBEhgKEHN0b3JlX3Jvd3NfcGVyX3MYCSABKAESGAoQYnVuZGxlc19zZW50XzEwbRgKIAEoBBIaChJidW5kbGVzX2xhbmRlZF8xMG0YCyABKAQSGAoQYWdlbnRzX3JlcG9ydGluZxgMIAEoDRIjCgRub2RlGA0gASgLMhUubWV2bGFiLnYxLk5vZGVTdGF0dXMiwQIKCk5vZGVTdGF0dXMSCgoCdHMYASABKAQSCwoDdXJsGAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdoZWFsdGh5GAQgASgIEhQKDGhlYWx0aF9lcnJvchgFIAEoCRIWCg5zbG90X3Byb2Nlc3NlZBgGIAEoBBIWCg5zbG90X2NvbmZpcm1lZBgHIAEoBBIWCg5zbG90X2ZpbmFsaXplZBgIIAEoBBIPCgd2ZXJzaW9uGAkgASgJEg0KBWVwb2NoGAogASgEEhIKCnNsb3RfaW5kZXgYCyABKAQSFgoOc2xvdHNfaW5fZXBvY2gYDCABKAQSFgoOcmVmZXJlbmNlX3Nsb3QYDSABKAQSEAoIc2xvdF9sYWcYDiABKAMSDgoGcnBjX21zGA8gASgBEhIKCmNvbmZpZ3VyZWQYECABKAgiaAoDR2FwEiEKBnN0cmVhbRgBIAEoDjIRLm1ldmxhYi52MS5TdHJlYW0SEAoIZnJvbV9zZXEYAiABKAQSDgoGdG9fc2VxGAMgASgEEgwKBGxvc3QYBCABKAQSDgoGcmVhc29uGAUgASgJIiYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSK/AQoFSGVsbG8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkSDAoEdXNlchgCIAEoCRIMCgRyb2xlGAMgASgJEhIKCmV4cGlyZXNfYXQYBCABKAQSDQoFZXBvY2gYBSABKAkSLwoIbGFzdF9zZXEYBiADKAsyHS5tZXZsYWIudjEuSGVsbG8uTGFzdFNlcUVudHJ5Gi4KDExhc3RTZXFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIrYBCgtTZXJ2ZXJGcmFtZRIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIhCgVoZWxsbxgCIAEoCzIQLm1ldmxhYi52MS5IZWxsb0gAEiEKBWJhdGNoGAMgASgLMhAubWV2bGFiLnYxLkJhdGNoSAASHQoDZ2FwGAQgASgLMg4ubWV2bGFiLnYxLkdhcEgAEiEKBWVycm9yGAUgASgLMhAubWV2bGFiLnYxLkVycm9ySABCBwoFZnJhbWUq9AEKBlN0cmVhbRIWChJTVFJFQU1fVU5TUEVDSUZJRUQQABIPCgtjb250cm9sX2FjaxABEhAKDGFnZW50X3N0YXR1cxACEhMKD2FyYl9vcHBvcnR1bml0eRADEhMKD21ldl9vcHBvcnR1bml0eRAEEhIKDmJ1bmRsZV9vdXRjb21lEAUSEgoObWV0cmljc191cGRhdGUQBhITCg9jb250cm9sX3JlcXVlc3QQBxIRCg1hZ2VudF9tZXRyaWNzEAgSDwoLbm9kZV9zdGF0dXMQCRIHCgNqb2IQChIPCgtidXNfcHJvYmxlbRALEgoKBnNoYWRvdxAMKjoKBkZvcm1hdBIWChJGT1JNQVRfVU5TUEVDSUZJRUQQABIKCgZuZGpzb24QARIMCghwcm90b2J1ZhACYgZwcm90bzM", [file_mevlab_v1_control, file_mevlab_v1_market]);
 
 /**
  * @generated from message mevlab.v1.Subscribe
@@ -199,6 +199,12 @@ export type Event = Message<"mevlab.v1.Event"> & {
      */
     value: BusProblem;
     case: "busProblem";
+  } | {
+    /**
+     * @generated from field: mevlab.v1.ShadowComparison shadow_comparison = 14;
+     */
+    value: ShadowComparison;
+    case: "shadowComparison";
   } | { case: undefined; value?: undefined };
 };
 
@@ -208,6 +214,148 @@ export type Event = Message<"mevlab.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_mevlab_v1_realtime, 2);
+
+/**
+ * GET /api/shadow/{module} pushed on the `shadow` stream: the live model against a shadow candidate on
+ * the opportunities both scored (docs/promotion.md, "Shadow comparison"). Absent values: no data yet.
+ *
+ * @generated from message mevlab.v1.ShadowComparison
+ */
+export type ShadowComparison = Message<"mevlab.v1.ShadowComparison"> & {
+  /**
+   * @generated from field: uint64 ts = 1;
+   */
+  ts: bigint;
+
+  /**
+   * @generated from field: mevlab.v1.Module module = 2;
+   */
+  module: Module;
+
+  /**
+   * @generated from field: bool active = 3;
+   */
+  active: boolean;
+
+  /**
+   * @generated from field: string live_model_id = 4;
+   */
+  liveModelId: string;
+
+  /**
+   * @generated from field: string shadow_model_id = 5;
+   */
+  shadowModelId: string;
+
+  /**
+   * @generated from field: repeated mevlab.v1.ShadowWindow windows = 6;
+   */
+  windows: ShadowWindow[];
+};
+
+/**
+ * Describes the message mevlab.v1.ShadowComparison.
+ * Use `create(ShadowComparisonSchema)` to create a new message.
+ */
+export const ShadowComparisonSchema: GenMessage<ShadowComparison> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 3);
+
+/**
+ * @generated from message mevlab.v1.ShadowWindow
+ */
+export type ShadowWindow = Message<"mevlab.v1.ShadowWindow"> & {
+  /**
+   * @generated from field: uint32 seconds = 1;
+   */
+  seconds: number;
+
+  /**
+   * @generated from field: uint64 opportunities = 2;
+   */
+  opportunities: bigint;
+
+  /**
+   * @generated from field: optional double landed_rate = 3;
+   */
+  landedRate?: number | undefined;
+
+  /**
+   * @generated from field: optional double agreement = 4;
+   */
+  agreement?: number | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.ShadowSide live = 5;
+   */
+  live?: ShadowSide | undefined;
+
+  /**
+   * @generated from field: mevlab.v1.ShadowSide shadow = 6;
+   */
+  shadow?: ShadowSide | undefined;
+
+  /**
+   * shadow minus live counterfactual net SOL
+   *
+   * @generated from field: double ev_delta_sol = 7;
+   */
+  evDeltaSol: number;
+};
+
+/**
+ * Describes the message mevlab.v1.ShadowWindow.
+ * Use `create(ShadowWindowSchema)` to create a new message.
+ */
+export const ShadowWindowSchema: GenMessage<ShadowWindow> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 4);
+
+/**
+ * @generated from message mevlab.v1.ShadowSide
+ */
+export type ShadowSide = Message<"mevlab.v1.ShadowSide"> & {
+  /**
+   * @generated from field: string model_id = 1;
+   */
+  modelId: string;
+
+  /**
+   * opportunities it would have sent
+   *
+   * @generated from field: uint64 accepted = 2;
+   */
+  accepted: bigint;
+
+  /**
+   * share of those that would have landed
+   *
+   * @generated from field: optional double hit_rate = 3;
+   */
+  hitRate?: number | undefined;
+
+  /**
+   * their counterfactual realised net SOL
+   *
+   * @generated from field: double ev_sol = 4;
+   */
+  evSol: number;
+
+  /**
+   * @generated from field: optional double mean_p = 5;
+   */
+  meanP?: number | undefined;
+
+  /**
+   * @generated from field: optional double brier = 6;
+   */
+  brier?: number | undefined;
+};
+
+/**
+ * Describes the message mevlab.v1.ShadowSide.
+ * Use `create(ShadowSideSchema)` to create a new message.
+ */
+export const ShadowSideSchema: GenMessage<ShadowSide> = /*@__PURE__*/
+  messageDesc(file_mevlab_v1_realtime, 5);
 
 /**
  * A record on the bus that nobody will act on, as the control plane saw it: a record of a schema major
@@ -297,7 +445,7 @@ export type BusProblem = Message<"mevlab.v1.BusProblem"> & {
  * Use `create(BusProblemSchema)` to create a new message.
  */
 export const BusProblemSchema: GenMessage<BusProblem> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 3);
+  messageDesc(file_mevlab_v1_realtime, 6);
 
 /**
  * A long-running job of the control plane (a dataset export), as GET /api/datasets/jobs/{id} shows it.
@@ -470,7 +618,7 @@ export type Job = Message<"mevlab.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 4);
+  messageDesc(file_mevlab_v1_realtime, 7);
 
 /**
  * @generated from message mevlab.v1.Batch
@@ -487,7 +635,7 @@ export type Batch = Message<"mevlab.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 5);
+  messageDesc(file_mevlab_v1_realtime, 8);
 
 /**
  * Rolling windows over every agent, computed by the control plane. Served by GET /api/metrics/summary
@@ -579,7 +727,7 @@ export type MetricsSummary = Message<"mevlab.v1.MetricsSummary"> & {
  * Use `create(MetricsSummarySchema)` to create a new message.
  */
 export const MetricsSummarySchema: GenMessage<MetricsSummary> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 6);
+  messageDesc(file_mevlab_v1_realtime, 9);
 
 /**
  * The private node's health from its JSON-RPC (getHealth, getSlot, getVersion, getEpochInfo).
@@ -687,7 +835,7 @@ export type NodeStatus = Message<"mevlab.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 7);
+  messageDesc(file_mevlab_v1_realtime, 10);
 
 /**
  * Events the client will not receive: [from_seq, to_seq] of one stream.
@@ -726,7 +874,7 @@ export type Gap = Message<"mevlab.v1.Gap"> & {
  * Use `create(GapSchema)` to create a new message.
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 8);
+  messageDesc(file_mevlab_v1_realtime, 11);
 
 /**
  * @generated from message mevlab.v1.Error
@@ -748,7 +896,7 @@ export type Error = Message<"mevlab.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 9);
+  messageDesc(file_mevlab_v1_realtime, 12);
 
 /**
  * @generated from message mevlab.v1.Hello
@@ -794,7 +942,7 @@ export type Hello = Message<"mevlab.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 10);
+  messageDesc(file_mevlab_v1_realtime, 13);
 
 /**
  * @generated from message mevlab.v1.ServerFrame
@@ -840,7 +988,7 @@ export type ServerFrame = Message<"mevlab.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_mevlab_v1_realtime, 11);
+  messageDesc(file_mevlab_v1_realtime, 14);
 
 /**
  * @generated from enum mevlab.v1.Stream
@@ -915,6 +1063,13 @@ export enum Stream {
    * @generated from enum value: bus_problem = 11;
    */
   bus_problem = 11,
+
+  /**
+   * live against shadow per module with a shadow candidate, once a second (ShadowComparison)
+   *
+   * @generated from enum value: shadow = 12;
+   */
+  shadow = 12,
 }
 
 /**
