@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,27 @@ export function runNotebook(name: string, env: NodeJS.ProcessEnv, out?: string):
     { encoding: "utf8", env: { ...process.env, ...env }, timeout: 180_000 },
   );
   assert.equal(res.status, 0, res.stderr);
+  const nb = JSON.parse(readFileSync(target, "utf8")) as { cells: { outputs?: NotebookOutput[] }[] };
+  return nb.cells.flatMap((c) => c.outputs ?? []);
+}
+
+/**
+ * runNotebook() without blocking this process: for notebooks that call a control plane running in the
+ * test's own process (spawnSync would stop its event loop, and the kernel would wait for it forever).
+ */
+export async function runNotebookAsync(name: string, env: NodeJS.ProcessEnv, out?: string): Promise<NotebookOutput[]> {
+  const target = out ?? join(mkdtempSync(join(tmpdir(), "mevlab-nb-")), `${name}.out.ipynb`);
+  const child = spawn(
+    join(VENV_BIN, "python"),
+    ["-c", NBCLIENT, join(ROOT, "notebooks", `${name}.ipynb`), target, join(ROOT, "notebooks")],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString("utf8")).slice(-20_000)));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  clearTimeout(timer);
+  assert.equal(code, 0, stderr);
   const nb = JSON.parse(readFileSync(target, "utf8")) as { cells: { outputs?: NotebookOutput[] }[] };
   return nb.cells.flatMap((c) => c.outputs ?? []);
 }

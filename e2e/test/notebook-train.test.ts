@@ -1,5 +1,7 @@
 // notebooks/02-train-evaluate.ipynb headless on the tslab kernel: it slices the embedded store, trains
-// xgb and lgbm, evaluates them on the held-out split, compares them with p_land_est and derives a policy.
+// xgb and lgbm, evaluates them on the held-out split, compares them with p_land_est and derives a policy;
+// then notebooks/03-promote.ipynb takes that model and policy to two agents (processes on the bus link):
+// shadow, comparison, live, lineage.
 // The store is filled through the control plane's own sink with opportunities drawn by the agents'
 // market (seeded), so the features carry the signal the agents' heuristic misses.
 import { after, before, test } from "node:test";
@@ -12,8 +14,9 @@ import { arbOpportunity, initialRuntime, rng } from "@mevlab/agents";
 import { startControlPlane, type ControlPlane } from "@mevlab/control-plane";
 import { LocalBus, publishMessages } from "@mevlab/kernel-helpers";
 import { TOPICS } from "@mevlab/proto";
-import { runNotebook, type NotebookOutput } from "../src/notebook";
-import { waitFor } from "../src/stack";
+import type { ChildProcess } from "node:child_process";
+import { runNotebook, runNotebookAsync, type NotebookOutput } from "../src/notebook";
+import { agentCredential, startProcess, stopProcess, waitFor } from "../src/stack";
 
 const ROWS = 50_000;
 /** Opportunities per slot: about what one agent sees at --rate 200 (docs/simulation.md). */
@@ -23,6 +26,7 @@ const BATCH = 5_000;
 let dataDir: string;
 let bus: LocalBus;
 let cp: ControlPlane;
+const agents: ChildProcess[] = [];
 
 async function storedRows(): Promise<number> {
   const db = await DuckDBInstance.create(":memory:");
@@ -64,6 +68,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const a of agents) await stopProcess(a);
   await cp?.close();
   await bus?.close();
 });
@@ -115,4 +120,47 @@ test("notebooks/02-train-evaluate.ipynb trains xgb and lgbm, beats p_land_est on
   assert.equal(figures.length, 3, titles);
   for (const title of [/^ROC/, /Calibration/, /against ev_min/]) assert.match(titles, title);
   t.diagnostic(`notebook ran in ${seconds.toFixed(1)} s; AUC ${JSON.stringify(auc)}; EV ${ev[1]} vs ${ev[2]} SOL`);
+});
+
+test("notebooks/03-promote.ipynb deploys 02's model in shadow, compares, makes it live on every agent and reads the lineage", async (t) => {
+  await cp.users.add("quant", "quant-password-1", "admin");
+  for (const id of ["arbitrage-1", "arbitrage-2"]) {
+    agentCredential(dataDir, "arbitrage", id);
+    const args = ["agent", "--module", "arbitrage", "--agent-id", id, "--rate", "300", "--data-dir", dataDir];
+    agents.push(
+      (await startProcess([...args, "--control-plane", cp.url], { KAFKA_BROKERS: "" }, /^agent .* ready/)).child,
+    );
+  }
+  const outputs = await runNotebookAsync("03-promote", {
+    MEVLAB_DATA_DIR: dataDir,
+    MEVLAB_URL: cp.url,
+    MEVLAB_USER: "quant",
+    MEVLAB_PASSWORD: "quant-password-1",
+    SHADOW_SECONDS: "15",
+  });
+  const text = textOf(outputs);
+  const candidate = /candidate: (xgb|lgbm) ([0-9a-f]{12})/.exec(text);
+  assert.ok(candidate, text);
+  assert.match(text, /live now: policy v0, model \(the agents' built-in estimate\)/);
+  assert.equal([...text.matchAll(/shadow v1: arbitrage-[12] acked/g)].length, 2, text);
+  const cmp =
+    /shadow over (\d+) opportunities: Brier live ([0-9.]+) shadow ([0-9.]+); hit rate live ([0-9.]+) % shadow ([0-9.]+) %/.exec(
+      text,
+    );
+  assert.ok(cmp, text);
+  assert.ok(Number(cmp[1]) > 1_000, `${cmp[1]} opportunities scored by both`);
+  assert.ok(Number(cmp[3]) < Number(cmp[2]), `Brier: shadow ${cmp[3]} against the built-in estimate's ${cmp[2]}`);
+  assert.equal([...text.matchAll(new RegExp(`live v2: arbitrage-[12] runs ${candidate[2]}`, "g"))].length, 2, text);
+  assert.match(text, /before the shadow: v0 \(default\) model built-in/);
+  assert.match(
+    text,
+    new RegExp(
+      `now: v2 \\(shadow_to_live\\) model ${candidate[2]}, dataset sha256:[0-9a-f]{12}, by quant: "better calibrated in shadow", acked by arbitrage-[12], arbitrage-[12]`,
+    ),
+  );
+  assert.ok(
+    outputs.some((o) => String(o.data?.["text/html"] ?? "").includes('class="mevlab-shadow"')),
+    "the comparison table",
+  );
+  t.diagnostic(cmp[0]);
 });
