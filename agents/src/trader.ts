@@ -45,6 +45,8 @@ export class Trader {
   private interval = { seen: 0n, sent: 0n, landed: 0n, pnl: 0n, since: Date.now() };
   /** Single-row scoring latencies (µs) of the live model, most recent last. */
   private readonly scoreUs: number[] = [];
+  /** The same without each batch's first row, which follows up to a tick of idleness (a cold cache). */
+  private readonly scoreWarmUs: number[] = [];
   /** Ticks' start times against their schedule: the longest delay since take() (ms). */
   private lastTick = 0;
   private maxLateMs = 0;
@@ -72,8 +74,8 @@ export class Trader {
   }
 
   /** The latencies kept since the last call, and the longest tick delay. */
-  take(): { scoreUs: number[]; maxLateMs: number } {
-    const out = { scoreUs: this.scoreUs.splice(0), maxLateMs: this.maxLateMs };
+  take(): { scoreUs: number[]; scoreWarmUs: number[]; maxLateMs: number } {
+    const out = { scoreUs: this.scoreUs.splice(0), scoreWarmUs: this.scoreWarmUs.splice(0), maxLateMs: this.maxLateMs };
     this.maxLateMs = 0;
     return out;
   }
@@ -103,8 +105,13 @@ export class Trader {
     if (!host) return undefined;
     const s = await host.score(inputs);
     if (keep) {
-      for (const us of s.us) this.scoreUs.push(us);
-      if (this.scoreUs.length > SCORE_KEPT) this.scoreUs.splice(0, this.scoreUs.length - SCORE_KEPT);
+      s.us.forEach((us, i) => {
+        this.scoreUs.push(us);
+        if (i > 0) this.scoreWarmUs.push(us);
+      });
+      for (const kept of [this.scoreUs, this.scoreWarmUs]) {
+        if (kept.length > SCORE_KEPT) kept.splice(0, kept.length - SCORE_KEPT);
+      }
     }
     return s.p;
   }

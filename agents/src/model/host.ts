@@ -131,7 +131,10 @@ function request(worker: Worker, msg: ToWorker): Promise<{ loadMs: number; warmM
     };
     worker.on("message", onMessage);
     worker.on("error", onError);
-    // A copy: the caller keeps its bytes (to cache them) and the worker owns its own.
-    worker.postMessage(msg);
+    // Handed over without a copy (a structured clone of a few MB would stall the opportunities for ms)
+    // when the bytes own their whole buffer: they are cached before the model is opened, and not used after.
+    const bytes = msg.type === "load" ? msg.bytes : undefined;
+    const whole = bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    worker.postMessage(msg, whole ? [bytes.buffer as ArrayBuffer] : []);
   });
 }

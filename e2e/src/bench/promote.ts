@@ -30,6 +30,7 @@ const JSON_OUT = process.argv.includes("--json");
 
 interface Taken {
   scoreUs: number[];
+  scoreWarmUs: number[];
   maxLateMs: number;
   modelId: string;
 }
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
       model_bytes: { a: a.card?.onnx, b: b.card?.onnx },
       promote_all_acked_ms: pct(promoteMs),
       score_us: score,
+      // Each tick's batch after its first row: the first follows ~100 ms of idleness (cold caches).
+      score_warm_us: pct(during.flatMap((t) => t.scoreWarmUs)),
       swap_max_pause_ms: Math.max(...during.map((t) => t.maxLateMs)),
       baseline_max_pause_ms: Math.max(...baseline.map((t) => t.maxLateMs)),
       baseline_score_us: pct(baseline.flatMap((t) => t.scoreUs)),
