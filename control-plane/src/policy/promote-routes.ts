@@ -18,8 +18,9 @@ import {
 
 const tags = ["policy"];
 
-/** Promotion live or in shadow, the shadow's end, and lineage: what was in force when, and why. */
+/** Promotion live or in shadow, the shadow's end, and (readRoutes) what was in force when, and why. */
 export const promotionRoutes: FastifyPluginAsyncTypebox<PromotionDeps> = async (app, deps) => {
+  await app.register(readRoutes, deps);
   app.post(
     "/api/policy/promote",
     {
@@ -67,7 +68,10 @@ export const promotionRoutes: FastifyPluginAsyncTypebox<PromotionDeps> = async (
       },
     );
   }
+};
 
+/** The shadow comparison and the lineage (people: admin and viewer). */
+const readRoutes: FastifyPluginAsyncTypebox<PromotionDeps> = async (app, deps) => {
   app.get(
     "/api/shadow/:module",
     {
