@@ -6,6 +6,7 @@ import { accessPlugin } from "./auth/access";
 import { apiTokenRoutes } from "./auth/api-tokens";
 import { authRoutes } from "./auth/routes";
 import type { ControlPlaneConfig } from "./config";
+import { auditRoutes } from "./audit/routes";
 import { controlRoutes } from "./control/routes";
 import { datasetRoutes } from "./datasets/routes";
 import { trainingRoutes } from "./training/routes";
@@ -127,5 +128,6 @@ export async function registerApi(
   await app.register(trainingRoutes, { audit: s.audit, jobs: s.jobs, dataDir: config.dataDir });
   await app.register(modelRoutes, { audit: s.audit, store: models, maxBytes: config.modelMaxBytes });
   await app.register(queryRoutes, { source: s.querySource });
+  await app.register(auditRoutes, { config });
   await app.register(openApiRoute);
 }

@@ -22,6 +22,8 @@ type Rule = "public" | { may: readonly Role[]; mutation?: true; ownModule?: true
 const PUBLIC: Rule = "public";
 const PEOPLE: Rule = { may: ["admin", "viewer"] };
 const ADMIN_MUTATION: Rule = { may: ["admin"], mutation: true };
+/** Admins only, no X-Requested-With: reads that name users and addresses (the audit log). */
+const ADMIN_READ: Rule = { may: ["admin"] };
 /** A person's own session or API tokens: any user, as a mutation. */
 const OWN_MUTATION: Rule = { may: ["admin", "viewer"], mutation: true };
 /** What agents fetch too (a promoted model), each only of its own module: model-store.test.ts checks the module. */
@@ -73,6 +75,9 @@ const ROUTES: Record<string, Rule> = {
   // Curated, read-only queries: a viewer may run them, so no X-Requested-With either.
   "POST /api/clickhouse/query": PEOPLE,
   "GET /api/openapi.json": PEOPLE,
+  "GET /api/audit": ADMIN_READ,
+  "GET /api/audit/verify": ADMIN_READ,
+  "GET /api/audit/export.csv": ADMIN_READ,
 };
 
 /** The upgrades outside the router (the document's x-websockets): who may open each. */
