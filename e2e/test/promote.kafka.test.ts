@@ -1,11 +1,12 @@
 // Promotion through a real Kafka broker: `mevlab control-plane` and `mevlab agent` processes; a model
 // trained with train() on the simulated market is uploaded and promoted, the agent acks with it loaded;
 // then the agent is killed, its model cache removed, and it is started again: it recovers the policy
-// from the compacted topic and the model from the store before it handles any opportunity.
+// from the compacted topic and the model from the store before it handles any opportunity. Then
+// notebooks/03-promote.ipynb runs against this stack with a second model handed over as 02 hands it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
@@ -14,6 +15,7 @@ import { freePort, startKafka, type KafkaBroker } from "@mevlab/cli";
 import { ControlPlaneClient, nodeTransport, promote } from "@mevlab/kernel-helpers";
 import { train } from "@mevlab/kernel-helpers/train";
 import { ControlRequest_State, Stream } from "@mevlab/proto";
+import { runNotebookAsync } from "../src/notebook";
 import { RealtimeProbe } from "../src/probe";
 import { agentCredential, login, startProcess, stopProcess, waitFor } from "../src/stack";
 
@@ -116,4 +118,45 @@ test("promote through Kafka; a killed agent comes back with the same policy and 
     await probe.close();
     await client.close();
   }
+});
+
+test("notebooks/03-promote.ipynb on Kafka: shadow, comparison, live on the agent, lineage", async (t) => {
+  if (!agent || agent.exitCode !== null || agent.signalCode !== null) await startAgent(); // the test before failed
+  const tmp = mkdtempSync(join(tmpdir(), "mevlab-promote-kafka-nb-"));
+  const arrow = join(tmp, "history.arrow");
+  writeFileSync(arrow, tableToIPC(tableFromArrays(arbHistory(20_000, 4)), "file"));
+  const [candidate] = await train(arrow, {
+    module: "arbitrage",
+    out: join(tmp, "models"),
+    progress: "none",
+    onLog: () => undefined,
+    params: { n_estimators: 60, threads: 1 },
+  });
+  mkdirSync(join(dataDir, "notebooks"), { recursive: true });
+  writeFileSync(
+    join(dataDir, "notebooks", "02-train-evaluate.json"),
+    JSON.stringify({
+      module: "arbitrage",
+      model: { id: candidate.id, onnxPath: candidate.onnxPath, type: candidate.model },
+      policy: { ev_min: 0.0004, tip_ladder: [0.5, 0.7, 0.85, 0.95] },
+    }),
+  );
+  const outputs = await runNotebookAsync("03-promote", {
+    MEVLAB_DATA_DIR: dataDir,
+    MEVLAB_URL: url,
+    MEVLAB_USER: ADMIN.username,
+    MEVLAB_PASSWORD: ADMIN.password,
+    SHADOW_SECONDS: "8",
+  });
+  const text = outputs.map((o) => [o.text ?? []].flat().join("")).join("");
+  const id = candidate.id.slice(0, 12);
+  assert.match(text, /shadow v\d+: arbitrage-1 acked/);
+  assert.match(text, /shadow over \d+ opportunities: Brier live [0-9.]+ shadow [0-9.]+/);
+  const live = new RegExp(`live v(\\d+): arbitrage-1 runs ${id}`).exec(text);
+  assert.ok(live, text);
+  assert.match(
+    text,
+    new RegExp(`now: v${live[1]} \\(shadow_to_live\\) model ${id}, dataset sha256:[0-9a-f]{12}, by admin`),
+  );
+  t.diagnostic(/shadow over .*/.exec(text)?.[0] ?? "");
 });
