@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS mevlab.arb_opportunities (
   f_victim_pool_ratio Float64,
   f_leader_slot_index UInt32,
   cf_would_land UInt8,
-  cf_net_lamports_if_sent Int64
+  cf_net_lamports_if_sent Int64,
+  shadow_model_id String,
+  shadow_p_land_est Float64,
+  shadow_accepted UInt8
 ) ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (ts, agent_id);
 
 CREATE TABLE IF NOT EXISTS mevlab.mev_opportunities (
@@ -77,7 +80,10 @@ CREATE TABLE IF NOT EXISTS mevlab.mev_opportunities (
   f_victim_pool_ratio Float64,
   f_leader_slot_index UInt32,
   cf_would_land UInt8,
-  cf_net_lamports_if_sent Int64
+  cf_net_lamports_if_sent Int64,
+  shadow_model_id String,
+  shadow_p_land_est Float64,
+  shadow_accepted UInt8
 ) ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (ts, agent_id);
 
 CREATE TABLE IF NOT EXISTS mevlab.bundle_outcomes (

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { arbHistory } from "@mevlab/agents";
 import {
@@ -24,6 +25,25 @@ import { AckOutcome, ControlRequest_State } from "@mevlab/proto";
 import { embeddedStack, login, waitFor, waitForAgents, type Stack } from "../src/stack";
 
 const AGENTS = ["arbitrage-1", "arbitrage-2"];
+
+/** Rows of the local store's arbitrage table scored by this shadow model (0 before the sink wrote any). */
+async function shadowRows(dataDir: string, modelId: string): Promise<number> {
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  try {
+    const glob = join(dataDir, "events", "arb_opportunities", "**", "part-*.parquet").replaceAll("'", "''");
+    const reader = await conn.runAndReadAll(
+      `SELECT count(*)::INTEGER FROM read_parquet('${glob}', union_by_name = true)
+       WHERE shadow_model_id = '${modelId}' AND shadow_p_land_est > 0 AND shadow_p_land_est < 1`,
+    );
+    return Number(reader.getRows()[0][0]);
+  } catch {
+    return 0; // no part written yet
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
 
 describe("promotion, lineage and shadow", { timeout: 900_000 }, () => {
   let stack: Stack;
@@ -187,6 +207,17 @@ describe("promotion, lineage and shadow", { timeout: 900_000 }, () => {
       `hit rate: shadow ${w.shadow.hit_rate}, live ${w.live.hit_rate}`,
     );
     assert.ok(w.agreement! > 0 && w.agreement! < 1);
+
+    // The event store keeps both estimates and decisions, for slices later.
+    const stored = await waitFor(
+      "shadow decisions in the event store",
+      async () => {
+        const n = await shadowRows(stack.dataDir, strong.id);
+        return n > 0 ? n : undefined;
+      },
+      60_000,
+    );
+    t.diagnostic(`${stored} opportunities with the shadow's estimate in the store`);
 
     const live = await endShadow(client, "arbitrage", "promote", { reason: "better in shadow" });
     allApplied(live, strong.id);

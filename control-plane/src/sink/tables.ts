@@ -46,6 +46,9 @@ function profitRow(o: ArbOpportunity | MevOpportunity): Row {
     bundle_id: o.outcome?.bundleId ?? "",
     landed: o.outcome?.landed ?? false,
     ...marketRow(o),
+    shadow_model_id: d?.shadowModelId ?? "",
+    shadow_p_land_est: d?.shadowPLandEst ?? 0,
+    shadow_accepted: d?.shadowAccepted ?? false,
   };
 }
 

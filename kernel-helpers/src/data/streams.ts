@@ -61,8 +61,18 @@ const MARKET_COLUMNS = [
   ["cf_net_lamports_if_sent", "i64"],
 ] as const;
 
+/**
+ * A shadow candidate's estimate and decision on the same opportunity (docs/promotion.md): empty, 0 and
+ * false when no candidate was deployed.
+ */
+const SHADOW_COLUMNS = [
+  ["shadow_model_id", "str"],
+  ["shadow_p_land_est", "f64"],
+  ["shadow_accepted", "bool"],
+] as const;
+
 /** Columns added to tables after their first release: parts written before may lack them. */
-export const ADDED_COLUMNS: ReadonlySet<string> = new Set(MARKET_COLUMNS.map(([n]) => n));
+export const ADDED_COLUMNS: ReadonlySet<string> = new Set([...MARKET_COLUMNS, ...SHADOW_COLUMNS].map(([n]) => n));
 
 /** The opportunity tables' feature columns, in table order: what a model of the market reads. */
 export const MARKET_FEATURE_COLUMNS: readonly string[] = MARKET_COLUMNS.map(([n]) => n).filter((n) =>
@@ -82,6 +92,7 @@ export const EVENT_TABLES = {
     ["amount_in", "u64"],
     ...PROFIT_COLUMNS,
     ...MARKET_COLUMNS,
+    ...SHADOW_COLUMNS,
   ],
   mev_opportunities: [
     ["ts_ms", "u64"],
@@ -96,6 +107,7 @@ export const EVENT_TABLES = {
     ["frontrun_amount_in", "u64"],
     ...PROFIT_COLUMNS,
     ...MARKET_COLUMNS,
+    ...SHADOW_COLUMNS,
   ],
   bundle_outcomes: [
     ["ts_ms", "u64"],
