@@ -3,6 +3,7 @@ import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/appu
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import type { Widget } from "@lumino/widgets";
+import { AuditPanel } from "./audit";
 import { MevlabConnection } from "./connection";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
@@ -15,6 +16,7 @@ const OPEN = "mevlab:open";
 const OPEN_DATASETS = "mevlab:datasets";
 const OPEN_TRAINING = "mevlab:training";
 const OPEN_POLICY = "mevlab:policy";
+const OPEN_AUDIT = "mevlab:audit";
 
 interface Settings {
   controlPlaneUrl: string;
@@ -178,4 +180,16 @@ const policyPlugin = launchedPanel({
   create: (conn) => new PolicyPanel(conn),
 });
 
-export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin, policyPlugin];
+/** Audit (admins): the audit log filtered, exported as CSV, and its chain verified. */
+const auditPlugin = launchedPanel({
+  id: "audit",
+  description: "The audit log for admins: filters, load more, CSV export, the chain verified.",
+  command: OPEN_AUDIT,
+  label: "mevlab: Audit",
+  caption: "Read the audit log (admins): who did what, refused or accepted, when; export it; verify its chain",
+  name: "mevlab audit",
+  rank: 4,
+  create: (conn) => new AuditPanel(conn),
+});
+
+export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin, policyPlugin, auditPlugin];

@@ -337,6 +337,12 @@ export class ControlPlaneClient {
     return this.call("GET", path);
   }
 
+  /** Any text route (the audit log's CSV), with a fresh token; errors as get's. */
+  async getText(path: string): Promise<string> {
+    const send = (token: string) => requestBytes(this.transport.fetch, this.url, path, { token });
+    return new TextDecoder().decode(await this.withFreshToken(send));
+  }
+
   /** Any JSON route that changes something (admin): sent with a fresh token. */
   post<T = ControlAccepted>(path: string, body: unknown): Promise<T> {
     return this.call("POST", path, JSON.stringify(body));
