@@ -41,3 +41,30 @@ export async function logInMevlabPanel(
   await page.locator(".jp-Dialog-button.jp-mod-accept").click();
   await page.locator(".mevlab-session", { hasText: `${user.username} (${role})` }).waitFor();
 }
+
+/** Runs a command through JupyterLab's palette (Ctrl+Shift+C), by its label. */
+export async function openPalette(page: Page, text: string): Promise<void> {
+  await page.keyboard.press("Control+Shift+C");
+  const search = page.locator(".lm-CommandPalette-input");
+  await search.waitFor();
+  await search.fill(text);
+  await page.locator(".lm-CommandPalette-item", { hasText: text }).first().click();
+}
+
+/** Switches JupyterLab's theme and waits until `panel` (a selector) is drawn in it: dark on dark, light on light. */
+export async function setTheme(page: Page, name: "JupyterLab Light" | "JupyterLab Dark", panel: string): Promise<void> {
+  await openPalette(page, `Use Theme: ${name}`);
+  // The body counts as hidden to Playwright (the shell is positioned absolutely): wait for the attribute.
+  await page.locator(`body[data-jp-theme-name="${name}"]`).waitFor({ state: "attached", timeout: 15_000 });
+  const dark = name.endsWith("Dark");
+  await page.waitForFunction(
+    `(() => {
+      const [r, g, b] = getComputedStyle(document.querySelector(${JSON.stringify(panel)})).backgroundColor.match(/\\d+/g).map(Number);
+      return (r + g + b) / 3 ${dark ? "<" : ">"} 128;
+    })()`,
+    undefined,
+    { timeout: 15_000 },
+  );
+  // The lab shows its splash over everything while a theme loads.
+  await page.locator("#jupyterlab-splash").waitFor({ state: "detached", timeout: 15_000 });
+}

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -56,14 +56,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function openPalette(text: string): Promise<void> {
-  await page.keyboard.press("Control+Shift+C");
-  const search = page.locator(".lm-CommandPalette-input");
-  await search.waitFor();
-  await search.fill(text);
-  await page.locator(".lm-CommandPalette-item", { hasText: text }).first().click();
-}
-
 /** What GET /api/audit answers the admin for a query, now. */
 function api(query: string): Promise<AuditList> {
   return admin.get<AuditList>(`/api/audit?${query}`);
@@ -80,21 +72,6 @@ function column(col: string): Promise<string[]> {
   return panel.locator(`.mevlab-audit-table tbody td[data-col="${col}"]`).allTextContents();
 }
 
-async function setTheme(name: "JupyterLab Light" | "JupyterLab Dark"): Promise<void> {
-  await openPalette(`Use Theme: ${name}`);
-  await page.locator(`body[data-jp-theme-name="${name}"]`).waitFor({ state: "attached", timeout: 15_000 });
-  const dark = name.endsWith("Dark");
-  await page.waitForFunction(
-    `(() => {
-      const [r, g, b] = getComputedStyle(document.querySelector(".mevlab-audit")).backgroundColor.match(/\\d+/g).map(Number);
-      return (r + g + b) / 3 ${dark ? "<" : ">"} 128;
-    })()`,
-    undefined,
-    { timeout: 15_000 },
-  );
-  await page.locator("#jupyterlab-splash").waitFor({ state: "detached", timeout: 15_000 });
-}
-
 async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, name) });
 }
@@ -102,7 +79,7 @@ async function screenshot(name: string): Promise<void> {
 test("an admin opens the Audit panel: the throttle, the viewer's refusals, and the chain verified", async () => {
   await openMevlabPanel(page, stack.labUrl!);
   await logInMevlabPanel(page, stack.admin);
-  await openPalette("mevlab: Audit");
+  await openPalette(page, "mevlab: Audit");
   panel = page.locator(".mevlab-audit");
   await shown("limit=500");
   const all = await api("limit=500");
@@ -215,9 +192,9 @@ test("light and dark screenshots of the records and the verified chain", async (
   await panel.locator(".mevlab-audit-verify").click();
   await panel.locator('.mevlab-audit-verification[data-state="ok"]').waitFor({ timeout: 15_000 });
   await screenshot("ui-audit-light.png");
-  await setTheme("JupyterLab Dark");
+  await setTheme(page, "JupyterLab Dark", ".mevlab-audit");
   await screenshot("ui-audit-dark.png");
-  await setTheme("JupyterLab Light");
+  await setTheme(page, "JupyterLab Light", ".mevlab-audit");
 });
 
 test("a viewer is told the audit log is for admins", async () => {

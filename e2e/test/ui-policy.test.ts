@@ -15,7 +15,7 @@ import { arbHistory } from "@mevlab/agents";
 import { ControlPlaneClient, lineage, nodeTransport, validatePolicy } from "@mevlab/kernel-helpers";
 import { train, type ModelHandle } from "@mevlab/kernel-helpers/train";
 import { PolicySchema, fromWireJson, type JsonValue } from "@mevlab/proto";
-import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -73,14 +73,6 @@ function pickable(ms: number): number {
   return ms + ((17 - (ms % 10)) % 10);
 }
 
-async function openPalette(text: string): Promise<void> {
-  await page.keyboard.press("Control+Shift+C");
-  const search = page.locator(".lm-CommandPalette-input");
-  await search.waitFor();
-  await search.fill(text);
-  await page.locator(".lm-CommandPalette-item", { hasText: text }).first().click();
-}
-
 /** Answers the reason dialog and waits until it is gone. */
 async function giveReason(reason: string): Promise<void> {
   const dialog = page.locator(".jp-Dialog", { has: page.locator(".mevlab-policy-reason") });
@@ -133,24 +125,6 @@ async function promoteFromEditor(reason: string, modelId: string): Promise<numbe
   return appliedOnBothAgents(modelId);
 }
 
-async function setTheme(name: "JupyterLab Light" | "JupyterLab Dark"): Promise<void> {
-  await openPalette(`Use Theme: ${name}`);
-  // The body counts as hidden to Playwright (the shell is positioned absolutely): wait for the attribute.
-  await page.locator(`body[data-jp-theme-name="${name}"]`).waitFor({ state: "attached", timeout: 15_000 });
-  // The panel's background comes from the theme's variables: dark on dark, light on light.
-  const dark = name.endsWith("Dark");
-  await page.waitForFunction(
-    `(() => {
-      const [r, g, b] = getComputedStyle(document.querySelector(".mevlab-policy")).backgroundColor.match(/\\d+/g).map(Number);
-      return (r + g + b) / 3 ${dark ? "<" : ">"} 128;
-    })()`,
-    undefined,
-    { timeout: 15_000 },
-  );
-  // The lab shows its splash over everything while a theme loads.
-  await page.locator("#jupyterlab-splash").waitFor({ state: "detached", timeout: 15_000 });
-}
-
 /** The whole panel in one picture: a tall viewport, then back. */
 async function screenshot(name: string): Promise<void> {
   await page.setViewportSize({ width: 1400, height: 2200 });
@@ -161,7 +135,7 @@ async function screenshot(name: string): Promise<void> {
 test("an admin opens the Policy panel: version 0 in force, both models to pick", async () => {
   await openMevlabPanel(page, stack.labUrl!);
   await logInMevlabPanel(page, stack.admin);
-  await openPalette("mevlab: Policy");
+  await openPalette(page, "mevlab: Policy");
   panel = page.locator(".mevlab-policy");
   await panel.locator('.mevlab-policy-current[data-version="0"]').waitFor({ timeout: 15_000 });
   assert.equal(await panel.getAttribute("data-module"), "arbitrage");
@@ -306,9 +280,9 @@ test("model B deployed in shadow: the comparison fills for 60 s and 600 s; light
   }
   assert.deepEqual([await shadow.getAttribute("data-live"), await shadow.getAttribute("data-shadow")], [a.id, b.id]);
   await screenshot("ui-policy-light.png");
-  await setTheme("JupyterLab Dark");
+  await setTheme(page, "JupyterLab Dark", ".mevlab-policy");
   await screenshot("ui-policy-dark.png");
-  await setTheme("JupyterLab Light");
+  await setTheme(page, "JupyterLab Light", ".mevlab-policy");
 });
 
 test("a viewer sees the policy, history and shadow, with no mutating button", async () => {

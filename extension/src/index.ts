@@ -1,10 +1,11 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
+import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from "@jupyterlab/apputils";
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import type { Widget } from "@lumino/widgets";
 import { AuditPanel } from "./audit";
 import { MevlabConnection } from "./connection";
+import { killAllConfirmed } from "./kill-all";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
 import { PolicyPanel } from "./policy";
@@ -13,6 +14,7 @@ import { IMevlabConnection } from "./tokens";
 
 const PLUGIN_ID = "@mevlab/extension:plugin";
 const OPEN = "mevlab:open";
+const KILL_ALL = "mevlab:kill-all";
 const OPEN_DATASETS = "mevlab:datasets";
 const OPEN_TRAINING = "mevlab:training";
 const OPEN_POLICY = "mevlab:policy";
@@ -106,6 +108,16 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: OPEN, category: "mevlab" });
     launcher?.add({ command: OPEN, category: "mevlab", rank: 0 });
+    app.commands.addCommand(KILL_ALL, {
+      label: "mevlab: Kill all agents",
+      caption: "Asks first, naming every agent it will stop",
+      isEnabled: () => conn.session?.role === "admin",
+      execute: async () => {
+        const text = await killAllConfirmed(conn);
+        if (text !== undefined) Notification.warning(text, { autoClose: 10_000 });
+      },
+    });
+    palette?.addItem({ command: KILL_ALL, category: "mevlab" });
   },
 };
 

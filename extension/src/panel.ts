@@ -4,6 +4,7 @@ import type { DataGrid } from "@lumino/datagrid";
 import type { Event } from "@mevlab/proto";
 import { askCredentials } from "./login";
 import { ModuleCard } from "./control";
+import { killAllConfirmed } from "./kill-all";
 import { OpportunityModel, createGrid } from "./live";
 import type { IMevlabConnection } from "./tokens";
 
@@ -11,6 +12,8 @@ import type { IMevlabConnection } from "./tokens";
 export class MevlabPanel extends Widget {
   private readonly header: HTMLElement;
   private readonly loginButton: HTMLButtonElement;
+  private readonly killAllButton: HTMLButtonElement;
+  private readonly killAllEl: HTMLElement;
   private readonly cards: ModuleCard[];
   private readonly model: OpportunityModel;
   private readonly grid: DataGrid;
@@ -38,7 +41,13 @@ export class MevlabPanel extends Widget {
     this.loginButton = document.createElement("button");
     this.loginButton.className = "jp-mod-styled jp-mod-accept mevlab-login-button";
     this.loginButton.onclick = () => void this.toggleLogin();
-    top.node.append(this.header, this.loginButton);
+    this.killAllButton = document.createElement("button");
+    this.killAllButton.className = "jp-mod-styled jp-mod-warn mevlab-kill-all";
+    this.killAllButton.textContent = "Kill all";
+    this.killAllEl = document.createElement("span");
+    this.killAllEl.className = "mevlab-kill-all-outcome";
+    this.killAllButton.onclick = () => void this.killAll();
+    top.node.append(this.header, this.loginButton, this.killAllButton, this.killAllEl);
 
     const cards = new Widget();
     cards.addClass("mevlab-cards");
@@ -57,7 +66,7 @@ export class MevlabPanel extends Widget {
 
     for (const w of [top, cards, caption]) {
       BoxLayout.setStretch(w, 0);
-      BoxLayout.setSizeBasis(w, w === cards ? 150 : 32);
+      BoxLayout.setSizeBasis(w, w === cards ? 230 : 32);
       layout.addWidget(w);
     }
     BoxLayout.setStretch(this.grid, 1);
@@ -110,7 +119,19 @@ export class MevlabPanel extends Widget {
       ? `${s.user} (${s.role}) · ${s.url}`
       : `Not logged in · ${this.controlPlaneUrl()}${this.conn.notice ? ` · ${this.conn.notice}` : ""}`;
     this.loginButton.textContent = s ? "Log out" : "Log in";
+    this.killAllButton.style.display = s?.role === "admin" ? "" : "none";
     for (const c of this.cards) c.render();
+  }
+
+  /** Kill all, after its confirmation; the outcome (each agent's ack) beside the button. */
+  private async killAll(): Promise<void> {
+    this.killAllButton.disabled = true;
+    try {
+      const text = await killAllConfirmed(this.conn, () => (this.killAllEl.textContent = "kill all: pending…"));
+      if (text !== undefined) this.killAllEl.textContent = text;
+    } finally {
+      this.killAllButton.disabled = false;
+    }
   }
 
   private onEvents(_: IMevlabConnection, events: Event[]): void {
