@@ -1,8 +1,8 @@
 // The control cards in real JupyterLab and Debian's Chromium, against `mevlab up` (one agent per
-// module): a row per agent (state, throttle, policy, model, last seen), throttle to 30 % from the
-// slider's number, Kill and Kill all each asking first — cancelling sends nothing (the audit log says
-// so) — Kill all from the palette too, and a viewer with no mutating control. Screenshots, light and
-// dark, go to test-results/.
+// module): the metric cards and the node card, a row per agent (state, throttle, policy, model, last
+// seen), throttle to 30 % from the slider's number, Kill and Kill all each asking first — cancelling
+// sends nothing (the audit log says so) — Kill all from the palette too, and a viewer with no mutating
+// control. Screenshots, light and dark, go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -61,6 +61,13 @@ test("admin: agent rows, throttle to 30 %, Kill and Kill all ask first and cance
     (await row("mev-1").textContent()) ?? "",
     /mev-1running0%policy v0built-in estimate(just now|\d+ s ago)/,
   );
+
+  // The metric cards fill from the once-a-second summary; `up` watches no node.
+  await page
+    .locator('.mevlab-metric[data-metric="hotpath"] .mevlab-metric-value', { hasText: /ms \/ [0-9.]+ ms/ })
+    .waitFor({ timeout: 15_000 });
+  await page.locator('.mevlab-metric[data-metric="store"] .mevlab-metric-value', { hasText: /rows\/s/ }).waitFor();
+  await page.locator('.mevlab-node[data-state="not_configured"]', { hasText: "not configured" }).waitFor();
 
   await page.locator('.mevlab-throttle-number[data-module="mev"]').fill("30");
   assert.equal(await page.locator('.mevlab-throttle input[type=range][data-module="mev"]').inputValue(), "30");

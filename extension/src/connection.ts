@@ -45,7 +45,14 @@ export class MevlabConnection implements IMevlabConnection {
     const url = this.url();
     const client = await ControlPlaneClient.login({ url, username, password, transport: browserTransport });
     const live = await client.realtime({
-      streams: [Stream.control_ack, Stream.agent_status, Stream.arb_opportunity, Stream.mev_opportunity, Stream.job],
+      streams: [
+        Stream.control_ack,
+        Stream.agent_status,
+        Stream.arb_opportunity,
+        Stream.mev_opportunity,
+        Stream.job,
+        Stream.metrics_update,
+      ],
     });
     live.listen({ onEvents: (events) => this.onEvents(events) });
     live.onClose((code, reason) => {

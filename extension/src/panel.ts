@@ -6,6 +6,7 @@ import { askCredentials } from "./login";
 import { ModuleCard } from "./control";
 import { killAllConfirmed } from "./kill-all";
 import { OpportunityModel, createGrid } from "./live";
+import { MetricsCards } from "./metrics-cards";
 import type { IMevlabConnection } from "./tokens";
 
 /** Header with the session, the two module cards and the live opportunities table. */
@@ -18,6 +19,7 @@ export class MevlabPanel extends Widget {
   private readonly model: OpportunityModel;
   private readonly grid: DataGrid;
   private readonly countEl: HTMLElement;
+  private readonly metrics = new MetricsCards();
   private frame = 0;
   private cardsDirty = false;
 
@@ -64,9 +66,9 @@ export class MevlabPanel extends Widget {
     this.model = new OpportunityModel(maxRows);
     this.grid = createGrid(this.model);
 
-    for (const w of [top, cards, caption]) {
+    for (const w of [top, this.metrics, cards, caption]) {
       BoxLayout.setStretch(w, 0);
-      BoxLayout.setSizeBasis(w, w === cards ? 230 : 32);
+      BoxLayout.setSizeBasis(w, w === cards ? 230 : w === this.metrics ? 64 : 32);
       layout.addWidget(w);
     }
     BoxLayout.setStretch(this.grid, 1);
@@ -135,6 +137,9 @@ export class MevlabPanel extends Widget {
   }
 
   private onEvents(_: IMevlabConnection, events: Event[]): void {
+    for (const e of events) {
+      if (e.payload.case === "metricsSummary" && this.isVisible) this.metrics.update_(e.payload.value);
+    }
     const added = this.model.add(events);
     if (events.some((e) => e.payload.case === "agentStatus" || e.payload.case === "controlAck")) {
       this.cardsDirty = true;
