@@ -6,7 +6,7 @@ import { webcrypto } from "node:crypto";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { modelFeaturesProblem } from "@mevlab/kernel-helpers";
-import { onnxFeatureNames } from "@mevlab/kernel-helpers/evaluate";
+import { contractProblem, onnxFeatureNames } from "@mevlab/kernel-helpers/evaluate";
 import type { ModelInputs } from "../simulate";
 import { rowWriter, type RowWriter } from "./inputs";
 import type { FromWorker, ToWorker } from "./worker";
@@ -64,12 +64,19 @@ export class ModelHost {
     if (problem || !names) throw new ModelRefused(`model ${id.slice(0, 12)}: ${problem}`);
     const worker = new Worker(join(__dirname, "worker.js"));
     worker.unref();
+    let step = "onnxruntime refused it";
     try {
-      const loaded = await request(worker, { type: "load", bytes, features: names.length, warmRuns: WARM_RUNS });
+      const loaded = await request(worker, { type: "load", bytes }, "loaded");
+      const broken = contractProblem(loaded.inputs, loaded.outputs, names.length);
+      if (broken) {
+        step = "not a mevlab model";
+        throw new Error(broken);
+      }
+      await request(worker, { type: "warm", features: names.length, runs: WARM_RUNS }, "warmed");
       return new ModelHost(id, names, worker, rowWriter(names), loaded.loadMs);
     } catch (err) {
       await worker.terminate();
-      throw new ModelRefused(`model ${id.slice(0, 12)}: onnxruntime refused it: ${(err as Error).message}`);
+      throw new ModelRefused(`model ${id.slice(0, 12)}: ${step}: ${(err as Error).message}`);
     }
   }
 
@@ -112,9 +119,16 @@ export class ModelHost {
 }
 
 /** The load step's answer, or its error, within the deadline. */
-function request(worker: Worker, msg: ToWorker): Promise<{ loadMs: number; warmMs: number }> {
+function request<T extends "loaded" | "warmed">(
+  worker: Worker,
+  msg: ToWorker,
+  answer: T,
+): Promise<Extract<FromWorker, { type: T }>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not loaded within ${LOAD_TIMEOUT_MS / 1000} s`)), LOAD_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the model's thread did not answer '${answer}' within ${LOAD_TIMEOUT_MS / 1000} s`)),
+      LOAD_TIMEOUT_MS,
+    );
     const done = () => {
       clearTimeout(timer);
       worker.off("message", onMessage);
@@ -122,7 +136,7 @@ function request(worker: Worker, msg: ToWorker): Promise<{ loadMs: number; warmM
     };
     const onMessage = (reply: FromWorker) => {
       done();
-      if (reply.type === "loaded") resolve(reply);
+      if (reply.type === answer) resolve(reply as Extract<FromWorker, { type: T }>);
       else reject(new Error(reply.type === "error" ? reply.message : `unexpected ${reply.type}`));
     };
     const onError = (err: Error) => {

@@ -7,40 +7,50 @@ import { parentPort } from "node:worker_threads";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 
 export type ToWorker =
-  | { type: "load"; bytes: Uint8Array; features: number; warmRuns: number }
+  | { type: "load"; bytes: Uint8Array }
+  | { type: "warm"; features: number; runs: number }
   | { type: "score"; seq: number; rows: Float32Array; n: number };
 
+type ValueInfo = InferenceSession.ValueMetadata;
+
 export type FromWorker =
-  | { type: "loaded"; loadMs: number; warmMs: number }
+  | { type: "loaded"; loadMs: number; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | { type: "warmed"; warmMs: number }
   | { type: "scored"; seq: number; p: Float32Array; us: Float64Array }
   | { type: "error"; seq?: number; message: string };
 
 let session: InferenceSession | undefined;
 let width = 0;
 
+/** Creates the session; the caller checks its inputs and outputs against the contract before warming it. */
 async function load(msg: Extract<ToWorker, { type: "load" }>): Promise<FromWorker> {
   const t0 = performance.now();
-  const s = await InferenceSession.create(msg.bytes, {
+  session = await InferenceSession.create(msg.bytes, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     executionMode: "sequential",
   });
-  const t1 = performance.now();
-  if (s.inputNames.length !== 1 || s.inputNames[0] !== "features" || !s.outputNames.includes("probability")) {
-    throw new Error(
-      `not a mevlab model: inputs ${s.inputNames.join(", ")}, outputs ${s.outputNames.join(", ")} (wants features → probability)`,
-    );
-  }
+  const meta = (v: ValueInfo): ValueInfo => ({ ...v });
+  return {
+    type: "loaded",
+    loadMs: performance.now() - t0,
+    inputs: session.inputMetadata.map(meta),
+    outputs: session.outputMetadata.map(meta),
+  };
+}
+
+async function warm(msg: Extract<ToWorker, { type: "warm" }>): Promise<FromWorker> {
+  if (!session) throw new Error("no model loaded");
+  const t0 = performance.now();
   const row = new Float32Array(msg.features);
-  for (let i = 0; i < msg.warmRuns; i++) {
-    const out = await s.run({ features: new Tensor("float32", row, [1, msg.features]) }, ["probability"]);
+  for (let i = 0; i < msg.runs; i++) {
+    const out = await session.run({ features: new Tensor("float32", row, [1, msg.features]) }, ["probability"]);
     const p = (out.probability.data as Float32Array)[0];
     if (!(p >= 0 && p <= 1)) throw new Error(`its probability for a row of zeros is ${p}, not in [0, 1]`);
   }
-  session = s;
   width = msg.features;
-  return { type: "loaded", loadMs: t1 - t0, warmMs: performance.now() - t1 };
+  return { type: "warmed", warmMs: performance.now() - t0 };
 }
 
 async function score(msg: Extract<ToWorker, { type: "score" }>): Promise<FromWorker> {
@@ -58,7 +68,7 @@ async function score(msg: Extract<ToWorker, { type: "score" }>): Promise<FromWor
 }
 
 parentPort?.on("message", (msg: ToWorker) => {
-  const work = msg.type === "load" ? load(msg) : score(msg);
+  const work = msg.type === "load" ? load(msg) : msg.type === "warm" ? warm(msg) : score(msg);
   work.then(
     (reply) => {
       const transfer = reply.type === "scored" ? [reply.p.buffer, reply.us.buffer] : [];

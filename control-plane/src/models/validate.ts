@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { InferenceSession } from "onnxruntime-node";
 import { modelFeaturesProblem, type ModelCard, type ModuleName } from "@mevlab/kernel-helpers";
-import { onnxFeatureNames, onnxMetadata } from "@mevlab/kernel-helpers/evaluate";
+import { contractProblem, onnxFeatureNames, onnxMetadata } from "@mevlab/kernel-helpers/evaluate";
 import { HttpError } from "../http/errors";
 
 /** The length of the base64 text of `bytes` bytes (with padding). */
@@ -68,7 +68,7 @@ export async function checkModel(bytes: Uint8Array, module: ModuleName): Promise
         "the model has no mevlab.feature_names metadata (a JSON list of its inputs' names)",
       );
     }
-    const problem = contractProblem(session, features.length);
+    const problem = contractProblem(session.inputMetadata, session.outputMetadata, features.length);
     if (problem) throw refuse("model_contract", `not a mevlab model: ${problem}`);
     const mismatch = modelFeaturesProblem(module, features);
     if (mismatch) throw refuse("features_mismatch", mismatch);
@@ -76,34 +76,6 @@ export async function checkModel(bytes: Uint8Array, module: ModuleName): Promise
   } finally {
     await session.release();
   }
-}
-
-type ValueInfo = InferenceSession.ValueMetadata;
-
-const describeValue = (v: ValueInfo) =>
-  v.isTensor ? `'${v.name}' ${v.type} [${v.shape.join(", ")}]` : `'${v.name}' (not a tensor)`;
-
-/** How a loaded model breaks the contract, or undefined. */
-function contractProblem(session: InferenceSession, featureCount: number): string | undefined {
-  const inputs = session.inputMetadata;
-  const outputs = session.outputMetadata;
-  const input = inputs[0];
-  if (inputs.length !== 1 || input.name !== "features") {
-    return `wants exactly one input 'features', has ${inputs.map(describeValue).join(", ") || "none"}`;
-  }
-  if (!input.isTensor || input.type !== "float32" || input.shape.length !== 2) {
-    return `input 'features' must be float32 [N, F], is ${describeValue(input)}`;
-  }
-  const width = input.shape[1];
-  if (typeof width === "number" && width !== featureCount) {
-    return `input 'features' has ${width} columns, mevlab.feature_names names ${featureCount}`;
-  }
-  const output = outputs.find((o) => o.name === "probability");
-  if (!output) return `wants an output 'probability', has ${outputs.map(describeValue).join(", ") || "none"}`;
-  if (!output.isTensor || output.type !== "float32") {
-    return `output 'probability' must be float32, is ${describeValue(output)}`;
-  }
-  return undefined;
 }
 
 const sameList = (a: readonly unknown[], b: readonly string[]) =>

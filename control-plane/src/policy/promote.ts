@@ -109,6 +109,17 @@ export async function endShadow(
   );
 }
 
+/** POST /api/policy/update: the changes as the next version, recorded as an `update`. */
+export function updateWithLineage(
+  deps: PromotionDeps,
+  module: Module,
+  changes: PolicyChanges,
+  who: Issuer,
+  reason: string,
+): Promise<{ policy: Policy; request: ControlRequest }> {
+  return record(deps, module, "update", "", () => deps.service.promote(module, changes, who, reason));
+}
+
 export async function rollbackWithLineage(
   deps: PromotionDeps,
   module: Module,

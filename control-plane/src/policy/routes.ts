@@ -5,7 +5,7 @@ import { READ, issuer, mutation } from "../auth/access";
 import { accepted, moduleName, type ControlDeps } from "../control/routes";
 import { ModuleParams, PolicyUpdateBody, RollbackBody } from "../control/schemas";
 import { policyUpdate } from "../control/validate";
-import { checkModel, rollbackWithLineage, type PromotionDeps } from "./promote";
+import { checkModel, rollbackWithLineage, updateWithLineage, type PromotionDeps } from "./promote";
 
 const tags = ["policy"];
 
@@ -25,15 +25,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<ControlDeps & PromotionDeps
     async (req, reply) => {
       const { module, changes, reason } = policyUpdate(req.body);
       if (changes.modelId) await checkModel(deps.models, req.body.module, changes.modelId);
-      const { policy, request } = await deps.service.promote(module, changes, issuer(req), reason);
-      deps.lineage.record({
-        module: req.body.module,
-        version: String(policy.version),
-        mode: "update",
-        request_id: request.requestId,
-        notebook: "",
-        at: Number(policy.createdAt),
-      });
+      const { policy, request } = await updateWithLineage(deps, module, changes, issuer(req), reason);
       return reply
         .code(202)
         .send({ ...accepted(request), module: moduleName(module), policy_version: Number(policy.version) });

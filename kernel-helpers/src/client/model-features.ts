@@ -4,39 +4,24 @@
  * The names are the opportunity tables' columns; `mevlab/train/features.py` holds the same sets as
  * `default` + `extended` (a test compares the two).
  */
+const MARKET = ["f_tip_ratio_p75", "f_hotpath_us", "f_competing_bundles", "f_pool_liquidity_lamports"] as const;
+const FLOOR = [
+  "f_tip_floor_p25_lamports",
+  "f_tip_floor_p50_lamports",
+  "f_tip_floor_p75_lamports",
+  "f_tip_floor_p95_lamports",
+] as const;
+const PROFIT = ["tip_lamports", "gross_lamports", "fees_lamports", "p_land_est"] as const;
+
+/** `default` then `extended`, as mevlab/train/features.py lists them. */
 export const AGENT_FEATURES = {
-  arbitrage: [
-    "f_tip_ratio_p75",
-    "f_hotpath_us",
-    "f_competing_bundles",
-    "f_pool_liquidity_lamports",
-    "f_route_hops",
-    "f_leader_slot_index",
-    "f_tip_floor_p25_lamports",
-    "f_tip_floor_p50_lamports",
-    "f_tip_floor_p75_lamports",
-    "f_tip_floor_p95_lamports",
-    "tip_lamports",
-    "gross_lamports",
-    "fees_lamports",
-    "p_land_est",
-    "amount_in",
-  ],
+  arbitrage: [...MARKET, "f_route_hops", "f_leader_slot_index", ...FLOOR, ...PROFIT, "amount_in"],
   mev: [
-    "f_tip_ratio_p75",
-    "f_hotpath_us",
-    "f_competing_bundles",
-    "f_pool_liquidity_lamports",
+    ...MARKET,
     "f_victim_pool_ratio",
     "f_leader_slot_index",
-    "f_tip_floor_p25_lamports",
-    "f_tip_floor_p50_lamports",
-    "f_tip_floor_p75_lamports",
-    "f_tip_floor_p95_lamports",
-    "tip_lamports",
-    "gross_lamports",
-    "fees_lamports",
-    "p_land_est",
+    ...FLOOR,
+    ...PROFIT,
     "victim_amount_in",
     "frontrun_amount_in",
   ],

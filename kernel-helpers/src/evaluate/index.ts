@@ -3,6 +3,7 @@ export * from "./metrics";
 export * from "./columns";
 export * from "./model";
 export * from "./onnx-metadata";
+export * from "./onnx-contract";
 export * from "./ev";
 export * from "./evaluate";
 export * from "./compare";

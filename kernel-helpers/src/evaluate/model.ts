@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { DataError } from "../errors";
+import { contractProblem } from "./onnx-contract";
 import { onnxFeatureNames } from "./onnx-metadata";
 import type { SplitMetrics } from "../train/events";
 
@@ -59,13 +60,12 @@ export class LoadedModel {
       graphOptimizationLevel: tuning.graphOptimizationLevel ?? "all",
       executionMode: tuning.executionMode ?? "sequential",
     });
-    if (!session.inputNames.includes("features") || !session.outputNames.includes("probability")) {
-      throw new DataError(
-        `evaluate: ${handle.onnxPath} is not a mevlab model (inputs ${session.inputNames.join(", ")}, outputs ${session.outputNames.join(", ")}; wants features → probability)`,
-        { field: "model" },
-      );
-    }
     const features = card?.features ?? metadataFeatures(handle.onnxPath);
+    const problem = contractProblem(session.inputMetadata, session.outputMetadata, features.length);
+    if (problem) {
+      await session.release();
+      throw new DataError(`evaluate: ${handle.onnxPath} is not a mevlab model: ${problem}`, { field: "model" });
+    }
     return new LoadedModel(session, features, card, handle.onnxPath);
   }
 
