@@ -57,6 +57,7 @@ const ROUTES: Record<string, Rule> = {
   "GET /api/lineage/:version": PEOPLE,
   "GET /api/agents": PEOPLE,
   "GET /api/metrics/summary": PEOPLE,
+  "GET /api/metrics/history": PEOPLE,
   "GET /metrics": PEOPLE,
   "POST /api/datasets/scrape": ADMIN_MUTATION,
   "GET /api/datasets/jobs": PEOPLE,

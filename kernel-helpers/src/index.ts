@@ -4,6 +4,7 @@ export * from "./bus";
 // has their types only); before ./client, whose type-only exports of the same names would hide them.
 export * from "./client/wire";
 export * from "./client/wire-promotion";
+export * from "./client/wire-metrics";
 export * from "./client/proto-schema";
 export * from "./client";
 export * from "./node-transport";

@@ -6,9 +6,15 @@ const WINDOW_S = 3_600;
 const LATENCY_WINDOW_S = 60;
 const LANDED_WINDOW_S = 600;
 const RATE_WINDOW_S = 10;
+/**
+ * Seconds kept: the hour of the PnL window, and the 10 min before it, so that a point of the history
+ * an hour ago still has its whole landed-share window (history.ts).
+ */
+export const KEPT_S = WINDOW_S + LANDED_WINDOW_S;
+export const WINDOWS_S = { latency: LATENCY_WINDOW_S, landed: LANDED_WINDOW_S, pnl: WINDOW_S } as const;
 
 /** One second of every agent's metrics, plus the control plane's own counts. */
-interface Second {
+export interface Second {
   at: number;
   hotpath: number[];
   send: number[];
@@ -40,7 +46,9 @@ const zeros = (): number[] => new Array<number>(LATENCY_BOUNDS_US.length + 1).fi
  * last hour; each update lands in the second it was received.
  */
 export class RollingMetrics {
-  private readonly seconds: Second[] = new Array<Second>(WINDOW_S);
+  private readonly seconds: Second[] = new Array<Second>(KEPT_S);
+  /** When this instance started counting (ms): the history begins here. */
+  readonly startedAt: number;
   readonly totals = new Map<Module, ModuleTotals>();
   readonly eventsByTopic = new Map<string, bigint>();
   /** Records nobody will act on, per topic and reason: an unknown schema major, a misrouted command. */
@@ -51,11 +59,13 @@ export class RollingMetrics {
   rejectedUpdates = 0n;
   node?: NodeStatus;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(readonly now: () => number = Date.now) {
+    this.startedAt = now();
+  }
 
   private slot(t = this.now()): Second {
     const at = Math.floor(t / 1000);
-    const i = at % WINDOW_S;
+    const i = at % KEPT_S;
     let s = this.seconds[i];
     if (!s || s.at !== at) {
       s = {
@@ -126,10 +136,23 @@ export class RollingMetrics {
     const now = Math.floor(this.now() / 1000);
     const out: Second[] = [];
     for (let at = now - n + 1; at <= now; at++) {
-      const s = this.seconds[at % WINDOW_S];
-      if (s && s.at === at) out.push(s);
+      const s = this.at(at);
+      if (s) out.push(s);
     }
     return out;
+  }
+
+  /** The second `at` (seconds since the epoch) when it had data and is still kept. */
+  at(at: number): Readonly<Second> | undefined {
+    const s = this.seconds[at % KEPT_S];
+    return s && s.at === at ? s : undefined;
+  }
+
+  /** Net lamports of every module's landed bundles since this control plane started. */
+  pnlTotalLamports(): bigint {
+    let sum = 0n;
+    for (const t of this.totals.values()) sum += t.pnlLamports;
+    return sum;
   }
 
   summary(): MetricsSummary {

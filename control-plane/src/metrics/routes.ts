@@ -1,10 +1,11 @@
 import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { protoJsonProperties } from "@mevlab/kernel-helpers";
+import { METRICS_HISTORY_MAX_MINUTES, MetricsHistory, protoJsonProperties } from "@mevlab/kernel-helpers";
 import { MetricsSummarySchema, toJson } from "@mevlab/proto";
 import { READ } from "../auth/access";
 import type { RequestTracker } from "../control/requests";
 import type { RealtimeHub } from "../realtime/hub";
 import type { EventSink } from "../sink/sink";
+import { metricsHistory } from "./history";
 import { PrometheusMetrics } from "./prometheus";
 import type { RollingMetrics } from "./rolling";
 
@@ -27,6 +28,18 @@ const SinkStats = Type.Union([
   ),
   Type.Null({ description: "no event sink" }),
 ]);
+
+const HistoryQuery = Type.Object(
+  {
+    minutes: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: METRICS_HISTORY_MAX_MINUTES, default: METRICS_HISTORY_MAX_MINUTES }),
+    ),
+    since: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: "only the seconds after this (ms)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const Summary = Type.Object(
   { ...protoJsonProperties(MetricsSummarySchema), sink: SinkStats },
@@ -63,6 +76,25 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsDeps> = async (app,
           : null,
       };
     },
+  );
+
+  app.get(
+    "/api/metrics/history",
+    {
+      config: { access: READ },
+      schema: {
+        summary:
+          "Per second, oldest first: cumulative PnL (SOL since start), hotpath_p99 (ms, 60 s), landed_pct (10 min)",
+        tags,
+        querystring: HistoryQuery,
+        response: { 200: MetricsHistory },
+      },
+    },
+    async (req) =>
+      metricsHistory(deps.rolling, {
+        minutes: req.query.minutes ?? METRICS_HISTORY_MAX_MINUTES,
+        since: req.query.since,
+      }),
   );
 
   const prometheus = new PrometheusMetrics({

@@ -4,6 +4,7 @@ export * from "./transport";
 export * from "./realtime";
 export * from "./realtime-connection";
 export * from "./control-plane";
+export * from "./metrics";
 export type { ModelUpload, ModelUploadResult } from "./models";
 // Types only: the wire schemas themselves (TypeBox, for the control plane) stay out of browser bundles.
 export type {
@@ -45,3 +46,4 @@ export * from "./policy-rules";
 export * from "./model-features";
 export * from "./promotion";
 export type { LineageModel, LineageView, ShadowView } from "./wire-promotion";
+export type { MetricsHistory } from "./wire-metrics";
