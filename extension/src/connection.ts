@@ -13,21 +13,50 @@ import {
   type Transport,
   type WebSocketLike,
 } from "@mevlab/kernel-helpers/client";
-import type { CommandOutcome, IMevlabConnection, SessionInfo } from "./tokens";
+import type { CommandOutcome, IMevlabConnection, LinkState, SessionInfo } from "./tokens";
 
 const browserTransport: Transport = {
   fetch: (url, init) => window.fetch(url, init),
   webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
 };
 
-/** Holds the login, the realtime stream and the latest agent heartbeats. */
+/** The shared stream: acks, heartbeats, jobs, the once-a-second summary. */
+const STREAMS = [
+  Stream.control_ack,
+  Stream.agent_status,
+  Stream.arb_opportunity,
+  Stream.mev_opportunity,
+  Stream.job,
+  Stream.metrics_update,
+];
+
+/** Seconds between tries to reach a control plane that went away: 1, 2, 4, 8, then every 15. */
+const RETRY_S = [1, 2, 4, 8, 15];
+
+/**
+ * Holds the login, the realtime stream and the latest agent heartbeats.
+ *
+ * The stream that drops for any other reason than the session's end is reopened (`reconnecting`,
+ * with a notice that says when the next try is) and resumes where it stopped (`since_seq`). A session
+ * that ends on its own (refresh refused, revoked) becomes `expired`: the session and every panel's
+ * state are kept, `expired` asks for a login, and the same user logging in again carries on where
+ * they were; another user is a new session (panels reset: a viewer never sees an admin's data).
+ */
 export class MevlabConnection implements IMevlabConnection {
   readonly sessionChanged: Signal<IMevlabConnection, SessionInfo | null> = new Signal(this);
+  readonly linkChanged: Signal<IMevlabConnection, LinkState> = new Signal(this);
+  /** The session ended on its own: whoever shows the login dialog asks now. */
+  readonly expired: Signal<IMevlabConnection, string> = new Signal(this);
   readonly events: Signal<IMevlabConnection, Event[]> = new Signal(this);
   private readonly _agents = new Map<string, AgentStatus>();
   private client: ControlPlaneClient | null = null;
   private live: RealtimeConnection | null = null;
   private _session: SessionInfo | null = null;
+  private _link: LinkState = "none";
+  /** Last seq seen per stream, and the epoch they belong to: where a reopened stream resumes. */
+  private readonly lastSeq: Record<string, bigint> = {};
+  private epoch = "";
+  private retry?: ReturnType<typeof setTimeout>;
   notice = "";
 
   constructor(private url: () => string) {}
@@ -36,34 +65,44 @@ export class MevlabConnection implements IMevlabConnection {
     return this._session;
   }
 
+  get link(): LinkState {
+    return this._link;
+  }
+
   get agents(): ReadonlyMap<string, AgentStatus> {
     return this._agents;
   }
 
+  /**
+   * Logs in. When the session had expired and the same user logs in to the same control plane, the
+   * session carries on (no `sessionChanged`): the panels keep what they show.
+   */
   async login(username: string, password: string): Promise<SessionInfo> {
-    this.logout();
     const url = this.url();
+    const previous = this._session;
+    const resumes = this._link === "expired" && previous?.user === username && previous.url === url;
+    if (!resumes) this.logout();
     const client = await ControlPlaneClient.login({ url, username, password, transport: browserTransport });
-    const live = await client.realtime({
-      streams: [
-        Stream.control_ack,
-        Stream.agent_status,
-        Stream.arb_opportunity,
-        Stream.mev_opportunity,
-        Stream.job,
-        Stream.metrics_update,
-      ],
-    });
-    live.listen({ onEvents: (events) => this.onEvents(events) });
-    live.onClose((code, reason) => {
-      if (this.live === live) this.endSession(closeNotice(code, reason));
-    });
+    const resumed = resumes && client.role === previous?.role;
+    if (resumes && !resumed) this.forget();
     this.client = client;
-    this.live = live;
+    client.onSessionEnded((reason) => {
+      if (this.client === client) this.expire(reason);
+    });
+    try {
+      await this.openStream(client);
+    } catch (err) {
+      this.client = null;
+      void client.close();
+      throw err;
+    }
     this.notice = "";
-    this._session = { url, user: username, role: client.role };
-    this.sessionChanged.emit(this._session);
-    return this._session;
+    this.setLink("connected");
+    if (!resumed) {
+      this._session = { url, user: username, role: client.role };
+      this.sessionChanged.emit(this._session);
+    }
+    return this._session!;
   }
 
   /** Ends the session on the control plane too: its tokens are refused from now on. */
@@ -71,7 +110,7 @@ export class MevlabConnection implements IMevlabConnection {
     const client = this.forget();
     if (client) {
       void client.logout().catch((err: unknown) => {
-        this.notice = `logged out here; the control plane did not confirm: ${err instanceof Error ? err.message : String(err)}`;
+        this.notice = `logged out here; the control plane did not confirm: ${errorText(err)}`;
       });
     }
   }
@@ -80,7 +119,10 @@ export class MevlabConnection implements IMevlabConnection {
   private forget(): ControlPlaneClient | null {
     const client = this.client;
     this.client = null;
-    this.live = null;
+    this.closeStream();
+    for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
+    this.epoch = "";
+    this.setLink("none");
     if (this._session) {
       this._session = null;
       this.sessionChanged.emit(null);
@@ -88,8 +130,75 @@ export class MevlabConnection implements IMevlabConnection {
     return client;
   }
 
+  /** Opens the shared stream, resuming after the last event seen when there was one. */
+  private async openStream(client: ControlPlaneClient): Promise<void> {
+    const live = await client.realtime({
+      streams: STREAMS,
+      sinceSeq: this.epoch ? { ...this.lastSeq } : undefined,
+      epoch: this.epoch || undefined,
+    });
+    if (this.epoch !== live.hello.epoch) for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
+    this.epoch = live.hello.epoch;
+    this.live = live;
+    live.listen({
+      onEvents: (events) => this.onEvents(events),
+      onGap: (gap) => console.warn(`mevlab: ${gap.lost} events of ${Stream[gap.stream]} not received: ${gap.reason}`),
+    });
+    live.onClose((code, reason) => {
+      if (this.live !== live) return;
+      this.live = null;
+      // 4001: the access token expired unrefreshed; 4003: revoked (logout elsewhere, user disabled).
+      if (code === 4003) this.expire(`session ended by the control plane (${reason})`);
+      else this.reconnect(client, code === 4001 ? "session token expired" : `stream closed (${code} ${reason})`, 0);
+    });
+  }
+
+  private closeStream(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    const live = this.live;
+    this.live = null;
+    live?.close();
+  }
+
+  /** Tries again after a pause that grows, saying why and when; a refused session ends it. */
+  private reconnect(client: ControlPlaneClient, why: string, attempt: number): void {
+    if (this.client !== client) return;
+    const wait = RETRY_S[Math.min(attempt, RETRY_S.length - 1)];
+    this.notice = `control plane unreachable at ${client.url}: ${why}; retrying in ${wait} s`;
+    this.setLink("reconnecting");
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.openStream(client).then(
+        () => {
+          this.notice = "";
+          this.setLink("connected");
+        },
+        (err: unknown) => this.reconnect(client, errorText(err), attempt + 1),
+      );
+    }, wait * 1000);
+  }
+
+  /** The session ended on its own: keep it on screen, say why, and ask for a login. */
+  private expire(reason: string): void {
+    if (!this.client || this._link === "expired") return;
+    const client = this.client;
+    this.client = null;
+    this.closeStream();
+    void client.close();
+    this.notice = `${reason}: log in again to carry on`;
+    this.setLink("expired");
+    this.expired.emit(this.notice);
+  }
+
+  private setLink(link: LinkState): void {
+    if (link === this._link && link !== "reconnecting") return;
+    this._link = link;
+    this.linkChanged.emit(link);
+  }
+
   async command(module: ModuleName, action: ActionName, args: ControlArgsJson = {}): Promise<CommandOutcome> {
-    if (!this.client) return { module, action, error: "not logged in" };
+    if (!this.client) return { module, action, error: this._link === "expired" ? this.notice : "not logged in" };
     try {
       const r = await this.client.command(module, action, args);
       return { module, action, requestId: r.requestId, request: r.request, outcome: r.outcome, latencyMs: r.latencyMs };
@@ -131,12 +240,13 @@ export class MevlabConnection implements IMevlabConnection {
   }
 
   private requireClient(): ControlPlaneClient {
-    if (!this.client) throw new Error("not logged in");
+    if (!this.client) throw new Error(this._link === "expired" ? this.notice : "not logged in");
     return this.client;
   }
 
   private onEvents(events: Event[]): void {
     for (const ev of events) {
+      this.lastSeq[Stream[ev.stream]] = ev.seq;
       if (ev.payload.case === "agentStatus") this._agents.set(ev.payload.value.agentId, ev.payload.value);
       else if (ev.payload.case === "controlAck") {
         // The ack carries the agent's new state: show it without waiting for the next heartbeat.
@@ -154,16 +264,8 @@ export class MevlabConnection implements IMevlabConnection {
     }
     this.events.emit(events);
   }
-
-  private endSession(reason: string): void {
-    this.notice = reason;
-    void this.forget()?.close();
-  }
 }
 
-/** Why the live stream ended, as the panel says it: 4001 expired, 4003 revoked (logout elsewhere, user disabled). */
-function closeNotice(code: number, reason: string): string {
-  if (code === 4001) return "session expired: log in again";
-  if (code === 4003) return `session ended by the control plane (${reason}): log in again`;
-  return `stream closed: ${reason}`;
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -2,13 +2,16 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/applica
 import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from "@jupyterlab/apputils";
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
+import { IStatusBar } from "@jupyterlab/statusbar";
 import type { Widget } from "@lumino/widgets";
 import { AuditPanel } from "./audit";
 import { MevlabConnection } from "./connection";
 import { killAllConfirmed } from "./kill-all";
+import { logIn } from "./login";
 import { DatasetsPanel } from "./datasets";
 import { MevlabPanel } from "./panel";
 import { PolicyPanel } from "./policy";
+import { SessionStatusItem } from "./status-item";
 import { TrainingPanel } from "./training";
 import { IMevlabConnection } from "./tokens";
 
@@ -33,16 +36,29 @@ const connectionPlugin: JupyterFrontEndPlugin<IMevlabConnection> = {
   description: "Connection to the mevlab control plane.",
   autoStart: true,
   requires: [ISettingRegistry],
+  optional: [IStatusBar],
   provides: IMevlabConnection,
-  activate: async (_app: JupyterFrontEnd, registry: ISettingRegistry): Promise<IMevlabConnection> => {
+  activate: async (
+    _app: JupyterFrontEnd,
+    registry: ISettingRegistry,
+    statusBar: IStatusBar | null,
+  ): Promise<IMevlabConnection> => {
     const settings = await registry.load(PLUGIN_ID);
-    const conn = new MevlabConnection(() => read(settings).controlPlaneUrl);
+    const url = () => read(settings).controlPlaneUrl;
+    const conn = new MevlabConnection(url);
+    // A session that ended on its own asks at once; the panels keep their state meanwhile.
+    conn.expired.connect(() => void logIn(conn, url()));
+    statusBar?.registerStatusItem("@mevlab/extension:session", {
+      item: new SessionStatusItem(conn, url),
+      align: "left",
+      rank: 10,
+    });
     // Only another control plane ends the session: changing the rows kept must not log anyone out.
-    let url = read(settings).controlPlaneUrl;
+    let current = url();
     settings.changed.connect(() => {
-      const next = read(settings).controlPlaneUrl;
-      if (next === url) return;
-      url = next;
+      const next = url();
+      if (next === current) return;
+      current = next;
       conn.logout();
     });
     return conn;

@@ -1,17 +1,19 @@
 import { Dialog, showDialog } from "@jupyterlab/apputils";
 import { Widget } from "@lumino/widgets";
+import type { IMevlabConnection } from "./tokens";
 
 class LoginBody extends Widget implements Dialog.IBodyWidget<{ username: string; password: string }> {
   private readonly user: HTMLInputElement;
   private readonly pass: HTMLInputElement;
 
-  constructor(url: string, message: string) {
+  constructor(url: string, message: string, username = "") {
     super();
     this.addClass("mevlab-login");
     const note = document.createElement("p");
     note.textContent = message || `Control plane: ${url}`;
     this.user = input("text", "username", "Username");
     this.pass = input("password", "current-password", "Password");
+    this.user.value = username;
     this.node.append(note, label("Username", this.user), label("Password", this.pass));
   }
 
@@ -20,7 +22,7 @@ class LoginBody extends Widget implements Dialog.IBodyWidget<{ username: string;
   }
 
   protected override onAfterAttach(): void {
-    this.user.focus();
+    (this.user.value ? this.pass : this.user).focus();
   }
 }
 
@@ -45,12 +47,38 @@ function label(text: string, control: HTMLElement): HTMLLabelElement {
 export async function askCredentials(
   url: string,
   message = "",
+  username = "",
 ): Promise<{ username: string; password: string } | undefined> {
   const result = await showDialog({
     title: "Log in to mevlab",
-    body: new LoginBody(url, message),
+    body: new LoginBody(url, message, username),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: "Log in" })],
-    focusNodeSelector: "input[name=username]",
+    focusNodeSelector: username ? "input[name=password]" : "input[name=username]",
   });
   return result.button.accept && result.value ? result.value : undefined;
+}
+
+let asking: Promise<boolean> | undefined;
+
+/**
+ * Asks for a login until one succeeds or the user cancels (true when logged in). One dialog at a time:
+ * the panel's button, the status bar and an expired session all come here. An expired session's user
+ * is filled in: the same user carries the session on.
+ */
+export function logIn(conn: IMevlabConnection, url: string): Promise<boolean> {
+  asking ??= (async () => {
+    let message = conn.notice;
+    const username = conn.link === "expired" ? (conn.session?.user ?? "") : "";
+    for (;;) {
+      const creds = await askCredentials(url, message, username);
+      if (!creds) return false;
+      try {
+        await conn.login(creds.username, creds.password);
+        return true;
+      } catch (err) {
+        message = err instanceof Error ? err.message : String(err);
+      }
+    }
+  })().finally(() => (asking = undefined));
+  return asking;
 }

@@ -2,7 +2,7 @@ import { BoxLayout, Widget } from "@lumino/widgets";
 import type { Message } from "@lumino/messaging";
 import type { DataGrid } from "@lumino/datagrid";
 import type { Event } from "@mevlab/proto";
-import { askCredentials } from "./login";
+import { logIn } from "./login";
 import { ModuleCard } from "./control";
 import { killAllConfirmed } from "./kill-all";
 import { OpportunityModel, createGrid } from "./live";
@@ -75,6 +75,7 @@ export class MevlabPanel extends Widget {
     layout.addWidget(this.grid);
 
     conn.sessionChanged.connect(this.renderSession, this);
+    conn.linkChanged.connect(this.renderSession, this);
     conn.events.connect(this.onEvents, this);
     this.renderSession();
   }
@@ -86,6 +87,7 @@ export class MevlabPanel extends Widget {
 
   override dispose(): void {
     this.conn.sessionChanged.disconnect(this.renderSession, this);
+    this.conn.linkChanged.disconnect(this.renderSession, this);
     this.conn.events.disconnect(this.onEvents, this);
     cancelAnimationFrame(this.frame);
     super.dispose();
@@ -98,30 +100,21 @@ export class MevlabPanel extends Widget {
   }
 
   private async toggleLogin(): Promise<void> {
-    if (this.conn.session) {
-      this.conn.logout();
-      return;
-    }
-    let message = this.conn.notice;
-    for (;;) {
-      const creds = await askCredentials(this.controlPlaneUrl(), message);
-      if (!creds) return;
-      try {
-        await this.conn.login(creds.username, creds.password);
-        return;
-      } catch (err) {
-        message = err instanceof Error ? err.message : String(err);
-      }
-    }
+    if (this.conn.session && this.conn.link !== "expired") this.conn.logout();
+    else await logIn(this.conn, this.controlPlaneUrl());
   }
 
+  /** Who is logged in, or why nobody is; while the control plane is unreachable, when the next try is. */
   private renderSession(): void {
     const s = this.conn.session;
-    this.header.textContent = s
-      ? `${s.user} (${s.role}) · ${s.url}`
-      : `Not logged in · ${this.controlPlaneUrl()}${this.conn.notice ? ` · ${this.conn.notice}` : ""}`;
-    this.loginButton.textContent = s ? "Log out" : "Log in";
-    this.killAllButton.style.display = s?.role === "admin" ? "" : "none";
+    const live = s && this.conn.link !== "expired";
+    const notice = this.conn.notice ? ` · ${this.conn.notice}` : "";
+    this.header.textContent = live
+      ? `${s.user} (${s.role}) · ${s.url}${this.conn.link === "reconnecting" ? notice : ""}`
+      : `Not logged in · ${this.controlPlaneUrl()}${notice}`;
+    this.header.dataset.link = this.conn.link;
+    this.loginButton.textContent = live ? "Log out" : "Log in";
+    this.killAllButton.style.display = live && s.role === "admin" ? "" : "none";
     for (const c of this.cards) c.render();
   }
 

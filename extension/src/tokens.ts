@@ -29,14 +29,26 @@ export interface CommandOutcome {
   error?: string;
 }
 
+/**
+ * The realtime link of a session: `connected`; `reconnecting` while the control plane cannot be
+ * reached (retried, the notice says when); `expired` when the session ended on its own (it stays on
+ * screen until someone logs in again); `none` when logged out.
+ */
+export type LinkState = "connected" | "reconnecting" | "expired" | "none";
+
 /** The connection to the control plane shared by every mevlab panel. */
 export interface IMevlabConnection {
   readonly session: SessionInfo | null;
+  /** A new session or none: panels reset what they show. Not emitted when an expired session resumes. */
   readonly sessionChanged: ISignal<IMevlabConnection, SessionInfo | null>;
+  readonly link: LinkState;
+  readonly linkChanged: ISignal<IMevlabConnection, LinkState>;
+  /** The session ended on its own (the notice says why): a login by the same user carries it on. */
+  readonly expired: ISignal<IMevlabConnection, string>;
   /** Live events (acks, agent status, opportunities), in batches. */
   readonly events: ISignal<IMevlabConnection, Event[]>;
   readonly agents: ReadonlyMap<string, AgentStatus>;
-  /** Why the last session ended, when it ended on its own (expiry, control plane gone). */
+  /** Why the session ended or the link is down (expiry, control plane unreachable and when the next try is). */
   readonly notice: string;
   login(username: string, password: string): Promise<SessionInfo>;
   logout(): void;

@@ -67,6 +67,7 @@ export interface PolicyView {
  */
 export class ControlPlaneClient {
   private realtimeReady?: Promise<RealtimeConnection>;
+  private streamsRequest: Pick<SubscribeRequest, "streams" | "modules"> = {};
   private readonly finalRequests = new FinalRequests();
 
   private constructor(
@@ -306,11 +307,17 @@ export class ControlPlaneClient {
    * record of every request, through which `command` and the like learn their outcome.
    */
   realtime(request?: SubscribeRequest): Promise<RealtimeConnection> {
+    // What the connection carries is chosen once: a later call without a request (a command waiting
+    // for its outcome) reopens the same streams; since_seq and epoch are for the opening they come with.
+    if (request?.streams || request?.modules)
+      this.streamsRequest = { streams: request.streams, modules: request.modules };
     const subscribe = {
-      streams: [...(request?.streams ?? [Stream.agent_status]), Stream.control_request],
-      modules: request?.modules,
+      streams: [...(this.streamsRequest.streams ?? [Stream.agent_status]), Stream.control_request],
+      modules: this.streamsRequest.modules,
       format: request?.format ?? Format.protobuf,
       finalRequests: true,
+      sinceSeq: request?.sinceSeq,
+      epoch: request?.epoch,
     };
     this.realtimeReady ??= this.auth
       .fresh()
