@@ -77,7 +77,7 @@ test("Stop on MEV stops the MEV agent, shows the ack latency, and leaves arbitra
 
 test("the live table fills with opportunities from the agents", async () => {
   await ensureLoggedIn();
-  await page.locator(".mevlab-caption", { hasText: /\(([1-9][0-9]*) shown\)/ }).waitFor({ timeout: 15_000 });
+  await page.locator(".mevlab-caption", { hasText: /^[1-9][0-9,]* shown/ }).waitFor({ timeout: 15_000 });
   await page.screenshot({ path: join(RESULTS, "ui-live-table.png") });
 });
 

@@ -1,4 +1,5 @@
 import type { ArbOpportunity, MevOpportunity } from "@mevlab/proto";
+import { ByteColumn, Interned, formatTime } from "./live-bytes";
 
 export type LiveModule = "arbitrage" | "mev";
 
@@ -7,8 +8,9 @@ const ACCEPTED = 2;
 const HAS_OUTCOME = 4;
 const LANDED = 8;
 
-/** Distinct route strings are few: one copy each instead of one per row. */
-const ROUTES_MAX = 4096;
+/** Bytes kept per id (20–40 ASCII characters seen) and per signature or public key (base58, ≤ 88). */
+const ID_BYTES = 64;
+const SIG_BYTES = 88;
 
 /**
  * The newest `capacity` opportunities, kept as the columns the live table shows and overwritten in
@@ -24,9 +26,20 @@ export class OpportunityRing {
   private netLamports!: BigInt64Array;
   private tipLamports!: BigUint64Array;
   private flags!: Uint8Array;
+  /** Arbitrage: the route's DEXes in order; MEV: the pool. */
   private route!: string[];
-  private id!: IdColumn;
-  private readonly routes = new Map<string, string>();
+  /** The DEXes touched, as the DEX filter reads them. */
+  private dex!: string[];
+  private ladder!: string[];
+  private agent!: string[];
+  private id!: ByteColumn;
+  /** Arbitrage: the transaction's signature; MEV: the attacker. */
+  private sig!: ByteColumn;
+  private readonly strings = new Interned();
+  /** Route text -> the distinct DEXes on it. */
+  private readonly routeDexes = new Map<string, string>();
+  private lastLadder: readonly number[] = [];
+  private lastLadderText = "";
   /** Physical index of the next write. */
   private next = 0;
   size = 0;
@@ -51,11 +64,27 @@ export class OpportunityRing {
       (meta?.accepted ? ACCEPTED : 0) |
       (opp.outcome ? HAS_OUTCOME : 0) |
       (opp.outcome?.landed ? LANDED : 0);
-    this.route[i] = this.intern("route" in opp ? opp.route.map((h) => h.dex).join(" → ") : opp.dex);
+    if ("route" in opp) {
+      const route = this.strings.get(opp.route.map((h) => h.dex).join(" → "));
+      this.route[i] = route;
+      this.dex[i] = this.dexesOf(route, opp);
+      this.sig.set(i, opp.txSignature);
+    } else {
+      this.route[i] = this.strings.get(opp.pool);
+      this.dex[i] = this.strings.get(opp.dex);
+      this.sig.set(i, opp.attacker);
+    }
+    this.ladder[i] = this.ladderText(meta?.tipPolicy?.ladder ?? []);
+    this.agent[i] = this.strings.get(opp.agentId);
     this.id.set(i, opp.id);
     this.next = (i + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
     this.pushed++;
+  }
+
+  /** Forgets every row (new filters: what was shown no longer matches). Serial numbers go on. */
+  clear(): void {
+    this.size = 0;
   }
 
   /** Keeps the newest `capacity` rows (a settings change, not a hot path). */
@@ -65,11 +94,14 @@ export class OpportunityRing {
     // Physical indexes of the rows kept, oldest first: they land at 0 .. kept - 1.
     const from = Array.from({ length: kept }, (_, k) => this.indexOf(kept - 1 - k));
     const old = this.columns();
-    const oldIds = this.id;
+    const [oldId, oldSig] = [this.id, this.sig];
     this.allocate(capacity);
     const now = this.columns();
     for (const name of Object.keys(now)) from.forEach((src, dst) => (now[name][dst] = old[name][src]));
-    from.forEach((src, dst) => this.id.copy(oldIds, src, dst));
+    from.forEach((src, dst) => {
+      this.id.copy(oldId, src, dst);
+      this.sig.copy(oldSig, src, dst);
+    });
     this.size = kept;
     this.next = kept % capacity;
   }
@@ -84,18 +116,31 @@ export class OpportunityRing {
     return this.ts[i];
   }
 
+  netSolAt(i: number): number {
+    return this.netSol[i];
+  }
+
+  /** The DEXes of the row, comma-separated (interned: few distinct values). */
+  dexAt(i: number): string {
+    return this.dex[i];
+  }
+
   /** The cell texts of the row at physical index `i`, by column. */
   readonly text = {
     time: (i: number) => formatTime(this.ts[i]),
     module: (i: number): LiveModule => (this.flags[i] & MEV ? "mev" : "arbitrage"),
     slot: (i: number) => String(this.slot[i]),
+    sig: (i: number) => this.sig.get(i),
     route: (i: number) => this.route[i],
+    dex: (i: number) => this.dex[i],
     netSol: (i: number) => this.netSol[i].toFixed(6),
     netLamports: (i: number) => this.netLamports[i].toString(),
     pLand: (i: number) => this.pLand[i].toFixed(2),
+    ladder: (i: number) => this.ladder[i],
     tipLamports: (i: number) => this.tipLamports[i].toString(),
     accepted: (i: number) => (this.flags[i] & ACCEPTED ? "yes" : "no"),
     landed: (i: number) => (this.flags[i] & HAS_OUTCOME ? (this.flags[i] & LANDED ? "landed" : "missed") : ""),
+    agent: (i: number) => this.agent[i],
     id: (i: number) => this.id.get(i),
   };
 
@@ -104,12 +149,23 @@ export class OpportunityRing {
     return i < 0 ? i + this.capacity : i;
   }
 
-  private intern(route: string): string {
-    const known = this.routes.get(route);
-    if (known !== undefined) return known;
-    if (this.routes.size >= ROUTES_MAX) this.routes.clear();
-    this.routes.set(route, route);
-    return route;
+  private dexesOf(route: string, opp: ArbOpportunity): string {
+    let dexes = this.routeDexes.get(route);
+    if (dexes === undefined) {
+      if (this.routeDexes.size >= 4096) this.routeDexes.clear();
+      dexes = [...new Set(opp.route.map((h) => h.dex))].join(", ");
+      this.routeDexes.set(route, dexes);
+    }
+    return dexes;
+  }
+
+  /** The ladder as text; the agents send the same ladder for long runs, so the last one is kept. */
+  private ladderText(ladder: readonly number[]): string {
+    const last = this.lastLadder;
+    if (ladder.length === last.length && ladder.every((v, k) => v === last[k])) return this.lastLadderText;
+    this.lastLadder = ladder.slice();
+    this.lastLadderText = this.strings.get(ladder.map((v) => String(v)).join(" / "));
+    return this.lastLadderText;
   }
 
   private allocate(capacity: number): void {
@@ -122,68 +178,15 @@ export class OpportunityRing {
     this.tipLamports = new BigUint64Array(capacity);
     this.flags = new Uint8Array(capacity);
     this.route = new Array<string>(capacity).fill("");
-    this.id = new IdColumn(capacity);
+    this.dex = new Array<string>(capacity).fill("");
+    this.ladder = new Array<string>(capacity).fill("");
+    this.agent = new Array<string>(capacity).fill("");
+    this.id = new ByteColumn(capacity, ID_BYTES);
+    this.sig = new ByteColumn(capacity, SIG_BYTES);
   }
 
   private columns(): Record<string, { [i: number]: unknown }> {
-    const { ts, slot, netSol, pLand, netLamports, tipLamports, flags, route } = this;
-    return { ts, slot, netSol, pLand, netLamports, tipLamports, flags, route };
+    const { ts, slot, netSol, pLand, netLamports, tipLamports, flags, route, dex, ladder, agent } = this;
+    return { ts, slot, netSol, pLand, netLamports, tipLamports, flags, route, dex, ladder, agent };
   }
-}
-
-/** Bytes kept per id: the ids seen are 20–40 ASCII characters; a longer one is kept as a string. */
-const ID_BYTES = 64;
-const LONG_ID = 255;
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/**
- * Ids as UTF-8 bytes in one buffer rather than one string each: a string the browser's TextDecoder
- * made (protobuf-es decodes with it) is an external string with a weak handle, and 100,000 of them
- * alive made major GCs of 50–140 ms (long tasks) at 5,000 events/s.
- */
-class IdColumn {
-  private readonly bytes: Uint8Array;
-  private readonly lengths: Uint8Array;
-  private readonly long = new Map<number, string>();
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity * ID_BYTES);
-    this.lengths = new Uint8Array(capacity);
-  }
-
-  set(i: number, id: string): void {
-    if (this.long.size > 0) this.long.delete(i);
-    const { read = 0, written = 0 } = utf8.encodeInto(id, this.bytes.subarray(i * ID_BYTES, (i + 1) * ID_BYTES));
-    this.lengths[i] = read === id.length ? written : LONG_ID;
-    if (read !== id.length) this.long.set(i, id);
-  }
-
-  get(i: number): string {
-    const n = this.lengths[i];
-    return n === LONG_ID
-      ? (this.long.get(i) ?? "")
-      : fromUtf8.decode(this.bytes.subarray(i * ID_BYTES, i * ID_BYTES + n));
-  }
-
-  copy(from: IdColumn, src: number, dst: number): void {
-    this.bytes.set(from.bytes.subarray(src * ID_BYTES, (src + 1) * ID_BYTES), dst * ID_BYTES);
-    this.lengths[dst] = from.lengths[src];
-    const long = from.long.get(src);
-    if (long !== undefined) this.long.set(dst, long);
-  }
-}
-
-/** The wall-clock time as `toLocaleTimeString()` writes it, with one formatter and the last second remembered. */
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "numeric", second: "numeric" });
-let lastSecond = NaN;
-let lastTime = "";
-
-function formatTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastTime = timeFormat.format(ms);
-  }
-  return lastTime;
 }

@@ -1,21 +1,31 @@
 import { DataGrid, DataModel } from "@lumino/datagrid";
-import type { Event } from "@mevlab/proto";
+import type { ArbOpportunity, Event, MevOpportunity } from "@mevlab/proto";
 import { batchCellBlits } from "./grid-paint";
-import { OpportunityRing } from "./live-rows";
+import { OpportunityRing, type LiveModule } from "./live-rows";
 
-const COLUMNS: { title: string; width: number; text: keyof OpportunityRing["text"] }[] = [
-  { title: "Time", width: 96, text: "time" },
-  { title: "Module", width: 80, text: "module" },
-  { title: "Slot", width: 100, text: "slot" },
-  { title: "DEX / route", width: 150, text: "route" },
-  { title: "Net SOL", width: 90, text: "netSol" },
-  { title: "Net lamports", width: 110, text: "netLamports" },
-  { title: "p_land", width: 70, text: "pLand" },
-  { title: "Tip lamports", width: 100, text: "tipLamports" },
-  { title: "Accepted", width: 80, text: "accepted" },
-  { title: "Landed", width: 70, text: "landed" },
-  { title: "Id", width: 160, text: "id" },
-];
+type Column = { title: string; width: number; text: keyof OpportunityRing["text"] };
+
+/** The columns of each tab: the same but for the signature or attacker, and the route or pool. */
+const COLUMNS: Record<LiveModule, Column[]> = {
+  arbitrage: columns({ title: "Signature", width: 170, text: "sig" }, { title: "Route", width: 190, text: "route" }),
+  mev: columns({ title: "Attacker", width: 170, text: "sig" }, { title: "Pool", width: 190, text: "route" }),
+};
+
+function columns(sig: Column, route: Column): Column[] {
+  return [
+    { title: "Time", width: 84, text: "time" },
+    { title: "Slot", width: 96, text: "slot" },
+    sig,
+    route,
+    { title: "DEX", width: 120, text: "dex" },
+    { title: "Net SOL", width: 90, text: "netSol" },
+    { title: "p_land", width: 64, text: "pLand" },
+    { title: "Tip ladder", width: 150, text: "ladder" },
+    { title: "Tip lamports", width: 100, text: "tipLamports" },
+    { title: "Accepted", width: 74, text: "accepted" },
+    { title: "Landed", width: 66, text: "landed" },
+  ];
+}
 
 /** How often, at most, the grid learns that the row count grew (ms). */
 const COUNT_EVERY_MS = 250;
@@ -23,30 +33,51 @@ const COUNT_EVERY_MS = 250;
 /** Formatted rows kept: more than any viewport shows, so a repaint formats only the rows new to it. */
 const CACHED_ROWS = 1024;
 
+/** Decoded events kept for the row detail: the newest RECENT rows of a tab. */
+export const RECENT = 1000;
+
+export type Opportunity = ArbOpportunity | MevOpportunity;
+
 /**
- * The newest opportunities first, at most `maxRows`. `add` buffers (O(batch)); the grid learns of the
- * new rows at `flush`, once per frame, through the cheapest exact change signal, and until then reads
- * the rows as they were at the last flush.
+ * One module's opportunities, newest first, at most `maxRows`. `add` buffers (O(batch)); the grid
+ * learns of the new rows at `flush`, once per frame, through the cheapest exact change signal, and
+ * until then reads the rows as they were at the last flush. Paused, flush tells the grid nothing:
+ * rows keep arriving into the ring and show at resume.
  */
 export class OpportunityModel extends DataModel {
-  private readonly ring: OpportunityRing;
+  readonly ring: OpportunityRing;
+  readonly columns: Column[];
   /** Serial number of row 0 as the grid knows it, and the row count it was told. */
   private topSerial = -1;
   private shownRows = 0;
   private countShownAt = -Infinity;
   private resetDue = false;
+  paused = false;
   /** Emit time (ms) of the oldest row added since the last flush. */
   private oldestNewTs = Infinity;
   private readonly cachedSerial = new Float64Array(CACHED_ROWS).fill(-1);
-  private readonly cachedText: (string | undefined)[] = new Array(CACHED_ROWS * COLUMNS.length);
+  private readonly cachedText: (string | undefined)[];
+  private readonly recent: (Opportunity | undefined)[] = new Array(RECENT);
 
-  constructor(maxRows: number) {
+  constructor(
+    readonly module: LiveModule,
+    maxRows: number,
+  ) {
     super();
     this.ring = new OpportunityRing(maxRows);
+    this.columns = COLUMNS[module];
+    this.cachedText = new Array(CACHED_ROWS * this.columns.length);
   }
 
   setMaxRows(n: number): void {
     this.ring.resize(n);
+    this.resetDue = true;
+  }
+
+  /** Drops every row: the filters changed. Shows at the next flush, paused or not. */
+  clear(): void {
+    this.ring.clear();
+    this.recent.fill(undefined);
     this.resetDue = true;
   }
 
@@ -55,19 +86,26 @@ export class OpportunityModel extends DataModel {
     return this.shownRows;
   }
 
+  /** Rows that arrived and are not shown yet (those of a pause). */
+  get pending(): number {
+    return this.ring.pushed - 1 - this.topSerial;
+  }
+
   /** Emit time (ms) of the newest row shown, 0 when none. */
   get newestTs(): number {
     const i = this.ring.indexOfSerial(this.topSerial);
     return i < 0 ? 0 : this.ring.tsAt(i);
   }
 
-  /** Buffers the opportunities among `events`; true when any was added. */
+  /** Buffers this module's opportunities among `events`; true when any was added. */
   add(events: readonly Event[]): boolean {
     const before = this.ring.pushed;
+    const want = this.module === "mev" ? "mevOpportunity" : "arbOpportunity";
     for (const ev of events) {
       const p = ev.payload;
-      if (p.case !== "arbOpportunity" && p.case !== "mevOpportunity") continue;
-      this.ring.push(p.case === "arbOpportunity" ? "arbitrage" : "mev", p.value);
+      if (p.case !== want) continue;
+      this.recent[this.ring.pushed % RECENT] = p.value;
+      this.ring.push(this.module, p.value);
       this.oldestNewTs = Math.min(this.oldestNewTs, Number(p.value.ts));
     }
     return this.ring.pushed > before;
@@ -80,6 +118,7 @@ export class OpportunityModel extends DataModel {
    * COUNT_EVERY_MS while the table fills; until then the oldest rows wait below the last one shown.
    */
   flush(now: number): number {
+    if (this.paused && !this.resetDue) return Infinity;
     const fresh = this.ring.pushed - 1 - this.topSerial;
     const oldestNewTs = this.oldestNewTs;
     this.oldestNewTs = Infinity;
@@ -99,9 +138,57 @@ export class OpportunityModel extends DataModel {
       this.countShownAt = now;
       this.emitChanged({ type: "rows-inserted", region: "body", index: before, span: after - before });
     }
-    const columnSpan = COLUMNS.length;
+    const columnSpan = this.columns.length;
     this.emitChanged({ type: "cells-changed", region: "body", row: 0, column: 0, rowSpan: before, columnSpan });
     return oldestNewTs;
+  }
+
+  /**
+   * The time range of the rows shown: `from` the oldest emit time (ms, inclusive), `to` the newest + 1
+   * (exclusive); undefined when none is shown. A scan of the shown rows' times (100,000: well under 1 ms).
+   */
+  range(): { from: number; to: number } | undefined {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let s = this.topSerial; s > this.topSerial - this.shownRows; s--) {
+      const i = this.ring.indexOfSerial(s);
+      if (i < 0) break;
+      const ts = this.ring.tsAt(i);
+      if (ts < min) min = ts;
+      if (ts > max) max = ts;
+    }
+    return Number.isFinite(min) ? { from: min, to: max + 1 } : undefined;
+  }
+
+  /**
+   * What the shown rows hold, for a check that they match the filters: their lowest net SOL and the
+   * DEXes they touch (a scan of the shown rows, made on a pause, not per frame).
+   */
+  contents(): { minNetSol: number | null; dexes: string[] } {
+    let min = Infinity;
+    const dexes = new Set<string>();
+    for (let s = this.topSerial; s > this.topSerial - this.shownRows; s--) {
+      const i = this.ring.indexOfSerial(s);
+      if (i < 0) break;
+      min = Math.min(min, this.ring.netSolAt(i));
+      dexes.add(this.ring.dexAt(i));
+    }
+    const each = new Set([...dexes].flatMap((d) => d.split(", ")));
+    return { minNetSol: Number.isFinite(min) ? min : null, dexes: [...each].sort() };
+  }
+
+  /**
+   * A shown row as the detail view shows it: the decoded event while it is among the newest RECENT rows,
+   * else the columns the ring keeps; undefined when the row is gone (overwritten since).
+   */
+  row(row: number): { serial: number; event?: Opportunity; cells: Record<string, string> } | undefined {
+    const serial = this.topSerial - row;
+    const i = row >= 0 && row < this.shownRows ? this.ring.indexOfSerial(serial) : -1;
+    if (i < 0) return undefined;
+    const cells: Record<string, string> = {};
+    for (const [name, text] of Object.entries(this.ring.text)) cells[name] = text(i);
+    const event = this.ring.pushed - serial <= RECENT ? this.recent[serial % RECENT] : undefined;
+    return { serial, event, cells };
   }
 
   rowCount(region: DataModel.RowRegion): number {
@@ -109,11 +196,11 @@ export class OpportunityModel extends DataModel {
   }
 
   columnCount(region: DataModel.ColumnRegion): number {
-    return region === "body" ? COLUMNS.length : 1;
+    return region === "body" ? this.columns.length : 1;
   }
 
   data(region: DataModel.CellRegion, row: number, column: number): string {
-    if (region === "column-header") return COLUMNS[column].title;
+    if (region === "column-header") return this.columns[column].title;
     if (region === "row-header") return String(row + 1);
     if (region === "corner-header") return "#";
     return this.cell(this.topSerial - row, column);
@@ -123,23 +210,27 @@ export class OpportunityModel extends DataModel {
   private cell(serial: number, column: number): string {
     const i = this.ring.indexOfSerial(serial);
     if (i < 0) return "";
+    const n = this.columns.length;
     const slot = serial % CACHED_ROWS;
-    const at = slot * COLUMNS.length;
+    const at = slot * n;
     if (this.cachedSerial[slot] !== serial) {
       this.cachedSerial[slot] = serial;
-      this.cachedText.fill(undefined, at, at + COLUMNS.length);
+      this.cachedText.fill(undefined, at, at + n);
     }
-    return (this.cachedText[at + column] ??= this.ring.text[COLUMNS[column].text](i));
+    return (this.cachedText[at + column] ??= this.ring.text[this.columns[column].text](i));
   }
 }
 
+export const ROW_HEIGHT = 22;
+export const HEADER_HEIGHT = 24;
+
 export function createGrid(model: OpportunityModel): DataGrid {
   const grid = new DataGrid({
-    defaultSizes: { rowHeight: 22, columnWidth: 100, rowHeaderWidth: 56, columnHeaderHeight: 24 },
+    defaultSizes: { rowHeight: ROW_HEIGHT, columnWidth: 100, rowHeaderWidth: 56, columnHeaderHeight: HEADER_HEIGHT },
   });
   batchCellBlits(grid);
   grid.dataModel = model;
   grid.addClass("mevlab-grid");
-  COLUMNS.forEach((c, i) => grid.resizeColumn("body", i, c.width));
+  model.columns.forEach((c, i) => grid.resizeColumn("body", i, c.width));
   return grid;
 }

@@ -1,32 +1,40 @@
 import { BoxLayout, Widget } from "@lumino/widgets";
 import type { Message } from "@lumino/messaging";
-import type { DataGrid } from "@lumino/datagrid";
 import type { Event } from "@mevlab/proto";
 import { logIn } from "./login";
 import { ModuleCard } from "./control";
 import { killAllConfirmed } from "./kill-all";
-import { OpportunityModel, createGrid } from "./live";
+import type { LiveFilters } from "./live-feed";
+import { LiveStream, type OpenInNotebookArgs } from "./live-stream";
 import { MetricsCards } from "./metrics-cards";
 import type { IMevlabConnection } from "./tokens";
 
-/** Header with the session, the two module cards and the live opportunities table. */
+export interface MevlabPanelOptions {
+  /** The live stream's filters at start (settings defaultDexes, defaultMinNetSol). */
+  filters?: LiveFilters;
+  /** Open in notebook: the command of that name, given the current tab's module, filters and time range. */
+  openInNotebook?: (args: OpenInNotebookArgs) => void;
+}
+
+/** Header with the session, the two module cards, the metric cards and the live stream. */
 export class MevlabPanel extends Widget {
   private readonly header: HTMLElement;
   private readonly loginButton: HTMLButtonElement;
   private readonly killAllButton: HTMLButtonElement;
   private readonly killAllEl: HTMLElement;
   private readonly cards: ModuleCard[];
-  private readonly model: OpportunityModel;
-  private readonly grid: DataGrid;
-  private readonly countEl: HTMLElement;
+  private readonly live: LiveStream;
   private readonly metrics = new MetricsCards();
   private frame = 0;
   private cardsDirty = false;
+  /** The session the live stream was opened for ("" none). */
+  private liveSession = "";
 
   constructor(
     private readonly conn: IMevlabConnection,
     private readonly controlPlaneUrl: () => string,
     maxRows: number,
+    options: MevlabPanelOptions = {},
   ) {
     super();
     this.id = "mevlab-panel";
@@ -58,21 +66,24 @@ export class MevlabPanel extends Widget {
     cards.layout = cardsLayout;
     for (const c of this.cards) cardsLayout.addWidget(c);
 
-    const caption = new Widget();
-    caption.addClass("mevlab-caption");
-    this.countEl = document.createElement("span");
-    caption.node.append("Live opportunities ", this.countEl);
+    this.live = new LiveStream({
+      maxRows,
+      filters: options.filters ?? { dexes: [], minNetSol: null },
+      openInNotebook: options.openInNotebook,
+      onPainted: (oldestNewTs, newestTs) => {
+        // Read by bench:ui (emit → visible): the grid paints these rows right after this frame's flush.
+        this.node.dataset.oldestNewTs = String(oldestNewTs);
+        this.node.dataset.newestTs = String(newestTs);
+      },
+    });
 
-    this.model = new OpportunityModel(maxRows);
-    this.grid = createGrid(this.model);
-
-    for (const w of [top, this.metrics, cards, caption]) {
+    for (const w of [top, this.metrics, cards]) {
       BoxLayout.setStretch(w, 0);
       BoxLayout.setSizeBasis(w, w === cards ? 230 : w === this.metrics ? 64 : 32);
       layout.addWidget(w);
     }
-    BoxLayout.setStretch(this.grid, 1);
-    layout.addWidget(this.grid);
+    BoxLayout.setStretch(this.live, 1);
+    layout.addWidget(this.live);
 
     conn.sessionChanged.connect(this.renderSession, this);
     conn.linkChanged.connect(this.renderSession, this);
@@ -81,8 +92,7 @@ export class MevlabPanel extends Widget {
   }
 
   setMaxRows(n: number): void {
-    this.model.setMaxRows(n);
-    this.schedule();
+    this.live.setMaxRows(n);
   }
 
   override dispose(): void {
@@ -116,6 +126,17 @@ export class MevlabPanel extends Widget {
     this.loginButton.textContent = live ? "Log out" : "Log in";
     this.killAllButton.style.display = live && s.role === "admin" ? "" : "none";
     for (const c of this.cards) c.render();
+    this.openLive();
+  }
+
+  /** The live stream's own socket follows the session: opened at login, closed at logout. */
+  private openLive(): void {
+    const s = this.conn.session;
+    // An expired session closes it; the login that carries the session on opens it again.
+    const key = s && this.conn.link !== "expired" ? `${s.url} ${s.user}` : "";
+    if (key === this.liveSession) return;
+    this.liveSession = key;
+    this.live.setSession(key ? this.conn.controlPlane() : null);
   }
 
   /** Kill all, after its confirmation; the outcome (each agent's ack) beside the button. */
@@ -133,11 +154,10 @@ export class MevlabPanel extends Widget {
     for (const e of events) {
       if (e.payload.case === "metricsSummary" && this.isVisible) this.metrics.update_(e.payload.value);
     }
-    const added = this.model.add(events);
     if (events.some((e) => e.payload.case === "agentStatus" || e.payload.case === "controlAck")) {
       this.cardsDirty = true;
     }
-    if (added || this.cardsDirty) this.schedule();
+    if (this.cardsDirty) this.schedule();
   }
 
   /**
@@ -146,24 +166,16 @@ export class MevlabPanel extends Widget {
    */
   private schedule(): void {
     if (this.frame || !this.isVisible) return;
-    this.frame = requestAnimationFrame((now) => {
+    this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      if (this.isVisible) this.draw(now);
+      if (this.isVisible) this.draw();
     });
   }
 
-  private draw(now: number): void {
+  private draw(): void {
     if (this.cardsDirty) {
       this.cardsDirty = false;
       for (const c of this.cards) c.render();
-    }
-    const oldestNewTs = this.model.flush(now);
-    const caption = `(${this.model.size} shown)`;
-    if (this.countEl.textContent !== caption) this.countEl.textContent = caption;
-    // Read by bench:ui (emit → visible): the grid paints these rows right after this frame's flush.
-    if (Number.isFinite(oldestNewTs)) {
-      this.node.dataset.oldestNewTs = String(oldestNewTs);
-      this.node.dataset.newestTs = String(this.model.newestTs);
     }
   }
 }

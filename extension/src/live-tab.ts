@@ -1,0 +1,217 @@
+import { BoxLayout, Widget } from "@lumino/widgets";
+import type { DataGrid } from "@lumino/datagrid";
+import { ArbOpportunitySchema, MevOpportunitySchema, Stream, toWireJson, type Gap } from "@mevlab/proto";
+import { OpportunityModel, RECENT, createGrid, type Opportunity } from "./live";
+import type { LiveModule } from "./live-rows";
+import { followTheme } from "./live-theme";
+
+/** Gap notices kept on screen per tab (the totals count them all). */
+const NOTICES = 5;
+/** How often, at most, the time range of the shown rows is recomputed while the table moves (ms). */
+const RANGE_EVERY_MS = 250;
+
+/**
+ * One module's tab of the live stream: its gap notices, its table and, beside it, the detail of the
+ * row last clicked. The tab's node carries what a test reads: data-module, data-shown, data-from,
+ * data-to (the shown rows' time range, ms), data-pending (arrived, not shown: a pause), data-gaps and
+ * data-lost; at a pause also data-shown-min-net-sol and data-shown-dexes (what the shown rows hold).
+ */
+export class LiveTab extends Widget {
+  readonly model: OpportunityModel;
+  readonly grid: DataGrid;
+  private readonly notices = new Widget();
+  private readonly detail = new Widget();
+  private gaps = 0;
+  private lost = 0n;
+  private rangeAt = -Infinity;
+  private _range: { from: number; to: number } | undefined;
+  private readonly unfollowTheme: () => void;
+
+  constructor(
+    readonly module: LiveModule,
+    maxRows: number,
+  ) {
+    super();
+    this.addClass("mevlab-live-tab");
+    this.id = `mevlab-live-${module}`;
+    this.title.label = module === "mev" ? "MEV" : "Arbitrage";
+    this.node.dataset.module = module;
+    this.model = new OpportunityModel(module, maxRows);
+    this.grid = createGrid(this.model);
+    this.unfollowTheme = followTheme(this.grid);
+    this.grid.node.addEventListener("click", (ev) => this.onClick(ev));
+    this.notices.addClass("mevlab-gaps");
+    this.detail.addClass("mevlab-detail");
+    this.detail.hide();
+
+    const body = new Widget();
+    const bodyLayout = new BoxLayout({ direction: "left-to-right", spacing: 4 });
+    body.layout = bodyLayout;
+    BoxLayout.setStretch(this.grid, 1);
+    bodyLayout.addWidget(this.grid);
+    BoxLayout.setStretch(this.detail, 0);
+    BoxLayout.setSizeBasis(this.detail, 380);
+    bodyLayout.addWidget(this.detail);
+
+    const layout = new BoxLayout({ direction: "top-to-bottom", spacing: 4 });
+    this.layout = layout;
+    BoxLayout.setStretch(this.notices, 0);
+    BoxLayout.setSizeBasis(this.notices, 0);
+    layout.addWidget(this.notices);
+    BoxLayout.setStretch(body, 1);
+    layout.addWidget(body);
+    this.renderCounts(0);
+  }
+
+  override dispose(): void {
+    this.unfollowTheme();
+    super.dispose();
+  }
+
+  /** Draws what arrived (unless paused); returns the emit time of the oldest row new on screen. */
+  draw(now: number): number {
+    const oldestNewTs = this.model.flush(now);
+    if (Number.isFinite(oldestNewTs) || now - this.rangeAt >= RANGE_EVERY_MS) this.renderCounts(now);
+    return oldestNewTs;
+  }
+
+  /** The shown rows' time range, as of the last draw. */
+  get range(): { from: number; to: number } | undefined {
+    return this._range;
+  }
+
+  /** Recomputes the shown rows' range now (a pause, a click on Open in notebook). */
+  refreshRange(): { from: number; to: number } | undefined {
+    this.renderCounts(performance.now());
+    const c = this.model.contents();
+    this.node.dataset.shownMinNetSol = c.minNetSol === null ? "" : String(c.minNetSol);
+    this.node.dataset.shownDexes = c.dexes.join(",");
+    return this._range;
+  }
+
+  clear(): void {
+    this.model.clear();
+    this.gaps = 0;
+    this.lost = 0n;
+    this.notices.node.replaceChildren();
+    BoxLayout.setSizeBasis(this.notices, 0);
+    this.closeDetail();
+  }
+
+  /**
+   * A Gap frame of this tab's stream: "N events not received: reason", newest first. A gap that
+   * continues the newest notice (same reason, the next seqs: a slow client's drops come one by one)
+   * adds to it instead of pushing the others out.
+   */
+  addGap(gap: Gap): void {
+    this.gaps++;
+    this.lost += gap.lost;
+    this.node.dataset.gaps = String(this.gaps);
+    this.node.dataset.lost = String(this.lost);
+    const top = this.notices.node.firstElementChild as HTMLElement | null;
+    const stream = Stream[gap.stream] ?? String(gap.stream);
+    const d = top?.dataset;
+    if (
+      d &&
+      d.reason === gap.reason &&
+      d.stream === stream &&
+      gap.lost > 0n &&
+      BigInt(d.toSeq ?? -2) + 1n === gap.fromSeq
+    ) {
+      d.toSeq = String(gap.toSeq);
+      d.lost = String(BigInt(d.lost ?? 0) + gap.lost);
+      d.frames = String(Number(d.frames ?? 1) + 1);
+      top!.textContent = gapText(d);
+      return;
+    }
+    const el = document.createElement("div");
+    el.className = "mevlab-gap";
+    Object.assign(el.dataset, {
+      stream,
+      fromSeq: String(gap.fromSeq),
+      toSeq: String(gap.toSeq),
+      lost: String(gap.lost),
+      reason: gap.reason,
+      at: new Date().toLocaleTimeString(),
+      frames: "1",
+    });
+    el.textContent = gapText(el.dataset);
+    this.notices.node.prepend(el);
+    while (this.notices.node.childElementCount > NOTICES) this.notices.node.lastElementChild?.remove();
+    BoxLayout.setSizeBasis(this.notices, Math.min(NOTICES, this.notices.node.childElementCount) * 20);
+    this.fit();
+  }
+
+  private renderCounts(now: number): void {
+    this.rangeAt = now;
+    this._range = this.model.range();
+    const d = this.node.dataset;
+    d.shown = String(this.model.size);
+    d.pending = String(this.model.pending);
+    d.paused = String(this.model.paused);
+    d.from = this._range ? String(this._range.from) : "";
+    d.to = this._range ? String(this._range.to) : "";
+  }
+
+  private onClick(ev: MouseEvent): void {
+    const hit = this.grid.hitTest(ev.clientX, ev.clientY);
+    if (hit.region !== "body" && hit.region !== "row-header") return;
+    this.showDetail(hit.row);
+  }
+
+  /** Shows the detail of the shown row `row` (0: the newest). */
+  showDetail(row: number): void {
+    const r = this.model.row(row);
+    const node = this.detail.node;
+    node.replaceChildren();
+    const head = document.createElement("div");
+    head.className = "mevlab-detail-head";
+    const title = document.createElement("span");
+    const close = document.createElement("button");
+    close.className = "jp-mod-styled mevlab-detail-close";
+    close.textContent = "Close";
+    close.onclick = () => this.closeDetail();
+    head.append(title, close);
+    const body = document.createElement("pre");
+    body.className = "mevlab-detail-json";
+    node.append(head, body);
+    if (!r) {
+      title.textContent = `Row ${row + 1}`;
+      body.textContent = "This row is no longer kept (overwritten by newer rows).";
+      node.dataset.full = "false";
+    } else {
+      title.textContent = `${this.title.label} · row ${row + 1} · ${r.cells.id}`;
+      node.dataset.id = r.cells.id;
+      node.dataset.full = String(r.event !== undefined);
+      node.dataset.dex = r.cells.dex;
+      node.dataset.netSol = r.cells.netSol;
+      if (r.event) body.textContent = JSON.stringify(this.toJson(r.event), null, 2);
+      else {
+        const note = document.createElement("p");
+        note.className = "mevlab-detail-note";
+        note.textContent =
+          `The whole event is kept for the newest ${RECENT.toLocaleString()} rows of this tab; this one is older, ` +
+          "so only the table's columns are here. Open in notebook reads every field from the event store.";
+        node.insertBefore(note, body);
+        body.textContent = JSON.stringify(r.cells, null, 2);
+      }
+    }
+    this.detail.show();
+    this.fit();
+  }
+
+  private closeDetail(): void {
+    this.detail.hide();
+    this.detail.node.replaceChildren();
+  }
+
+  private toJson(event: Opportunity): unknown {
+    return "route" in event ? toWireJson(ArbOpportunitySchema, event) : toWireJson(MevOpportunitySchema, event);
+  }
+}
+
+function gapText(d: DOMStringMap): string {
+  return d.lost !== "0"
+    ? `${d.at} · ${d.lost} events not received (seq ${d.fromSeq}–${d.toSeq}): ${d.reason}`
+    : `${d.at} · events may be missing: ${d.reason}`;
+}
