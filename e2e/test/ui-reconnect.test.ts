@@ -36,6 +36,7 @@ before(async () => {
   admin = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  if (process.env.DEBUG_UI) page.on("console", (m) => console.log(`[browser] ${m.text()}`));
 });
 
 after(async () => {
@@ -95,7 +96,7 @@ test("a session that ends under the panels asks to log in; the same user carries
 
   newAdminPassword("a-new-admin-password");
   const dialog = page.locator(".jp-Dialog", { has: page.locator(".mevlab-login") });
-  await dialog.filter({ hasText: /password or status changed.*log in again to carry on/ }).waitFor({ timeout: 5_000 });
+  await dialog.filter({ hasText: /password or status changed.*log in again/ }).waitFor({ timeout: 5_000 });
   await status("expired").waitFor();
   assert.equal(await dialog.locator("input[name=username]").inputValue(), stack.admin.username);
   await page.screenshot({ path: join(RESULTS, "ui-reconnect-expired.png") });

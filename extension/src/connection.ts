@@ -186,7 +186,7 @@ export class MevlabConnection implements IMevlabConnection {
     this.client = null;
     this.closeStream();
     void client.close();
-    this.notice = `${reason}: log in again to carry on`;
+    this.notice = /log in again/i.test(reason) ? reason : `${reason}: log in again to carry on`;
     this.setLink("expired");
     this.expired.emit(this.notice);
   }

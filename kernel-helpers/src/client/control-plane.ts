@@ -319,7 +319,7 @@ export class ControlPlaneClient {
       sinceSeq: request?.sinceSeq,
       epoch: request?.epoch,
     };
-    this.realtimeReady ??= this.auth
+    const ready = (this.realtimeReady ??= this.auth
       .fresh()
       .then((token) => RealtimeConnection.open(this.url, token, this.transport.webSocket, subscribe))
       .then((conn) => {
@@ -328,8 +328,12 @@ export class ControlPlaneClient {
           this.realtimeReady = undefined;
         });
         return conn;
-      });
-    return this.realtimeReady;
+      }));
+    // A connection that could not open is not kept: the next call tries again.
+    ready.catch(() => {
+      if (this.realtimeReady === ready) this.realtimeReady = undefined;
+    });
+    return ready;
   }
 
   async close(): Promise<void> {
