@@ -120,3 +120,28 @@ test("a viewer opens Metrics: three charts drawn from the history at once, then 
   await page.screenshot({ path: join(RESULTS, "ui-metrics-dark.png") });
   await setTheme(page, "JupyterLab Light", PANEL);
 });
+
+test("hidden, the panel neither polls nor draws; shown again, one read catches up", async () => {
+  const before = await drawn();
+  const reads: string[] = [];
+  const onRequest = (r: { url(): string }) => {
+    if (r.url().includes("/api/metrics/history")) reads.push(r.url());
+  };
+  // The request in flight when it hides, if any, may still go out: count from the first new second on.
+  await page.locator(".lm-TabBar-tab", { hasText: /^mevlab$/ }).click();
+  await page.locator(PANEL).waitFor({ state: "hidden" });
+  page.on("request", onRequest);
+  let later = await metricsHistory(admin, { since: before[0].last });
+  for (let i = 0; later.ts.length < 3; i++) {
+    assert.ok(i < 100, "the control plane stopped measuring");
+    await new Promise((r) => setTimeout(r, 200));
+    later = await metricsHistory(admin, { since: before[0].last });
+  }
+  assert.equal(reads.length, 0, `no history read while hidden: ${reads.join(", ")}`);
+  await page.locator(".lm-TabBar-tab", { hasText: "mevlab metrics" }).click();
+  const shown = await chartsDrawn(before.map(() => later.ts.at(-1)! - 1));
+  page.off("request", onRequest);
+  const since = Number(new URL(reads[0] ?? "http://x/").searchParams.get("since"));
+  assert.ok(since >= before[0].last, `the first read asks only for what is new: ${reads.join(", ")}`);
+  assert.ok(shown[0].points >= before[0].points + 3);
+});
