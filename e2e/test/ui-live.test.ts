@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
-import { ROOT, embeddedStack, type Stack } from "../src/stack";
+import { ROOT, embeddedStack, login, waitFor, type Stack } from "../src/stack";
 import { TcpProxy } from "../src/tcp-proxy";
 
 const RESULTS = join(ROOT, "test-results");
@@ -53,6 +53,18 @@ async function until(module: string, name: string, ok: string, timeout = 30_000)
     undefined,
     { timeout },
   );
+}
+
+/** Events of a module's opportunity stream the control plane has published, from /metrics (not through the relay). */
+let token = "";
+async function published(module: "arbitrage" | "mev"): Promise<number> {
+  token ||= await login(stack.url, stack.admin.username, stack.admin.password); // logins are rate-limited
+  const text = await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
+    r.text(),
+  );
+  const stream = module === "mev" ? "mev_opportunity" : "arb_opportunity";
+  const m = new RegExp(`^mevlab_ws_events_published_total\\{stream="${stream}"\\} (\\d+)`, "m").exec(text);
+  return Number(m?.[1] ?? 0);
 }
 
 async function pause(): Promise<void> {
@@ -156,16 +168,24 @@ test("a DEX filter and a min net SOL filter are applied by the control plane", a
 
 test("after an outage the stream resumes with since_seq and shows what it missed as a gap", async () => {
   await until("arbitrage", "shown", "Number(v) > 0");
+  const before = await published("arbitrage");
   await proxy.cut();
   await page.locator(".mevlab-live-state", { hasText: "reconnecting in" }).waitFor({ timeout: 15_000 });
-  // 12 s at 1,000 events/s per stream: more than the 10,000 the control plane keeps to replay.
-  await page.waitForTimeout(12_000);
+  // Out until the control plane has published more than the 10,000 per stream it keeps to replay.
+  await waitFor(
+    "11,000 opportunities published during the outage",
+    async () => ((await published("arbitrage")) > before + 11_000 ? true : undefined),
+    60_000,
+  );
   await proxy.restore();
   await page.locator('.mevlab-live[data-reconnects="1"]').waitFor({ timeout: 30_000 });
   await until("arbitrage", "gaps", "Number(v) >= 1");
   const gap = tab("arbitrage").locator('.mevlab-gap[data-reason="no longer in the replay buffer"]');
   await gap.waitFor();
-  assert.match((await gap.textContent()) ?? "", /[0-9]+ events not received \(seq [0-9]+–[0-9]+\): /);
+  assert.match(
+    (await gap.textContent()) ?? "",
+    /[0-9]+ events not received, seq [0-9]+–[0-9]+: no longer in the replay buffer/,
+  );
   assert.ok(Number(await gap.getAttribute("data-lost")) > 0);
   await page.screenshot({ path: join(RESULTS, "ui-live-gap-light.png") });
   await setTheme(page, "JupyterLab Dark", ".mevlab-panel");

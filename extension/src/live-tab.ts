@@ -91,6 +91,7 @@ export class LiveTab extends Widget {
 
   clear(): void {
     this.model.clear();
+    this.renderCounts(performance.now());
     this.gaps = 0;
     this.lost = 0n;
     this.notices.node.replaceChildren();
@@ -99,46 +100,40 @@ export class LiveTab extends Widget {
   }
 
   /**
-   * A Gap frame of this tab's stream: "N events not received: reason", newest first. A gap that
-   * continues the newest notice (same reason, the next seqs: a slow client's drops come one by one)
-   * adds to it instead of pushing the others out.
+   * A Gap frame of this tab's stream, shown as "N events not received (seq a–b): reason". One notice per
+   * reason, newest on top: a slow client's drops come one frame each, thousands of them, and must not
+   * push the rest (a reconnect's replay that came short) out of sight.
    */
   addGap(gap: Gap): void {
     this.gaps++;
     this.lost += gap.lost;
     this.node.dataset.gaps = String(this.gaps);
     this.node.dataset.lost = String(this.lost);
-    const top = this.notices.node.firstElementChild as HTMLElement | null;
     const stream = Stream[gap.stream] ?? String(gap.stream);
-    const d = top?.dataset;
-    if (
-      d &&
-      d.reason === gap.reason &&
-      d.stream === stream &&
-      gap.lost > 0n &&
-      BigInt(d.toSeq ?? -2) + 1n === gap.fromSeq
-    ) {
-      d.toSeq = String(gap.toSeq);
-      d.lost = String(BigInt(d.lost ?? 0) + gap.lost);
-      d.frames = String(Number(d.frames ?? 1) + 1);
-      top!.textContent = gapText(d);
-      return;
+    let el = [...this.notices.node.children].find(
+      (n): n is HTMLElement =>
+        n instanceof HTMLElement && n.dataset.reason === gap.reason && n.dataset.stream === stream,
+    );
+    const before = el ? BigInt(el.dataset.lost ?? 0) : 0n;
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "mevlab-gap";
+      el.dataset.frames = "0";
     }
-    const el = document.createElement("div");
-    el.className = "mevlab-gap";
     Object.assign(el.dataset, {
       stream,
-      fromSeq: String(gap.fromSeq),
+      fromSeq: el.dataset.fromSeq ?? String(gap.fromSeq),
       toSeq: String(gap.toSeq),
-      lost: String(gap.lost),
+      lost: String(before + gap.lost),
       reason: gap.reason,
       at: new Date().toLocaleTimeString(),
-      frames: "1",
+      frames: String(Number(el.dataset.frames) + 1),
     });
     el.textContent = gapText(el.dataset);
-    this.notices.node.prepend(el);
+    if (this.notices.node.firstElementChild !== el) this.notices.node.prepend(el);
     while (this.notices.node.childElementCount > NOTICES) this.notices.node.lastElementChild?.remove();
-    BoxLayout.setSizeBasis(this.notices, Math.min(NOTICES, this.notices.node.childElementCount) * 20);
+    const lines = Math.min(NOTICES, this.notices.node.childElementCount);
+    BoxLayout.setSizeBasis(this.notices, lines * 20);
     this.fit();
   }
 
@@ -211,7 +206,8 @@ export class LiveTab extends Widget {
 }
 
 function gapText(d: DOMStringMap): string {
+  const times = d.frames === "1" ? "" : ` (${d.frames} gaps)`;
   return d.lost !== "0"
-    ? `${d.at} · ${d.lost} events not received (seq ${d.fromSeq}–${d.toSeq}): ${d.reason}`
-    : `${d.at} · events may be missing: ${d.reason}`;
+    ? `${d.at} · ${d.lost} events not received, seq ${d.fromSeq}–${d.toSeq}${times}: ${d.reason}`
+    : `${d.at} · events may be missing${times}: ${d.reason}`;
 }

@@ -74,11 +74,14 @@ export class OpportunityModel extends DataModel {
     this.resetDue = true;
   }
 
-  /** Drops every row: the filters changed. Shows at the next flush, paused or not. */
+  /** Drops every row at once: the filters changed, what is shown no longer matches. */
   clear(): void {
     this.ring.clear();
     this.recent.fill(undefined);
-    this.resetDue = true;
+    this.topSerial = this.ring.pushed - 1;
+    this.shownRows = 0;
+    this.oldestNewTs = Infinity;
+    this.emitChanged({ type: "model-reset" });
   }
 
   /** Rows the grid shows (as of the last flush). */
