@@ -20,15 +20,11 @@ const browserTransport: Transport = {
   webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
 };
 
-/** The shared stream: acks, heartbeats, jobs, the once-a-second summary. */
-const STREAMS = [
-  Stream.control_ack,
-  Stream.agent_status,
-  Stream.arb_opportunity,
-  Stream.mev_opportunity,
-  Stream.job,
-  Stream.metrics_update,
-];
+/**
+ * The shared stream: acks, heartbeats, jobs, the once-a-second summary. The opportunities (thousands
+ * a second) come to the live stream on a socket of its own, filtered by the control plane (live-feed.ts).
+ */
+const STREAMS = [Stream.control_ack, Stream.agent_status, Stream.job, Stream.metrics_update];
 
 /** Seconds between tries to reach a control plane that went away: 1, 2, 4, 8, then every 15. */
 const RETRY_S = [1, 2, 4, 8, 15];

@@ -45,7 +45,10 @@ export interface IMevlabConnection {
   readonly linkChanged: ISignal<IMevlabConnection, LinkState>;
   /** The session ended on its own (the notice says why): a login by the same user carries it on. */
   readonly expired: ISignal<IMevlabConnection, string>;
-  /** Live events (acks, agent status, opportunities), in batches. */
+  /**
+   * Live events (acks, agent status, jobs, the metrics summary), in batches. Opportunities come to the
+   * live stream on a socket of its own.
+   */
   readonly events: ISignal<IMevlabConnection, Event[]>;
   readonly agents: ReadonlyMap<string, AgentStatus>;
   /** Why the session ended or the link is down (expiry, control plane unreachable and when the next try is). */
