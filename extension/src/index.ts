@@ -3,13 +3,16 @@ import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from "@j
 import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { IStatusBar } from "@jupyterlab/statusbar";
+import type { ReadonlyPartialJSONObject } from "@lumino/coreutils";
 import type { Widget } from "@lumino/widgets";
 import { AuditPanel } from "./audit";
 import { MevlabConnection } from "./connection";
 import { killAllConfirmed } from "./kill-all";
 import { logIn } from "./login";
 import { DatasetsPanel } from "./datasets";
+import { metricsPlugin } from "./metrics-plugin";
 import { MevlabPanel } from "./panel";
+import { openInNotebookPlugin } from "./open-in-notebook";
 import { PolicyPanel } from "./policy";
 import { SessionStatusItem } from "./status-item";
 import { TrainingPanel } from "./training";
@@ -26,9 +29,17 @@ const OPEN_AUDIT = "mevlab:audit";
 interface Settings {
   controlPlaneUrl: string;
   maxRows: number;
+  /** The live stream's filters when it opens (applied by the control plane). */
+  defaultDexes: string[];
+  defaultMinNetSol: number | null;
 }
 
-const defaults: Settings = { controlPlaneUrl: "http://127.0.0.1:8765", maxRows: 2000 };
+const defaults: Settings = {
+  controlPlaneUrl: "http://127.0.0.1:8765",
+  maxRows: 100_000,
+  defaultDexes: [],
+  defaultMinNetSol: null,
+};
 
 /** Core plugin: the settings and the connection that every mevlab panel shares. */
 const connectionPlugin: JupyterFrontEndPlugin<IMevlabConnection> = {
@@ -66,8 +77,7 @@ const connectionPlugin: JupyterFrontEndPlugin<IMevlabConnection> = {
 };
 
 function read(settings: ISettingRegistry.ISettings): Settings {
-  const c = settings.composite as Partial<Settings>;
-  return { controlPlaneUrl: c.controlPlaneUrl ?? defaults.controlPlaneUrl, maxRows: c.maxRows ?? defaults.maxRows };
+  return { ...defaults, ...(settings.composite as Partial<Settings>) };
 }
 
 /**
@@ -117,7 +127,12 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       label: "mevlab: Control & Live",
       caption: "Start, stop and kill the agents; watch opportunities live",
       execute: openOnce(app, tracker, "mevlab-main", "mevlab", () => {
-        const panel = new MevlabPanel(conn, () => read(settings).controlPlaneUrl, read(settings).maxRows);
+        const { maxRows, defaultDexes, defaultMinNetSol } = read(settings);
+        const panel = new MevlabPanel(conn, () => read(settings).controlPlaneUrl, maxRows, {
+          filters: { dexes: defaultDexes, minNetSol: defaultMinNetSol },
+          openInNotebook: (args) =>
+            void app.commands.execute("mevlab:open-in-notebook", args as unknown as ReadonlyPartialJSONObject),
+        });
         settings.changed.connect(() => panel.setMaxRows(read(settings).maxRows));
         return panel;
       }),
@@ -220,4 +235,13 @@ const auditPlugin = launchedPanel({
   create: (conn) => new AuditPanel(conn),
 });
 
-export default [connectionPlugin, panelPlugin, datasetsPlugin, trainingPlugin, policyPlugin, auditPlugin];
+export default [
+  connectionPlugin,
+  panelPlugin,
+  datasetsPlugin,
+  trainingPlugin,
+  policyPlugin,
+  auditPlugin,
+  openInNotebookPlugin,
+  metricsPlugin,
+];
