@@ -1,0 +1,179 @@
+// Open in notebook in real JupyterLab and Debian's Chromium, against the embedded control plane and
+// agents: the arbitrage tab filtered by DEX and min net SOL and paused; "Open in notebook" creates a
+// tslab notebook with the helper-library cell, which runs (Shift+Enter) and returns the rows the tab
+// shows (as many, and the newest the same). With that notebook current, the MEV tab's cell goes into
+// it, not into a new one. Screenshots of the notebook (light and dark) go to test-results/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Locator, Page } from "playwright-core";
+import { DataSource } from "@mevlab/kernel-helpers";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { ROOT, embeddedStack, waitFor, type Stack } from "../src/stack";
+
+const RESULTS = join(ROOT, "test-results");
+/** One opportunity per agent tick (100 ms): no two of a module share a millisecond, so a range's edges are exact. */
+const RATE = 10;
+const DEXES = "orca, METEORA";
+const MIN_NET_SOL = 0;
+/** Rows a tab shows before it is paused. */
+const ROWS = 15;
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+let store: DataSource;
+/** The lab serves the repository: the notebooks it creates land at its root and are removed after. */
+const untitledBefore = new Set(untitled());
+
+before(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  stack = await embeddedStack({ lab: true, rate: RATE });
+  store = new DataSource({ dataDir: stack.dataDir, clickhouseUrl: "" });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+});
+
+after(async () => {
+  await browser?.close();
+  await store?.close();
+  await stack?.stop();
+  for (const f of untitled()) if (!untitledBefore.has(f)) rmSync(join(ROOT, f), { force: true });
+});
+
+function untitled(): string[] {
+  return readdirSync(ROOT).filter((f) => /^Untitled\d*\.ipynb$/.test(f));
+}
+
+interface Shown {
+  module: "arbitrage" | "mev";
+  shown: number;
+  from: number;
+  to: number;
+}
+
+function tab(module: string): Locator {
+  return page.locator(`.mevlab-live-tab[data-module="${module}"]`);
+}
+
+/** Waits until the tab's data-shown is at least `n`. */
+async function waitForRows(module: string, n: number): Promise<void> {
+  const tab = `document.querySelector('.mevlab-live-tab[data-module="${module}"]')`;
+  await page.waitForFunction(`Number(${tab}?.getAttribute("data-shown")) >= ${n}`, undefined, { timeout: 30_000 });
+}
+
+async function shownBy(module: "arbitrage" | "mev"): Promise<Shown> {
+  const t = tab(module);
+  const [shown, from, to] = await Promise.all(["data-shown", "data-from", "data-to"].map((a) => t.getAttribute(a)));
+  return { module, shown: Number(shown), from: Number(from), to: Number(to) };
+}
+
+/** The id in the detail of the tab's newest row (the grid's first body row). */
+async function newestShownId(module: string): Promise<string> {
+  const grid = tab(module).locator(".lm-DataGrid");
+  const box = await grid.boundingBox();
+  assert.ok(box, "the grid is on screen");
+  // The column header is one row high: the first body row is the second row of pixels' bands.
+  await page.mouse.click(box.x + box.width / 3, box.y + 30);
+  const detail = tab(module).locator(".mevlab-detail[data-id]");
+  await detail.waitFor();
+  assert.match((await detail.textContent()) ?? "", /row 1 ·/, "the detail of the first row");
+  const id = (await detail.getAttribute("data-id")) ?? "";
+  await tab(module).locator(".mevlab-detail-close").click();
+  return id;
+}
+
+/** Waits until the event store holds every row the tab shows (the sink writes a few seconds behind). */
+async function waitForStore(s: Shown): Promise<void> {
+  const spec = {
+    stream: s.module === "arbitrage" ? "arb" : "mev",
+    from: s.from,
+    to: s.to,
+    dex: DEXES.split(",").map((d) => d.trim()),
+    where: { net_sol: { gte: MIN_NET_SOL } },
+  };
+  await waitFor(
+    `${s.shown} ${s.module} rows in the store`,
+    async () => (await store.slice(spec)).numRows >= s.shown,
+    30_000,
+  );
+}
+
+/** The notebook's cell that holds `marker`, run with Shift+Enter; resolves to its output's text. */
+async function runCell(notebook: Locator, marker: string): Promise<string> {
+  const cell = notebook.locator(".jp-CodeCell", { hasText: marker });
+  await cell.waitFor({ timeout: 30_000 });
+  await cell.locator(".jp-InputPrompt").click();
+  await page.keyboard.press("Shift+Enter");
+  const output = cell.locator(".jp-OutputArea-output", { hasText: /rows|error/i });
+  await output.first().waitFor({ timeout: 120_000 });
+  return (await cell.locator(".jp-OutputArea").textContent()) ?? "";
+}
+
+function check(out: string, s: Shown, newest: string): void {
+  const m = new RegExp(`^${s.module}: (\\d+) rows, oldest (\\S+), newest (\\S+)`).exec(out.trim());
+  assert.ok(m, `the cell's output: ${out}`);
+  assert.equal(Number(m[1]), s.shown, `the cell returns the rows the ${s.module} tab shows`);
+  assert.equal(m[3], newest, "the newest row is the tab's newest");
+}
+
+test("Open in notebook: a new tslab notebook with a cell that returns the rows the arbitrage tab shows", async () => {
+  await openMevlabPanel(page, stack.labUrl!);
+  await logInMevlabPanel(page, stack.admin);
+  await waitForRows("arbitrage", 1);
+  await page.locator(".mevlab-filter-dex").fill(DEXES);
+  await page.locator(".mevlab-filter-min-net-sol").fill(String(MIN_NET_SOL));
+  await page.locator(".mevlab-filter-apply").click();
+  await page.locator('.mevlab-live[data-dexes="orca,METEORA"][data-min-net-sol="0"]').waitFor();
+  await waitForRows("arbitrage", ROWS);
+  await page.locator(".mevlab-live-pause").click();
+  await page.locator('.mevlab-live-pause[data-paused="true"]').waitFor();
+  assert.equal(await page.locator(".jp-NotebookPanel").count(), 0, "no notebook open before");
+
+  await page.locator(".mevlab-open-in-notebook").click();
+  const arb = await shownBy("arbitrage");
+  assert.ok(arb.shown >= ROWS && arb.from < arb.to, JSON.stringify(arb));
+  const notebook = page.locator(".jp-NotebookPanel");
+  await notebook.waitFor({ timeout: 60_000 });
+  assert.equal(await notebook.count(), 1);
+  const source = (await notebook.locator(".jp-CodeCell .jp-InputArea-editor").first().textContent()) ?? "";
+  assert.match(source, /stream: "arb"/);
+  assert.match(source, new RegExp(`from: ${arb.from},.*to: ${arb.to},`, "s"));
+  assert.match(source, /dex: \["orca", "meteora"\]/);
+  assert.match(source, /where: \{ net_sol: \{ gte: 0 \} \}/);
+
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: "mevlab" }).click();
+  const newest = await newestShownId("arbitrage");
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: /Untitled\d*\.ipynb/ }).click();
+  await waitForStore(arb);
+  check(await runCell(notebook, "shownArb"), arb, newest);
+  await page.screenshot({ path: join(RESULTS, "ui-notebook-light.png") });
+  await setTheme(page, "JupyterLab Dark", ".jp-NotebookPanel-notebook");
+  await page.screenshot({ path: join(RESULTS, "ui-notebook-dark.png") });
+  await setTheme(page, "JupyterLab Light", ".jp-NotebookPanel-notebook");
+});
+
+test("with a tslab notebook current, the MEV tab's cell goes into it", async () => {
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: "mevlab" }).click();
+  await page.locator(".mevlab-live-tabs .lm-TabBar-tab", { hasText: "MEV" }).click();
+  await page.locator('.mevlab-live[data-module="mev"]').waitFor();
+  // A hidden tab draws nothing: resumed, the MEV tab shows what the filters let through, then stops.
+  await page.locator(".mevlab-live-pause").click();
+  await page.locator('.mevlab-live-pause[data-paused="false"]').waitFor();
+  await waitForRows("mev", ROWS);
+  await page.locator(".mevlab-live-pause").click();
+  await page.locator('.mevlab-live-pause[data-paused="true"]').waitFor();
+  const newest = await newestShownId("mev");
+  await page.locator(".mevlab-open-in-notebook").click();
+  const mev = await shownBy("mev");
+  const notebook = page.locator(".jp-NotebookPanel");
+  await notebook.locator(".jp-CodeCell", { hasText: "shownMev" }).waitFor({ timeout: 30_000 });
+  assert.equal(await notebook.count(), 1, "no second notebook");
+  const cells = await notebook.locator(".jp-CodeCell .jp-InputArea-editor").allTextContents();
+  const arbAt = cells.findIndex((c) => c.includes("shownArb"));
+  const mevAt = cells.findIndex((c) => c.includes("shownMev"));
+  assert.ok(arbAt >= 0 && mevAt > arbAt, `the MEV cell below the arbitrage one: ${arbAt}, ${mevAt}`);
+  await waitForStore(mev);
+  check(await runCell(notebook, "shownMev"), mev, newest);
+});
