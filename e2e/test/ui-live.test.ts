@@ -117,6 +117,7 @@ test("pause freezes the table while arrivals are counted; resume shows them", as
 });
 
 test("a row's detail shows the whole event", async () => {
+  await until("mev", "shown", "Number(v) > 1200");
   await pause();
   const event = await openRow("mev", 2);
   const detail = tab("mev").locator(".mevlab-detail");
@@ -129,6 +130,19 @@ test("a row's detail shows the whole event", async () => {
   await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
   await page.screenshot({ path: join(RESULTS, "ui-live-detail-dark.png") });
   await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  // Older than the newest 1,000 rows: what the ring keeps, and why the rest is not here.
+  const box = (await tab("mev").locator(".mevlab-grid").boundingBox())!;
+  await page.mouse.move(box.x + 300, box.y + 200);
+  await page.mouse.wheel(0, 22 * 1_100);
+  await page.mouse.click(box.x + 300, box.y + 200);
+  await detail.locator(".mevlab-detail-note", { hasText: "newest 1,000 rows" }).waitFor();
+  assert.equal(await detail.getAttribute("data-full"), "false");
+  const cells = JSON.parse((await detail.locator(".mevlab-detail-json").textContent()) ?? "{}") as Record<
+    string,
+    string
+  >;
+  assert.equal(cells.id, await detail.getAttribute("data-id"));
+  assert.match(cells.sig, /^[1-9A-HJ-NP-Za-km-z]{32,44}$/);
   await detail.locator(".mevlab-detail-close").click();
   await resume();
 });
