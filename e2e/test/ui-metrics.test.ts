@@ -145,3 +145,20 @@ test("hidden, the panel neither polls nor draws; shown again, one read catches u
   assert.ok(since >= before[0].last, `the first read asks only for what is new: ${reads.join(", ")}`);
   assert.ok(shown[0].points >= before[0].points + 3);
 });
+
+test("the charts follow the panel's size", async () => {
+  const width = `(() => {
+    const gd = document.querySelector('.mevlab-metrics-chart[data-chart="pnl"]');
+    const svg = gd.querySelector("svg.main-svg");
+    return [gd.clientWidth, Number(svg.getAttribute("width"))];
+  })()`;
+  const [box, svg] = (await page.evaluate(width)) as [number, number];
+  assert.ok(Math.abs(box - svg) <= 2, `drawn ${svg} px wide in a ${box} px box`);
+  await page.setViewportSize({ width: 1000, height: 1000 });
+  // One column instead of two: each chart gets another width, and plotly redraws to it.
+  await page
+    .waitForFunction(`(() => { const [b, s] = ${width}; return b !== ${box} && Math.abs(b - s) <= 2; })()`, undefined, {
+      timeout: 15_000,
+    })
+    .catch(async (err: Error) => assert.fail(`${err.message}: now ${JSON.stringify(await page.evaluate(width))}`));
+});

@@ -114,10 +114,11 @@ export class MetricsPanel extends Panel {
       const since = this.series.lastTs;
       const h = await metricsHistory(this.conn.controlPlane(), { minutes: this.minutes, since });
       if (seq !== this.seq) return;
+      const newest = this.series.lastTs;
       // Another run of the control plane: read its history whole at once.
       if (!this.series.merge(h, this.minutes)) next = 0;
       this.node.dataset.points = String(this.series.length);
-      this.charts.schedule();
+      if (this.series.lastTs !== newest) this.charts.schedule();
       this.say(h.ts.length === 0 && this.series.length === 0 ? "No whole second measured yet." : "");
     } catch (err) {
       if (seq !== this.seq) return;
