@@ -36,7 +36,6 @@ before(async () => {
   admin = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  if (process.env.DEBUG_UI) page.on("console", (m) => console.log(`[browser] ${m.text()}`));
 });
 
 after(async () => {

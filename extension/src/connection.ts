@@ -1,3 +1,4 @@
+import { Notification } from "@jupyterlab/apputils";
 import { Signal } from "@lumino/signaling";
 import { Stream, type AgentStatus, type Event } from "@mevlab/proto";
 import {
@@ -136,9 +137,18 @@ export class MevlabConnection implements IMevlabConnection {
     if (this.epoch !== live.hello.epoch) for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
     this.epoch = live.hello.epoch;
     this.live = live;
+    let told = false;
     live.listen({
       onEvents: (events) => this.onEvents(events),
-      onGap: (gap) => console.warn(`mevlab: ${gap.lost} events of ${Stream[gap.stream]} not received: ${gap.reason}`),
+      // Beyond the replay buffer or across a restart: said once per reopening (heartbeats catch up; a
+      // command's outcome lost here shows as its timeout in the panel that sent it).
+      onGap: (gap) => {
+        if (told) return;
+        told = true;
+        Notification.warning(`mevlab: events missed while the stream was away (${Stream[gap.stream]}): ${gap.reason}`, {
+          autoClose: 10_000,
+        });
+      },
     });
     live.onClose((code, reason) => {
       if (this.live !== live) return;
