@@ -1,8 +1,6 @@
 import {
   ControlRequestSchema,
-  Format,
   PolicySchema,
-  Stream,
   fromWireJson,
   type AgentOutcome,
   type ControlRequest,
@@ -13,8 +11,9 @@ import { FinalRequests } from "./final-requests";
 import { requestBytes, requestJson } from "./http";
 import { modelUploadBody, type ModelUpload, type ModelUploadResult } from "./models";
 import type { SubscribeRequest } from "./realtime";
-import { RealtimeConnection } from "./realtime-connection";
+import type { RealtimeConnection } from "./realtime-connection";
 import { AuthSession } from "./session";
+import { SharedRealtime } from "./shared-realtime";
 import type { Transport } from "./transport";
 import type {
   ActionName,
@@ -66,16 +65,22 @@ export interface PolicyView {
  * keeps its session fresh (session.ts): it stays logged in past the access token's 15 minutes.
  */
 export class ControlPlaneClient {
-  private realtimeReady?: Promise<RealtimeConnection>;
-  private streamsRequest: Pick<SubscribeRequest, "streams" | "modules"> = {};
   private readonly finalRequests = new FinalRequests();
+  private readonly shared: SharedRealtime;
 
   private constructor(
     readonly url: string,
     private readonly transport: Transport,
     private readonly auth: AuthSession,
     readonly role: LoginResponse["role"],
-  ) {}
+  ) {
+    this.shared = new SharedRealtime(
+      url,
+      () => auth.fresh(),
+      transport.webSocket,
+      (events) => this.finalRequests.onEvents(events),
+    );
+  }
 
   static async login(opts: {
     url: string;
@@ -307,40 +312,12 @@ export class ControlPlaneClient {
    * record of every request, through which `command` and the like learn their outcome.
    */
   realtime(request?: SubscribeRequest): Promise<RealtimeConnection> {
-    // What the connection carries is chosen once: a later call without a request (a command waiting
-    // for its outcome) reopens the same streams; since_seq and epoch are for the opening they come with.
-    if (request?.streams || request?.modules)
-      this.streamsRequest = { streams: request.streams, modules: request.modules };
-    const subscribe = {
-      streams: [...(this.streamsRequest.streams ?? [Stream.agent_status]), Stream.control_request],
-      modules: this.streamsRequest.modules,
-      format: request?.format ?? Format.protobuf,
-      finalRequests: true,
-      sinceSeq: request?.sinceSeq,
-      epoch: request?.epoch,
-    };
-    const ready = (this.realtimeReady ??= this.auth
-      .fresh()
-      .then((token) => RealtimeConnection.open(this.url, token, this.transport.webSocket, subscribe))
-      .then((conn) => {
-        conn.listen({ onEvents: (events) => this.finalRequests.onEvents(events) });
-        conn.onClose(() => {
-          this.realtimeReady = undefined;
-        });
-        return conn;
-      }));
-    // A connection that could not open is not kept: the next call tries again.
-    ready.catch(() => {
-      if (this.realtimeReady === ready) this.realtimeReady = undefined;
-    });
-    return ready;
+    return this.shared.open(request);
   }
 
   async close(): Promise<void> {
     this.auth.stop();
-    const rt = this.realtimeReady;
-    this.realtimeReady = undefined;
-    if (rt) (await rt).close();
+    await this.shared.close();
   }
 
   /** Any JSON route, with a fresh token (the typed methods and promotion.ts are built on it). */
