@@ -7,7 +7,10 @@ import { followTheme } from "./live-theme";
 
 /** Gap notices kept on screen per tab (the totals count them all). */
 const NOTICES = 5;
-/** How often, at most, the time range of the shown rows is recomputed while the table moves (ms). */
+/**
+ * How often, at most, the counts and the time range of the shown rows (a scan of them) are written to
+ * the tab's data attributes while the table moves (ms); a pause and Open in notebook write them at once.
+ */
 const RANGE_EVERY_MS = 250;
 
 /**
@@ -24,6 +27,7 @@ export class LiveTab extends Widget {
   private gaps = 0;
   private lost = 0n;
   private rangeAt = -Infinity;
+  private countsTimer: ReturnType<typeof setTimeout> | undefined;
   private _range: { from: number; to: number } | undefined;
   private readonly unfollowTheme: () => void;
 
@@ -65,13 +69,21 @@ export class LiveTab extends Widget {
 
   override dispose(): void {
     this.unfollowTheme();
+    clearTimeout(this.countsTimer);
     super.dispose();
   }
 
   /** Draws what arrived (unless paused); returns the emit time of the oldest row new on screen. */
   draw(now: number): number {
     const oldestNewTs = this.model.flush(now);
-    if (Number.isFinite(oldestNewTs) || now - this.rangeAt >= RANGE_EVERY_MS) this.renderCounts(now);
+    if (now - this.rangeAt >= RANGE_EVERY_MS) this.renderCounts(now);
+    else if (Number.isFinite(oldestNewTs) && !this.countsTimer) {
+      // The last rows of a burst are counted too, if a little later.
+      this.countsTimer = setTimeout(() => {
+        this.countsTimer = undefined;
+        if (!this.isDisposed) this.renderCounts(performance.now());
+      }, RANGE_EVERY_MS);
+    }
     return oldestNewTs;
   }
 
