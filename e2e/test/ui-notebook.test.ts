@@ -1,7 +1,7 @@
 // Open in notebook in real JupyterLab and Debian's Chromium, against the embedded control plane and
 // agents: the arbitrage tab filtered by DEX and min net SOL and paused; "Open in notebook" creates a
 // tslab notebook with the helper-library cell, which runs (Shift+Enter) and returns the rows the tab
-// shows (as many, and the newest the same). With that notebook current, the MEV tab's cell goes into
+// shows (as many, and the same oldest and newest). With that notebook current, the MEV tab's cell goes into
 // it, not into a new one. Screenshots of the notebook (light and dark) go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +18,7 @@ const RATE = 10;
 const DEXES = "orca, METEORA";
 const MIN_NET_SOL = 0;
 /** Rows a tab shows before it is paused. */
-const ROWS = 15;
+const ROWS = 12;
 
 let stack: Stack;
 let browser: Browser;
@@ -32,7 +32,7 @@ before(async () => {
   stack = await embeddedStack({ lab: true, rate: RATE });
   store = new DataSource({ dataDir: stack.dataDir, clickhouseUrl: "" });
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
 });
 
 after(async () => {
@@ -57,10 +57,10 @@ function tab(module: string): Locator {
   return page.locator(`.mevlab-live-tab[data-module="${module}"]`);
 }
 
-/** Waits until the tab's data-shown is at least `n`. */
-async function waitForRows(module: string, n: number): Promise<void> {
+/** Waits until the tab's data-shown is at least `n` (or, with `<`, under it). */
+async function waitForRows(module: string, n: number, op: ">=" | "<" = ">="): Promise<void> {
   const tab = `document.querySelector('.mevlab-live-tab[data-module="${module}"]')`;
-  await page.waitForFunction(`Number(${tab}?.getAttribute("data-shown")) >= ${n}`, undefined, { timeout: 30_000 });
+  await page.waitForFunction(`Number(${tab}?.getAttribute("data-shown")) ${op} ${n}`, undefined, { timeout: 30_000 });
 }
 
 async function shownBy(module: "arbitrage" | "mev"): Promise<Shown> {
@@ -69,19 +69,29 @@ async function shownBy(module: "arbitrage" | "mev"): Promise<Shown> {
   return { module, shown: Number(shown), from: Number(from), to: Number(to) };
 }
 
-/** The id in the detail of the tab's newest row (the grid's first body row). */
-async function newestShownId(module: string): Promise<string> {
+/** The grid's row and column-header heights (extension/src/live.ts). */
+const ROW_PX = 22;
+const HEADER_PX = 24;
+
+/** The ids of the tab's oldest and newest shown rows, from the detail of each (the grid is a canvas). */
+async function edgeIds(module: string, shown: number): Promise<{ oldest: string; newest: string }> {
   const grid = tab(module).locator(".lm-DataGrid");
   const box = await grid.boundingBox();
   assert.ok(box, "the grid is on screen");
-  // The column header is one row high: the first body row is the second row of pixels' bands.
-  await page.mouse.click(box.x + box.width / 3, box.y + 30);
-  const detail = tab(module).locator(".mevlab-detail[data-id]");
-  await detail.waitFor();
-  assert.match((await detail.textContent()) ?? "", /row 1 ·/, "the detail of the first row");
-  const id = (await detail.getAttribute("data-id")) ?? "";
-  await tab(module).locator(".mevlab-detail-close").click();
-  return id;
+  const idOf = async (row: number): Promise<string> => {
+    const y = HEADER_PX + row * ROW_PX + ROW_PX / 2;
+    assert.ok(y + ROW_PX < box.height, `row ${row + 1} of ${shown} is on screen (grid ${box.height} px high)`);
+    await page.mouse.click(box.x + box.width / 3, box.y + y);
+    const detail = tab(module).locator(".mevlab-detail");
+    const head = detail.locator(".mevlab-detail-head", { hasText: `row ${row + 1} ·` });
+    await head.waitFor();
+    const id = (await detail.getAttribute("data-id")) ?? "";
+    await detail.locator(".mevlab-detail-close").click();
+    await head.waitFor({ state: "detached" });
+    return id;
+  };
+  // Row 1 is the newest.
+  return { newest: await idOf(0), oldest: await idOf(shown - 1) };
 }
 
 /** Waits until the event store holds every row the tab shows (the sink writes a few seconds behind). */
@@ -103,19 +113,23 @@ async function waitForStore(s: Shown): Promise<void> {
 /** The notebook's cell that holds `marker`, run with Shift+Enter; resolves to its output's text. */
 async function runCell(notebook: Locator, marker: string): Promise<string> {
   const cell = notebook.locator(".jp-CodeCell", { hasText: marker });
-  await cell.waitFor({ timeout: 30_000 });
   await cell.locator(".jp-InputPrompt").click();
   await page.keyboard.press("Shift+Enter");
-  const output = cell.locator(".jp-OutputArea-output", { hasText: /rows|error/i });
-  await output.first().waitFor({ timeout: 120_000 });
+  // Run, the prompt shows the execution count: the first run also starts tslab and type-checks the helpers.
+  try {
+    await cell.locator(".jp-InputPrompt", { hasText: /\[\d+\]/ }).waitFor({ timeout: 180_000 });
+  } catch (err) {
+    await page.screenshot({ path: join(RESULTS, "ui-notebook-not-run.png") });
+    throw err;
+  }
   return (await cell.locator(".jp-OutputArea").textContent()) ?? "";
 }
 
-function check(out: string, s: Shown, newest: string): void {
+function check(out: string, s: Shown, ids: { oldest: string; newest: string }): void {
   const m = new RegExp(`^${s.module}: (\\d+) rows, oldest (\\S+), newest (\\S+)`).exec(out.trim());
   assert.ok(m, `the cell's output: ${out}`);
   assert.equal(Number(m[1]), s.shown, `the cell returns the rows the ${s.module} tab shows`);
-  assert.equal(m[3], newest, "the newest row is the tab's newest");
+  assert.deepEqual({ oldest: m[2], newest: m[3] }, ids, "the oldest and newest rows are the tab's");
 }
 
 test("Open in notebook: a new tslab notebook with a cell that returns the rows the arbitrage tab shows", async () => {
@@ -135,19 +149,21 @@ test("Open in notebook: a new tslab notebook with a cell that returns the rows t
   const arb = await shownBy("arbitrage");
   assert.ok(arb.shown >= ROWS && arb.from < arb.to, JSON.stringify(arb));
   const notebook = page.locator(".jp-NotebookPanel");
-  await notebook.waitFor({ timeout: 60_000 });
+  const cell = notebook.locator(".jp-CodeCell", { hasText: "shownArb" });
+  await cell.waitFor({ timeout: 60_000 });
   assert.equal(await notebook.count(), 1);
-  const source = (await notebook.locator(".jp-CodeCell .jp-InputArea-editor").first().textContent()) ?? "";
+  assert.equal(await notebook.locator(".jp-CodeCell").count(), 1, "the new notebook's one cell holds the slice");
+  const source = (await cell.locator(".jp-InputArea-editor").textContent()) ?? "";
   assert.match(source, /stream: "arb"/);
   assert.match(source, new RegExp(`from: ${arb.from},.*to: ${arb.to},`, "s"));
   assert.match(source, /dex: \["orca", "meteora"\]/);
   assert.match(source, /where: \{ net_sol: \{ gte: 0 \} \}/);
 
   await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: "mevlab" }).click();
-  const newest = await newestShownId("arbitrage");
+  const arbIds = await edgeIds("arbitrage", arb.shown);
   await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: /Untitled\d*\.ipynb/ }).click();
   await waitForStore(arb);
-  check(await runCell(notebook, "shownArb"), arb, newest);
+  check(await runCell(notebook, "shownArb"), arb, arbIds);
   await page.screenshot({ path: join(RESULTS, "ui-notebook-light.png") });
   await setTheme(page, "JupyterLab Dark", ".jp-NotebookPanel-notebook");
   await page.screenshot({ path: join(RESULTS, "ui-notebook-dark.png") });
@@ -158,15 +174,19 @@ test("with a tslab notebook current, the MEV tab's cell goes into it", async () 
   await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: "mevlab" }).click();
   await page.locator(".mevlab-live-tabs .lm-TabBar-tab", { hasText: "MEV" }).click();
   await page.locator('.mevlab-live[data-module="mev"]').waitFor();
-  // A hidden tab draws nothing: resumed, the MEV tab shows what the filters let through, then stops.
+  // Resumed and the filters applied again, the tab starts empty and shows what they let through.
   await page.locator(".mevlab-live-pause").click();
   await page.locator('.mevlab-live-pause[data-paused="false"]').waitFor();
+  await page.locator(".mevlab-filter-apply").click();
+  await waitForRows("mev", ROWS, "<");
   await waitForRows("mev", ROWS);
   await page.locator(".mevlab-live-pause").click();
   await page.locator('.mevlab-live-pause[data-paused="true"]').waitFor();
-  const newest = await newestShownId("mev");
+  const paused = await shownBy("mev");
+  const mevIds = await edgeIds("mev", paused.shown);
   await page.locator(".mevlab-open-in-notebook").click();
   const mev = await shownBy("mev");
+  assert.equal(mev.shown, paused.shown, "paused, the tab shows the same rows");
   const notebook = page.locator(".jp-NotebookPanel");
   await notebook.locator(".jp-CodeCell", { hasText: "shownMev" }).waitFor({ timeout: 30_000 });
   assert.equal(await notebook.count(), 1, "no second notebook");
@@ -175,5 +195,5 @@ test("with a tslab notebook current, the MEV tab's cell goes into it", async () 
   const mevAt = cells.findIndex((c) => c.includes("shownMev"));
   assert.ok(arbAt >= 0 && mevAt > arbAt, `the MEV cell below the arbitrage one: ${arbAt}, ${mevAt}`);
   await waitForStore(mev);
-  check(await runCell(notebook, "shownMev"), mev, newest);
+  check(await runCell(notebook, "shownMev"), mev, mevIds);
 });
