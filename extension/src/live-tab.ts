@@ -17,7 +17,8 @@ const RANGE_EVERY_MS = 250;
  * One module's tab of the live stream: its gap notices, its table and, beside it, the detail of the
  * row last clicked. The tab's node carries what a test reads: data-module, data-shown, data-from,
  * data-to (the shown rows' time range, ms), data-pending (arrived, not shown: a pause), data-gaps and
- * data-lost; at a pause also data-shown-min-net-sol and data-shown-dexes (what the shown rows hold).
+ * data-lost; at a pause also data-shown-min-net-sol, data-shown-dexes and data-shown-dex-sets (what the shown
+ * rows hold: their lowest net SOL, the DEXes, each row's set of DEXes).
  */
 export class LiveTab extends Widget {
   readonly model: OpportunityModel;
@@ -98,6 +99,7 @@ export class LiveTab extends Widget {
     const c = this.model.contents();
     this.node.dataset.shownMinNetSol = c.minNetSol === null ? "" : String(c.minNetSol);
     this.node.dataset.shownDexes = c.dexes.join(",");
+    this.node.dataset.shownDexSets = c.dexSets.join("|");
     return this._range;
   }
 

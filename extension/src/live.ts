@@ -165,9 +165,10 @@ export class OpportunityModel extends DataModel {
 
   /**
    * What the shown rows hold, for a check that they match the filters: their lowest net SOL and the
-   * DEXes they touch (a scan of the shown rows, made on a pause, not per frame).
+   * DEXes they touch, and each distinct set of DEXes a row touches (a scan of the shown rows, made on a
+   * pause, not per frame).
    */
-  contents(): { minNetSol: number | null; dexes: string[] } {
+  contents(): { minNetSol: number | null; dexes: string[]; dexSets: string[] } {
     let min = Infinity;
     const dexes = new Set<string>();
     for (let s = this.topSerial; s > this.topSerial - this.shownRows; s--) {
@@ -177,7 +178,7 @@ export class OpportunityModel extends DataModel {
       dexes.add(this.ring.dexAt(i));
     }
     const each = new Set([...dexes].flatMap((d) => d.split(", ")));
-    return { minNetSol: Number.isFinite(min) ? min : null, dexes: [...each].sort() };
+    return { minNetSol: Number.isFinite(min) ? min : null, dexes: [...each].sort(), dexSets: [...dexes].sort() };
   }
 
   /**
