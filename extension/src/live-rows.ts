@@ -87,9 +87,9 @@ export class OpportunityRing {
     this.size = 0;
   }
 
-  /** Keeps the newest `capacity` rows (a settings change, not a hot path). */
-  resize(capacity: number): void {
-    if (capacity === this.capacity) return;
+  /** Keeps the newest `capacity` rows (a settings change, not a hot path); false when it was that size. */
+  resize(capacity: number): boolean {
+    if (capacity === this.capacity) return false;
     const kept = Math.min(this.size, capacity);
     // Physical indexes of the rows kept, oldest first: they land at 0 .. kept - 1.
     const from = Array.from({ length: kept }, (_, k) => this.indexOf(kept - 1 - k));
@@ -104,6 +104,7 @@ export class OpportunityRing {
     });
     this.size = kept;
     this.next = kept % capacity;
+    return true;
   }
 
   /** The physical index of a serial number, or -1 once that row has been overwritten (or not pushed yet). */

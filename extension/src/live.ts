@@ -69,9 +69,9 @@ export class OpportunityModel extends DataModel {
     this.cachedText = new Array(CACHED_ROWS * this.columns.length);
   }
 
+  /** A new size of the ring; any other setting's change (the same size) leaves the table as it is. */
   setMaxRows(n: number): void {
-    this.ring.resize(n);
-    this.resetDue = true;
+    if (this.ring.resize(n)) this.resetDue = true;
   }
 
   /** Drops every row at once: the filters changed, what is shown no longer matches. */
