@@ -184,6 +184,7 @@ export class LiveTab extends Widget {
     const body = document.createElement("pre");
     body.className = "mevlab-detail-json";
     node.append(head, body);
+    for (const key of ["id", "dex", "netSol"]) delete node.dataset[key];
     if (!r) {
       title.textContent = `Row ${row + 1}`;
       body.textContent = "This row is no longer kept (overwritten by newer rows).";
