@@ -1,15 +1,16 @@
 // Open in notebook in real JupyterLab and Debian's Chromium, against the embedded control plane and
 // agents: the arbitrage tab filtered by DEX and min net SOL and paused; "Open in notebook" creates a
 // tslab notebook with the helper-library cell, which runs (Shift+Enter) and returns the rows the tab
-// shows (as many, and the same oldest and newest). With that notebook current, the MEV tab's cell goes into
-// it, not into a new one. Screenshots of the notebook (light and dark) go to test-results/.
+// shows (as many, and the same oldest and newest). With that notebook current, the MEV tab's cell goes
+// into it, not into a new one; with a Python notebook current, into a new tslab one. Screenshots of the
+// notebook (light and dark) go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { DataSource } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
 import { ROOT, embeddedStack, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -196,4 +197,29 @@ test("with a tslab notebook current, the MEV tab's cell goes into it", async () 
   assert.ok(arbAt >= 0 && mevAt > arbAt, `the MEV cell below the arbitrage one: ${arbAt}, ${mevAt}`);
   await waitForStore(mev);
   check(await runCell(notebook, "shownMev"), mev, mevIds);
+});
+
+test("with a Python notebook current, the cell goes into a new tslab notebook, not into it", async () => {
+  const notebooks = page.locator(".jp-NotebookPanel");
+  const before = await notebooks.count();
+  await openPalette(page, "New Launcher");
+  await page.locator('.jp-LauncherCard[data-category="Notebook"][title^="Python 3"]').click();
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", { hasText: /Untitled\d*\.ipynb/ }).waitFor();
+  const python = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)");
+  await python.locator(".jp-Toolbar-kernelName", { hasText: "Python" }).waitFor({ timeout: 60_000 });
+  assert.equal(await notebooks.count(), before + 1);
+  const pythonId = await python.getAttribute("id");
+
+  await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: "mevlab" }).click();
+  await page.locator(".mevlab-open-in-notebook").click();
+  const created = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)");
+  await created.locator(".jp-CodeCell", { hasText: "shownMev" }).waitFor({ timeout: 60_000 });
+  assert.equal(await notebooks.count(), before + 2, "a new notebook");
+  assert.notEqual(await created.getAttribute("id"), pythonId);
+  await created.locator(".jp-Toolbar-kernelName", { hasText: "TypeScript" }).waitFor({ timeout: 60_000 });
+  assert.equal(
+    await page.locator(`#${pythonId} .jp-CodeCell`, { hasText: /shown(Arb|Mev)/ }).count(),
+    0,
+    "nothing in the Python notebook",
+  );
 });
