@@ -4,7 +4,7 @@
 // helper library's planner, and it refers to nothing from earlier cells.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { planSlice, type SliceSpec } from "@mevlab/kernel-helpers";
@@ -27,6 +27,7 @@ let cell: CellModule;
 
 before(async () => {
   const file = join(ROOT, "extension", "lib", "open-in-notebook-cell.js");
+  assert.ok(existsSync(file), `no ${file}: run scripts/build-extension.sh`);
   const source = readFileSync(file, "utf8");
   // The extension's lib is ES modules in a package without "type": "module": a data: URL is one.
   // Compiled to CommonJS, import() would become require(): a Function keeps it an import.
