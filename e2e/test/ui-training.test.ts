@@ -1,12 +1,13 @@
 // The Training panel in real JupyterLab and Debian's Chromium: an admin starts an XGBoost job from the
 // form, watches it reach done on the WS job stream, opens its model card, trains a LightGBM model and
-// compares the two. The agents fill the store through the sink. Screenshots go to test-results/.
+// compares the two. The agents fill the store through the sink. Screenshots (the comparison in light
+// and dark) go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
 import { ROOT, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -136,6 +137,9 @@ test("a LightGBM job, then the two models compared side by side on the test spli
   assert.equal(await view.locator("svg.mevlab-compare-chart rect").count(), 6, "three metrics, two bars each");
   await view.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(RESULTS, "ui-training-compare.png") });
+  await setTheme(page, "JupyterLab Dark", ".mevlab-training");
+  await page.screenshot({ path: join(RESULTS, "ui-training-compare-dark.png") });
+  await setTheme(page, "JupyterLab Light", ".mevlab-training");
 });
 
 test("a viewer sees the jobs and opens cards, but the form is disabled with a note", async () => {
