@@ -16,17 +16,20 @@ export interface PageSamples {
 }
 
 const INSTALL = `(() => {
-  const s = { frames: [], longTasks: [], paints: [], arrivals: [], timeOrigin: performance.timeOrigin };
+  const s = { frames: [], longTasks: [], paints: [], sockets: [], timeOrigin: performance.timeOrigin };
   window.__mevlabBench = s;
-  // Realtime sockets opened from now on (the panel's login) stamp each binary frame as it arrives.
+  // Realtime sockets opened from now on (the panel's login) stamp each binary frame as it arrives,
+  // each socket apart: the live stream's own socket carries the opportunities, the shared one the rest.
   const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, "onmessage");
   Object.defineProperty(WebSocket.prototype, "onmessage", {
     configurable: true,
     get() { return onmessage.get.call(this); },
     set(fn) {
       const stamped = this.url.includes("/api/realtime/ws") && typeof fn === "function";
+      const arrivals = [];
+      if (stamped) s.sockets.push(arrivals);
       onmessage.set.call(this, stamped ? function (ev) {
-        if (typeof ev.data !== "string") s.arrivals.push(performance.timeOrigin + performance.now());
+        if (typeof ev.data !== "string") arrivals.push(performance.timeOrigin + performance.now());
         return fn.call(this, ev);
       } : fn);
     },
@@ -50,16 +53,23 @@ export async function installProbe(page: Page): Promise<void> {
   await page.evaluate(INSTALL);
 }
 
-/** Everything recorded since `installProbe` or the last `resetProbe`. */
+/**
+ * Everything recorded since `installProbe` or the last `resetProbe`; the arrivals are those of the
+ * socket that received the most frames (the live stream's: thousands of opportunities a second).
+ */
 export async function collectProbe(page: Page): Promise<PageSamples> {
-  return (await page.evaluate("window.__mevlabBench")) as PageSamples;
+  return (await page.evaluate(`(() => {
+    const { sockets, ...s } = window.__mevlabBench;
+    return { ...s, arrivals: sockets.reduce((a, b) => (b.length > a.length ? b : a), []) };
+  })()`)) as PageSamples;
 }
 
 /** Forgets what was recorded so far (warm-up, login); returns the page clock (ms since time origin). */
 export async function resetProbe(page: Page): Promise<number> {
   return (await page.evaluate(`(() => {
     const s = window.__mevlabBench;
-    s.frames = []; s.longTasks = []; s.paints = []; s.arrivals = [];
+    s.frames = []; s.longTasks = []; s.paints = [];
+    for (const a of s.sockets) a.length = 0;
     return performance.now();
   })()`)) as number;
 }
