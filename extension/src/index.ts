@@ -4,10 +4,10 @@ import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { IStatusBar } from "@jupyterlab/statusbar";
 import type { ReadonlyPartialJSONObject } from "@lumino/coreutils";
-import type { Widget } from "@lumino/widgets";
 import { AuditPanel } from "./audit";
 import { MevlabConnection } from "./connection";
 import { killAllConfirmed } from "./kill-all";
+import { launchedPanel, openOnce } from "./launched-panel";
 import { logIn } from "./login";
 import { DatasetsPanel } from "./datasets";
 import { metricsPlugin } from "./metrics-plugin";
@@ -80,33 +80,6 @@ function read(settings: ISettingRegistry.ISettings): Settings {
   return { ...defaults, ...(settings.composite as Partial<Settings>) };
 }
 
-/**
- * A command's `execute` for a panel that exists at most once: it brings the open one forward, or
- * creates it in the main area.
- */
-function openOnce<T extends Widget>(
-  app: JupyterFrontEnd,
-  tracker: WidgetTracker<MainAreaWidget<T>>,
-  id: string,
-  label: string,
-  content: () => T,
-): () => MainAreaWidget<T> {
-  return () => {
-    const open = tracker.currentWidget;
-    if (open && !open.isDisposed) {
-      app.shell.activateById(open.id);
-      return open;
-    }
-    const widget = new MainAreaWidget({ content: content() });
-    widget.id = id;
-    widget.title.label = label;
-    void tracker.add(widget);
-    app.shell.add(widget, "main");
-    app.shell.activateById(widget.id);
-    return widget;
-  };
-}
-
 /** The control + live panel, opened from the launcher or the palette. */
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: "@mevlab/extension:control-panel",
@@ -151,41 +124,6 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     palette?.addItem({ command: KILL_ALL, category: "mevlab" });
   },
 };
-
-/** A panel opened once from the palette and the launcher: Datasets, Training and Policy are such. */
-function launchedPanel<P extends Widget>(opts: {
-  id: string;
-  description: string;
-  command: string;
-  label: string;
-  caption: string;
-  name: string;
-  rank: number;
-  create: (conn: IMevlabConnection) => P;
-}): JupyterFrontEndPlugin<void> {
-  return {
-    id: `@mevlab/extension:${opts.id}`,
-    description: opts.description,
-    autoStart: true,
-    requires: [IMevlabConnection],
-    optional: [ICommandPalette, ILauncher],
-    activate: (
-      app: JupyterFrontEnd,
-      conn: IMevlabConnection,
-      palette: ICommandPalette | null,
-      launcher: ILauncher | null,
-    ) => {
-      const tracker = new WidgetTracker<MainAreaWidget<P>>({ namespace: `mevlab-${opts.id}` });
-      app.commands.addCommand(opts.command, {
-        label: opts.label,
-        caption: opts.caption,
-        execute: openOnce(app, tracker, `mevlab-${opts.id}-main`, opts.name, () => opts.create(conn)),
-      });
-      palette?.addItem({ command: opts.command, category: "mevlab" });
-      launcher?.add({ command: opts.command, category: "mevlab", rank: opts.rank });
-    },
-  };
-}
 
 /** Dataset exports: the scrape form, jobs with progress, manifests. */
 const datasetsPlugin = launchedPanel({
