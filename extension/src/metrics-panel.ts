@@ -3,6 +3,7 @@ import { Panel, Widget } from "@lumino/widgets";
 import { metricsHistory } from "@mevlab/kernel-helpers/client";
 import type { Event } from "@mevlab/proto";
 import { el } from "./dom";
+import { errorText } from "./errors";
 import { MetricsCards } from "./metrics-cards";
 import { MetricsCharts } from "./metrics-charts";
 import { MetricsSeries } from "./metrics-series";
@@ -13,8 +14,6 @@ const WINDOWS = [5, 15, 60] as const;
 const POLL_MS = 1_000;
 /** After a failed read: the control plane may be restarting. */
 const RETRY_MS = 3_000;
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Metrics: the summary's cards (from the realtime stream) and charts of cumulative PnL, hot path p99
@@ -30,7 +29,7 @@ export class MetricsPanel extends Panel {
   private readonly window = el("select", { className: "mevlab-metrics-window", name: "window" });
   private minutes: number = 15;
   private timer?: number;
-  /** Bumped by each new read, a session change and a window change: a late answer is dropped. */
+  /** Bumped by each new read, a session change, a window change, hiding and dispose: a late answer is dropped. */
   private seq = 0;
 
   constructor(private readonly conn: IMevlabConnection) {
@@ -59,6 +58,8 @@ export class MetricsPanel extends Panel {
   }
 
   override dispose(): void {
+    // A read in flight must not arm the next one after this.
+    this.seq++;
     this.conn.sessionChanged.disconnect(this.onSession, this);
     this.conn.events.disconnect(this.onEvents, this);
     window.clearTimeout(this.timer);

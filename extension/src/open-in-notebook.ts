@@ -5,6 +5,7 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import { Notification } from "@jupyterlab/apputils";
 import { INotebookTracker, type NotebookPanel } from "@jupyterlab/notebook";
+import { errorText } from "./errors";
 import { OpenInNotebookArgsError, parseOpenInNotebookArgs, sliceCellSource } from "./open-in-notebook-cell";
 
 export const OPEN_IN_NOTEBOOK = "mevlab:open-in-notebook";
@@ -34,8 +35,7 @@ export const openInNotebookPlugin: JupyterFrontEndPlugin<void> = {
         try {
           return await insertCell(app, tracker, source);
         } catch (e) {
-          const why = e instanceof Error ? e.message : String(e);
-          Notification.error(`Open in notebook: no ${KERNEL} notebook could take the cell (${why})`, {
+          Notification.error(`Open in notebook: no ${KERNEL} notebook could take the cell (${errorText(e)})`, {
             autoClose: false,
           });
           return undefined;

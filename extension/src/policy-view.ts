@@ -2,6 +2,8 @@ import { PolicySchema, fromWireJson, type JsonValue, type Policy } from "@mevlab
 import type { LineageView, ModelCard, SplitMetrics } from "@mevlab/kernel-helpers/client";
 import { el } from "./dom";
 
+export { errorText } from "./errors";
+
 /** A number as the Policy panel shows it, "–" when there is none. */
 export function num(v: unknown, digits = 4): string {
   return typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–";
@@ -105,8 +107,4 @@ export function chainView(l: LineageView): HTMLElement {
       ["acks", acksText(l)],
     ]),
   );
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
