@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { ControlPlaneClient, metricsHistory, nodeTransport } from "@mevlab/kernel-helpers";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
-import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
+import { ROOT, embeddedStack, waitFor, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
 const CHARTS = ["pnl", "hotpath", "landed"] as const;
@@ -82,12 +82,14 @@ const luminance = (rgb: string) => {
 
 test("a viewer opens Metrics: three charts drawn from the history at once, then updated; light and dark", async () => {
   // Seconds measured before the panel opens: the charts must show them, not start empty.
-  let history = await metricsHistory(admin, { minutes: 5 });
-  for (let i = 0; history.hotpath_p99_ms.filter((v) => v !== null).length < 10; i++) {
-    assert.ok(i < 150, `the control plane measured nothing: ${JSON.stringify(history)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    history = await metricsHistory(admin, { minutes: 5 });
-  }
+  const history = await waitFor(
+    "ten seconds with a hot path p99 measured by the control plane",
+    async () => {
+      const h = await metricsHistory(admin, { minutes: 5 });
+      return h.hotpath_p99_ms.filter((v) => v !== null).length >= 10 ? h : undefined;
+    },
+    30_000,
+  );
   const beforeOpen = history.ts[0];
 
   await openMevlabPanel(page, stack.labUrl!);
@@ -131,12 +133,10 @@ test("hidden, the panel neither polls nor draws; shown again, one read catches u
   await page.locator(".lm-TabBar-tab", { hasText: /^mevlab$/ }).click();
   await page.locator(PANEL).waitFor({ state: "hidden" });
   page.on("request", onRequest);
-  let later = await metricsHistory(admin, { since: before[0].last });
-  for (let i = 0; later.ts.length < 3; i++) {
-    assert.ok(i < 100, "the control plane stopped measuring");
-    await new Promise((r) => setTimeout(r, 200));
-    later = await metricsHistory(admin, { since: before[0].last });
-  }
+  const later = await waitFor("three new seconds measured", async () => {
+    const h = await metricsHistory(admin, { since: before[0].last });
+    return h.ts.length >= 3 ? h : undefined;
+  });
   assert.equal(reads.length, 0, `no history read while hidden: ${reads.join(", ")}`);
   await page.locator(".lm-TabBar-tab", { hasText: "mevlab metrics" }).click();
   const shown = await chartsDrawn(before.map(() => later.ts.at(-1)! - 1));
