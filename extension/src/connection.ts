@@ -89,7 +89,7 @@ export class MevlabConnection implements IMevlabConnection {
     try {
       await this.openStream(client);
     } catch (err) {
-      this.client = null;
+      if (this.client === client) this.client = null;
       void client.close();
       throw err;
     }
@@ -134,6 +134,11 @@ export class MevlabConnection implements IMevlabConnection {
       sinceSeq: this.epoch ? { ...this.lastSeq } : undefined,
       epoch: this.epoch || undefined,
     });
+    if (this.client !== client) {
+      // Logged out or expired while it opened: this stream belongs to no session.
+      live.close();
+      throw new Error("the session ended while the stream opened");
+    }
     if (this.epoch !== live.hello.epoch) for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
     this.epoch = live.hello.epoch;
     this.live = live;

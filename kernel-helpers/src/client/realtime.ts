@@ -44,11 +44,18 @@ export interface SubscribeRequest {
  */
 export class RealtimeSession {
   private readonly listeners = new Set<RealtimeListener>();
+  /**
+   * Frames that came while nobody listened, kept until the event loop turns. Node's WebSocket
+   * delivers every frame of one read at once: the replay right after the Hello arrives before the
+   * code that awaited the open can listen. Whoever listens within the same turn gets them.
+   */
+  private unheard: ServerFrame[] = [];
 
   constructor(private readonly send: (data: string | Uint8Array) => void) {}
 
   listen(listener: RealtimeListener): () => void {
     this.listeners.add(listener);
+    for (const frame of this.unheard) deliver(listener, frame);
     return () => this.listeners.delete(listener);
   }
 
@@ -85,12 +92,19 @@ export class RealtimeSession {
   }
 
   private dispatch(frame: ServerFrame): void {
-    const f = frame.frame;
-    for (const l of this.listeners) {
-      if (f.case === "hello") l.onHello?.(f.value);
-      else if (f.case === "batch") l.onEvents?.(f.value.events);
-      else if (f.case === "gap") l.onGap?.(f.value);
-      else if (f.case === "error") l.onError?.(f.value.code, f.value.message);
+    if (this.listeners.size === 0) {
+      if (this.unheard.length === 0) setTimeout(() => (this.unheard = []), 0);
+      this.unheard.push(frame);
+      return;
     }
+    for (const l of this.listeners) deliver(l, frame);
   }
+}
+
+function deliver(l: RealtimeListener, frame: ServerFrame): void {
+  const f = frame.frame;
+  if (f.case === "hello") l.onHello?.(f.value);
+  else if (f.case === "batch") l.onEvents?.(f.value.events);
+  else if (f.case === "gap") l.onGap?.(f.value);
+  else if (f.case === "error") l.onError?.(f.value.code, f.value.message);
 }

@@ -11,6 +11,9 @@ import type { WebSocketFactory } from "./transport";
 export class SharedRealtime {
   private ready?: Promise<RealtimeConnection>;
   private streamsRequest: Pick<SubscribeRequest, "streams" | "modules"> = {};
+  /** The last seq received per stream, in `epoch`: where a reopened connection resumes. */
+  private lastSeq: Record<string, bigint> = {};
+  private epoch = "";
 
   constructor(
     private readonly url: string,
@@ -21,8 +24,8 @@ export class SharedRealtime {
 
   /**
    * The open connection, or a new one. What it carries is chosen once: a later call without a
-   * request (a command waiting for its outcome) reopens the same streams; since_seq and epoch are
-   * for the opening they come with.
+   * request (a command waiting for its outcome) reopens the same streams. A reopened connection
+   * resumes after the last event received (since_seq in its epoch), unless the request says where.
    */
   open(request?: SubscribeRequest): Promise<RealtimeConnection> {
     if (request?.streams || request?.modules) {
@@ -33,13 +36,20 @@ export class SharedRealtime {
       modules: this.streamsRequest.modules,
       format: request?.format ?? Format.protobuf,
       finalRequests: true,
-      sinceSeq: request?.sinceSeq,
-      epoch: request?.epoch,
+      sinceSeq: request?.sinceSeq ?? (this.epoch ? { ...this.lastSeq } : undefined),
+      epoch: request?.epoch ?? (this.epoch || undefined),
     };
     const ready = (this.ready ??= this.token()
       .then((token) => RealtimeConnection.open(this.url, token, this.factory, subscribe))
       .then((conn) => {
-        conn.listen({ onEvents: this.onEvents });
+        if (conn.hello.epoch !== this.epoch) this.lastSeq = {};
+        this.epoch = conn.hello.epoch;
+        conn.listen({
+          onEvents: (events) => {
+            for (const e of events) this.lastSeq[Stream[e.stream]] = e.seq;
+            this.onEvents(events);
+          },
+        });
         conn.onClose(() => {
           if (this.ready === ready) this.ready = undefined;
         });
