@@ -145,14 +145,13 @@ export class MevlabConnection implements IMevlabConnection {
     let told = false;
     live.listen({
       onEvents: (events) => this.onEvents(events),
-      // Beyond the replay buffer or across a restart: said once per reopening (heartbeats catch up; a
-      // command's outcome lost here shows as its timeout in the panel that sent it).
+      // Events this stream will not get (beyond the replay buffer, across a restart, dropped for a slow
+      // page): said once per opening. A superseded one is not missed: its key's latest event follows.
       onGap: (gap) => {
-        if (told) return;
+        if (told || gap.reason.startsWith("superseded")) return;
         told = true;
-        Notification.warning(`mevlab: events missed while the stream was away (${Stream[gap.stream]}): ${gap.reason}`, {
-          autoClose: 10_000,
-        });
+        const what = gap.lost > 0n ? `${gap.lost} events of ${Stream[gap.stream]}` : `events of ${Stream[gap.stream]}`;
+        Notification.warning(`mevlab: ${what} not received: ${gap.reason}`, { autoClose: 10_000 });
       },
     });
     live.onClose((code, reason) => {
