@@ -2,7 +2,10 @@
 // through a TCP relay the test can cut: both tabs filling, a DEX filter and a min-net-SOL filter applied
 // by the control plane (every row shown matches), pause (the table still while arrivals are counted) and
 // resume, a row's detail with the whole event, Open in notebook's toolbar button, and a reconnect after
-// a real outage resuming with since_seq, the events the replay buffer no longer held shown as a gap.
+// a real outage resuming with since_seq, the events the replay buffer no longer held shown as a gap;
+// the session ended under the panel (the admin's password changed) and the same user logging in again:
+// the rows, the pause and the detail kept, the stream resumed where it stopped; then a logout and a
+// viewer's login: a new session, none of the admin's rows, details or pause left on screen.
 // Screenshots, light and dark, go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
-import { ROOT, embeddedStack, login, waitFor, type Stack } from "../src/stack";
+import { ROOT, embeddedStack, login, mevlab, waitFor, type Stack } from "../src/stack";
 import { TcpProxy } from "../src/tcp-proxy";
 
 const RESULTS = join(ROOT, "test-results");
@@ -185,6 +188,7 @@ test("a DEX filter and a min net SOL filter are applied by the control plane", a
 test("after an outage the stream resumes with since_seq and shows what it missed as a gap", async () => {
   await until("arbitrage", "shown", "Number(v) > 0");
   const before = await published("arbitrage");
+  const reconnects = Number((await stream().getAttribute("data-reconnects")) ?? 0);
   await proxy.cut();
   await page.locator(".mevlab-live-state", { hasText: "reconnecting in" }).waitFor({ timeout: 15_000 });
   // Out until the control plane has published more than the 10,000 per stream it keeps to replay.
@@ -194,7 +198,11 @@ test("after an outage the stream resumes with since_seq and shows what it missed
     60_000,
   );
   await proxy.restore();
-  await page.locator('.mevlab-live[data-reconnects="1"]').waitFor({ timeout: 30_000 });
+  await page.waitForFunction(
+    `Number(document.querySelector(".mevlab-live")?.dataset.reconnects ?? 0) > ${reconnects}`,
+    undefined,
+    { timeout: 30_000 },
+  );
   await until("arbitrage", "gaps", "Number(v) >= 1");
   const gap = tab("arbitrage").locator('.mevlab-gap[data-reason="no longer in the replay buffer"]');
   await gap.waitFor();
@@ -206,5 +214,82 @@ test("after an outage the stream resumes with since_seq and shows what it missed
   await page.screenshot({ path: join(RESULTS, "ui-live-gap-light.png") });
   await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
   await page.screenshot({ path: join(RESULTS, "ui-live-gap-dark.png") });
+  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+});
+
+/** Where the stream last resumed, per stream: `[since, first]` seqs (data-resume, `stream:since:first,…`). */
+async function resumedAt(name: string): Promise<[bigint, bigint] | undefined> {
+  const text = (await stream().getAttribute("data-resume")) ?? "";
+  const part = text.split(",").find((p) => p.startsWith(`${name}:`));
+  const [, since, first] = part?.split(":") ?? [];
+  return since && first ? [BigInt(since), BigInt(first)] : undefined;
+}
+
+test("the same user logging in after the session ended keeps the view and resumes where the stream stopped", async () => {
+  await tabButton("Arbitrage").click();
+  await until("arbitrage", "shown", "Number(v) > 1200");
+  await pause();
+  await openRow("arbitrage", 1);
+  const shown = await attr("arbitrage", "shown");
+  const to = await attr("arbitrage", "to");
+  const gaps = await num("arbitrage", "gaps");
+  const reconnects = Number((await stream().getAttribute("data-reconnects")) ?? 0);
+  // The admin's password changed: every token of theirs is refused at once (their sessions end).
+  stack.admin.password = "a-new-admin-password";
+  mevlab(["user", "passwd", stack.admin.username, "--data-dir", stack.dataDir], {
+    MEVLAB_PASSWORD: stack.admin.password,
+  });
+  const dialog = page.locator(".jp-Dialog", { has: page.locator(".mevlab-login") });
+  await dialog.waitFor({ timeout: 10_000 });
+  await dialog.locator("input[name=password]").fill(stack.admin.password);
+  await dialog.locator(".jp-Dialog-button.jp-mod-accept").click();
+  await page.locator(".mevlab-session", { hasText: `${stack.admin.username} (admin)` }).waitFor();
+  await page.waitForFunction(
+    `Number(document.querySelector(".mevlab-live")?.dataset.reconnects ?? 0) > ${reconnects}`,
+    undefined,
+    { timeout: 30_000 },
+  );
+  // Nothing was reset: the same rows, still paused, the detail open.
+  assert.equal(await stream().getAttribute("data-paused"), "true");
+  assert.equal(await attr("arbitrage", "shown"), shown);
+  assert.equal(await attr("arbitrage", "to"), to);
+  assert.ok(await tab("arbitrage").locator(".mevlab-detail").isVisible(), "the detail stays open");
+  // The stream carried on after the last event seen: the next seq (replayed), or a gap said so.
+  await waitFor("the first event after the resume", () => resumedAt("arb_opportunity"), 30_000);
+  const [since, first] = (await resumedAt("arb_opportunity"))!;
+  if (first !== since + 1n) {
+    await until("arbitrage", "gaps", `Number(v) > ${gaps}`);
+  }
+  await resume();
+  await until("arbitrage", "pending", "Number(v) < 500");
+  assert.ok(Number(await attr("arbitrage", "to")) > Number(to), "newer rows after the resume");
+  await tab("arbitrage").locator(".mevlab-detail-close").click();
+});
+
+test("a viewer logging in after the admin's logout sees none of the admin's rows, pause or detail", async () => {
+  await until("arbitrage", "shown", "Number(v) > 100");
+  await pause();
+  await openRow("arbitrage", 1);
+  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
+  await page.locator(".mevlab-session", { hasText: "Not logged in" }).waitFor();
+  const loggedOutAt = Date.now();
+  await logInMevlabPanel(page, stack.viewer, "viewer");
+  await page.locator('.mevlab-live[data-paused="false"]').waitFor();
+  await tab("arbitrage").locator(".mevlab-detail").waitFor({ state: "hidden" });
+  assert.equal(await attr("arbitrage", "gaps"), "0", "the admin's gap notices are gone");
+  for (const module of ["arbitrage", "mev"] as const) {
+    if (module === "mev") await tabButton("MEV").click();
+    await until(module, "shown", "Number(v) > 20");
+    await pause();
+    const from = await num(module, "from");
+    assert.ok(
+      from >= loggedOutAt,
+      `${module}: the oldest row shown is from ${from}, before the logout at ${loggedOutAt}`,
+    );
+    await resume();
+  }
+  await page.screenshot({ path: join(RESULTS, "ui-live-viewer-light.png") });
+  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
+  await page.screenshot({ path: join(RESULTS, "ui-live-viewer-dark.png") });
   await setTheme(page, "JupyterLab Light", ".mevlab-panel");
 });

@@ -23,17 +23,32 @@ export interface LiveFeedListener {
   onFiltersApplied(filters: LiveFilters): void;
   /** The feed's state in words changed (connected, reconnecting in N s, …). */
   onState(state: string): void;
+  /** A resumed socket's first event of a stream came: where it asked to resume and what came first. */
+  onResumed?(resumed: ReadonlyMap<string, ResumePoint>): void;
 }
 
-/** Who the feed connects as: a logged-in ControlPlaneClient is one. */
+/** Who the feed connects as: a logged-in ControlPlaneClient's URL and its session's fresh token. */
 export interface FeedCredentials {
   readonly url: string;
-  readonly token: string;
+  /** The access token, refreshed when it is about to expire (ControlPlaneClient.freshToken). */
+  token(): Promise<string>;
+}
+
+/** Where a resumed feed asked to carry on, and the first seq that came after it, per stream. */
+export interface ResumePoint {
+  since: bigint;
+  first?: bigint;
 }
 
 const STREAMS = [Stream.arb_opportunity, Stream.mev_opportunity];
-/** Close codes that end the session: the shared connection logs out; the feed does not come back. */
-const SESSION_ENDED = new Set([4001, 4003]);
+/**
+ * The close code of a revoked session (logout elsewhere, password changed, user disabled): the shared
+ * connection expires it, and the feed does not come back until a login. 4001 (the access token expired
+ * unrefreshed) is not the session's end: the feed reopens with a fresh token.
+ */
+const REVOKED = 4003;
+/** A socket whose subscription the control plane has not confirmed by then is closed and tried again. */
+const HANDSHAKE_MS = 10_000;
 
 const browserWebSocket: WebSocketFactory = (url, protocols) =>
   new WebSocket(url, protocols) as unknown as WebSocketLike;
@@ -41,9 +56,10 @@ const browserWebSocket: WebSocketFactory = (url, protocols) =>
 /**
  * The live stream's own realtime socket: both opportunity streams under the DEX and min-net-SOL
  * filters, applied by the control plane. New filters go as a new subscribe frame on the same socket.
- * A socket closed for any reason but the session's end (4001, 4003, stop) is reopened with backoff,
- * asking to resume after the last seq seen per stream in the Hello's epoch; the control plane replays
- * what it still has and sends a Gap for the rest.
+ * A socket closed for any reason but the session's end (4003, stop) is reopened with backoff, with a
+ * fresh token, asking to resume after the last seq seen per stream in the Hello's epoch; the control
+ * plane replays what it still has and sends a Gap for the rest. `start(creds, true)` carries on the same
+ * way after a stop (an expired session the same user logged in to again).
  */
 export class LiveFeed {
   private creds: FeedCredentials | null = null;
@@ -56,14 +72,17 @@ export class LiveFeed {
   /** Events before the Hello of a new subscription are the old filters' (in flight): dropped. */
   private awaitingHello = false;
   private _filters: LiveFilters;
-  /** Sockets reopened after an unexpected close. */
+  /** Sockets reopened after an unexpected close, or for a resumed session. */
   reconnects = 0;
   state = "not connected";
+  /** Per stream, where the last resumed socket asked to carry on and what came first (a test reads it). */
+  readonly resumed = new Map<string, ResumePoint>();
+  private resumeOpen = false;
 
   constructor(
     private readonly listener: LiveFeedListener,
     filters: LiveFilters,
-    private readonly opts: { webSocket?: WebSocketFactory; backoffMs?: readonly number[] } = {},
+    private readonly opts: { webSocket?: WebSocketFactory; backoffMs?: readonly number[]; handshakeMs?: number } = {},
   ) {
     this._filters = normalise(filters);
   }
@@ -72,16 +91,19 @@ export class LiveFeed {
     return this._filters;
   }
 
-  get connected(): boolean {
-    return this.rt !== null;
-  }
-
-  /** Opens the feed for a new session (a login). */
-  start(creds: FeedCredentials): void {
+  /**
+   * Opens the feed for a session: a new one (a login) starts from now; `resume` (the same user's
+   * session carried on after it expired) asks for what was published since the last event seen.
+   */
+  start(creds: FeedCredentials, resume = false): void {
     this.stop();
     this.creds = creds;
-    this.epoch = "";
-    this.lastSeq.clear();
+    if (!resume) {
+      this.epoch = "";
+      this.lastSeq.clear();
+      this.reconnects = 0;
+      this.resumed.clear();
+    }
     this.failures = 0;
     void this.connect(this.generation);
   }
@@ -94,6 +116,7 @@ export class LiveFeed {
     this.creds = null;
     const rt = this.rt;
     this.rt = null;
+    this.awaitingHello = false;
     rt?.close();
     this.setState("not connected");
   }
@@ -103,9 +126,7 @@ export class LiveFeed {
     this._filters = normalise(filters);
     this.lastSeq.clear();
     this.listener.onFiltersApplied(this._filters);
-    if (!this.rt) return;
-    this.awaitingHello = true;
-    this.rt.session.subscribe(this.request(false));
+    this.resubscribe();
   }
 
   private request(resume: boolean): SubscribeRequest {
@@ -124,14 +145,11 @@ export class LiveFeed {
     if (!creds || generation !== this.generation) return;
     const resume = this.epoch !== "";
     this.setState(resume ? "reconnecting…" : "connecting…");
+    const filters = this._filters;
+    const request = this.request(resume);
     let rt: RealtimeConnection;
     try {
-      rt = await RealtimeConnection.open(
-        creds.url,
-        creds.token,
-        this.opts.webSocket ?? browserWebSocket,
-        this.request(resume),
-      );
+      rt = await this.open(creds, request);
     } catch (err) {
       if (generation === this.generation) this.retry(generation, err instanceof Error ? err.message : String(err));
       return;
@@ -144,23 +162,78 @@ export class LiveFeed {
     this.failures = 0;
     this.awaitingHello = false;
     this.onHello(rt.hello);
+    this.noteResume(request);
     if (resume) this.reconnects++;
+    this.listen(rt, generation);
+    this.setState(resume ? `live · reconnected (${this.reconnects})` : "live");
+    // Filters set while the socket was opening: the subscription it opened with is the old one.
+    if (filters !== this._filters) this.resubscribe();
+  }
+
+  /** Opens a socket with a fresh token; one the control plane has not confirmed in HANDSHAKE_MS is closed. */
+  private async open(creds: FeedCredentials, request: SubscribeRequest): Promise<RealtimeConnection> {
+    const token = await creds.token();
+    let ws: WebSocketLike | undefined;
+    const factory = this.opts.webSocket ?? browserWebSocket;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ws?.close();
+        reject(new Error(`no answer from the control plane in ${HANDSHAKE_MS / 1000} s`));
+      }, this.opts.handshakeMs ?? HANDSHAKE_MS);
+    });
+    const opening = RealtimeConnection.open(creds.url, token, (u, p) => (ws = factory(u, p)), request);
+    try {
+      return await Promise.race([opening, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private listen(rt: RealtimeConnection, generation: number): void {
     rt.listen({
       onHello: (hello) => {
+        if (this.awaitingHello) this.lastSeq.clear();
         this.awaitingHello = false;
         this.onHello(hello);
       },
       onEvents: (events) => this.onEvents(events),
-      onGap: (gap) => this.listener.onGap(gap),
-      onError: (code, message) => this.setState(`live · the control plane said ${code}: ${message}`),
+      // Gaps of the old subscription are the old filters' too.
+      onGap: (gap) => {
+        if (!this.awaitingHello) this.listener.onGap(gap);
+      },
+      onError: (code, message) => {
+        // A refused subscribe (bad_subscribe) leaves the old one in force: no Hello will come.
+        const refused = this.awaitingHello;
+        this.awaitingHello = false;
+        this.setState(
+          refused
+            ? `live · the control plane refused the filters (${code}: ${message})`
+            : `live · the control plane said ${code}: ${message}`,
+        );
+      },
     });
     rt.onClose((code, reason) => {
       if (this.rt !== rt) return;
       this.rt = null;
-      if (SESSION_ENDED.has(code)) this.setState(`closed: ${reason || code}`);
+      this.awaitingHello = false;
+      if (code === REVOKED) this.setState(`closed: ${reason || code}`);
       else this.retry(generation, `closed (${code}${reason ? ` ${reason}` : ""})`);
     });
-    this.setState(resume ? `live · reconnected (${this.reconnects})` : "live");
+  }
+
+  private resubscribe(): void {
+    if (!this.rt) return;
+    this.awaitingHello = true;
+    this.rt.session.subscribe(this.request(false));
+  }
+
+  /** A resumed socket: where it asked to carry on, per stream; the first seq after it is noted as it comes. */
+  private noteResume(request: SubscribeRequest): void {
+    this.resumeOpen = request.sinceSeq !== undefined;
+    if (!request.sinceSeq) return;
+    this.resumed.clear();
+    for (const [name, since] of Object.entries(request.sinceSeq)) this.resumed.set(name, { since: BigInt(since) });
   }
 
   /** The resume point starts at the Hello's last seq of each stream: nothing seen yet is nothing missed. */
@@ -180,9 +253,23 @@ export class LiveFeed {
       if (ev.stream === Stream.arb_opportunity) arb = ev.seq;
       else if (ev.stream === Stream.mev_opportunity) mev = ev.seq;
     }
+    if (this.resumeOpen) this.noteFirst(events);
     if (arb >= 0n) this.lastSeq.set("arb_opportunity", arb);
     if (mev >= 0n) this.lastSeq.set("mev_opportunity", mev);
     this.listener.onEvents(events);
+  }
+
+  private noteFirst(events: Event[]): void {
+    let noted = false;
+    for (const ev of events) {
+      const point = this.resumed.get(Stream[ev.stream]);
+      if (point && point.first === undefined) {
+        point.first = ev.seq;
+        noted = true;
+      }
+    }
+    this.resumeOpen = [...this.resumed.values()].some((p) => p.first === undefined);
+    if (noted) this.listener.onResumed?.(this.resumed);
   }
 
   private retry(generation: number, why: string): void {

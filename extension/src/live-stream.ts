@@ -1,21 +1,10 @@
 import { BoxLayout, TabPanel, Widget } from "@lumino/widgets";
 import type { Message } from "@lumino/messaging";
 import { Stream, type Event, type Gap } from "@mevlab/proto";
-import { LiveFeed, type FeedCredentials, type LiveFilters } from "./live-feed";
-import type { LiveModule } from "./live-rows";
+import { LiveFeed, type FeedCredentials, type LiveFilters, type ResumePoint } from "./live-feed";
 import { LiveTab } from "./live-tab";
 import { LiveToolbar } from "./live-toolbar";
-
-/** What Open in notebook is given: the current tab's module and filters, and the shown rows' time range. */
-export interface OpenInNotebookArgs {
-  module: LiveModule;
-  dexes: string[];
-  minNetSol: number | null;
-  /** Emit time (ms) of the oldest row shown, inclusive. */
-  from: number;
-  /** Emit time (ms) of the newest row shown + 1, exclusive. */
-  to: number;
-}
+import type { OpenInNotebookArgs } from "./open-in-notebook-cell";
 
 export interface LiveStreamOptions {
   maxRows: number;
@@ -64,6 +53,7 @@ export class LiveStream extends Widget {
           this.toolbar.setState(s);
           this.node.dataset.reconnects = String(this.feed.reconnects);
         },
+        onResumed: (resumed) => this.showResumed(resumed),
       },
       options.filters,
     );
@@ -78,10 +68,28 @@ export class LiveStream extends Widget {
     this.onTabChanged();
   }
 
-  /** Opens the feed for a session; `null` closes it (logout). */
-  setSession(creds: FeedCredentials | null): void {
-    if (creds) this.feed.start(creds);
-    else this.feed.stop();
+  /**
+   * Opens the feed for a session; `null` closes it (logout, or a session that expired). A new session
+   * starts empty (`reset`); `resume` (the same user's expired session carried on) keeps the rows, the
+   * pause and the detail, and asks for what was published meanwhile: replayed, or shown as a gap.
+   */
+  setSession(creds: FeedCredentials | null, resume = false): void {
+    if (!creds) {
+      this.feed.stop();
+      return;
+    }
+    if (!resume) this.reset();
+    this.feed.start(creds, resume);
+  }
+
+  /** Another session's view: both tabs emptied (their gaps and details too), and no pause. */
+  reset(): void {
+    this.arbitrage.clear();
+    this.mev.clear();
+    delete this.node.dataset.resume;
+    if (this.paused) this.setPaused(false);
+    this.renderCaption();
+    this.schedule();
   }
 
   setMaxRows(n: number): void {
@@ -110,9 +118,17 @@ export class LiveStream extends Widget {
     if (a || m) this.schedule();
   }
 
+  /** Gaps are counted as they come and drawn with the next frame's rows (a slow client's drops are thousands). */
   private onGap(gap: Gap): void {
     if (gap.stream !== Stream.mev_opportunity) this.arbitrage.addGap(gap);
     if (gap.stream !== Stream.arb_opportunity) this.mev.addGap(gap);
+    this.schedule();
+  }
+
+  /** Where a resumed feed asked to carry on and the first seq that came, per stream: `stream:since:first,…`. */
+  private showResumed(resumed: ReadonlyMap<string, ResumePoint>): void {
+    const parts = [...resumed].map(([name, p]) => `${name}:${p.since}:${p.first ?? ""}`);
+    this.node.dataset.resume = parts.join(",");
   }
 
   private onFiltersApplied(filters: LiveFilters): void {
@@ -178,7 +194,10 @@ export class LiveStream extends Widget {
 
   private renderCaption(): void {
     const m = this.current.model;
-    const shown = `${m.size.toLocaleString()} shown`;
+    const kept = m.kept;
+    const gone = m.size - kept;
+    // A pause longer than the ring: the oldest rows on screen were overwritten; what is shown is what is kept.
+    const shown = `${kept.toLocaleString()} shown${gone > 0 ? ` (${gone.toLocaleString()} older overwritten while paused)` : ""}`;
     this.toolbar.setCaption(this.paused ? `${shown} · paused, ${m.pending.toLocaleString()} new since` : shown);
   }
 }

@@ -3,10 +3,25 @@ import type { DataGrid } from "@lumino/datagrid";
 import { ArbOpportunitySchema, MevOpportunitySchema, Stream, toWireJson, type Gap } from "@mevlab/proto";
 import { OpportunityModel, RECENT, createGrid, type Opportunity } from "./live";
 import type { LiveModule } from "./live-rows";
+import { formatTime } from "./live-bytes";
 import { followTheme } from "./live-theme";
 
 /** Gap notices kept on screen per tab (the totals count them all). */
 const NOTICES = 5;
+/** Gap notices remembered per tab (one per stream and reason; the oldest forgotten beyond). */
+const REMEMBERED = 4 * NOTICES;
+
+/** The gaps of one stream for one reason, added up: one notice. */
+interface GapNotice {
+  stream: string;
+  reason: string;
+  fromSeq: bigint;
+  toSeq: bigint;
+  lost: bigint;
+  frames: number;
+  /** Wall-clock time of the last one (ms). */
+  at: number;
+}
 /**
  * How often, at most, the counts and the time range of the shown rows (a scan of them) are written to
  * the tab's data attributes while the table moves (ms); a pause and Open in notebook write them at once.
@@ -27,9 +42,13 @@ export class LiveTab extends Widget {
   private readonly detail = new Widget();
   private gaps = 0;
   private lost = 0n;
+  /** Gap notices by stream and reason, the last added last; `gapsDue`: not drawn yet. */
+  private readonly gapNotices = new Map<string, GapNotice>();
+  private gapsDue = false;
   private rangeAt = -Infinity;
   private countsTimer: ReturnType<typeof setTimeout> | undefined;
   private _range: { from: number; to: number } | undefined;
+  private noticeLines = 0;
   private readonly unfollowTheme: () => void;
 
   constructor(
@@ -76,6 +95,7 @@ export class LiveTab extends Widget {
 
   /** Draws what arrived (unless paused); returns the emit time of the oldest row new on screen. */
   draw(now: number): number {
+    if (this.gapsDue) this.renderGaps();
     const oldestNewTs = this.model.flush(now);
     if (now - this.rangeAt >= RANGE_EVERY_MS) this.renderCounts(now);
     else if (Number.isFinite(oldestNewTs) && !this.countsTimer) {
@@ -86,11 +106,6 @@ export class LiveTab extends Widget {
       }, RANGE_EVERY_MS);
     }
     return oldestNewTs;
-  }
-
-  /** The shown rows' time range, as of the last draw. */
-  get range(): { from: number; to: number } | undefined {
-    return this._range;
   }
 
   /** Recomputes the shown rows' range now (a pause, a click on Open in notebook). */
@@ -108,54 +123,76 @@ export class LiveTab extends Widget {
     this.renderCounts(performance.now());
     this.gaps = 0;
     this.lost = 0n;
-    this.notices.node.replaceChildren();
-    BoxLayout.setSizeBasis(this.notices, 0);
+    this.gapNotices.clear();
+    this.renderGaps();
     this.closeDetail();
   }
 
   /**
-   * A Gap frame of this tab's stream, shown as "N events not received (seq a–b): reason". One notice per
-   * reason, newest on top: a slow client's drops come one frame each, thousands of them, and must not
-   * push the rest (a reconnect's replay that came short) out of sight.
+   * A Gap frame of this tab's stream, added to its notice "N events not received (seq a–b): reason"; the
+   * notices are drawn with the tab's next frame. One notice per stream and reason, the latest on top: a
+   * slow client's drops come one frame each, thousands of them, and must not push the rest (a
+   * reconnect's replay that came short) out of sight.
    */
   addGap(gap: Gap): void {
     this.gaps++;
     this.lost += gap.lost;
+    const stream = Stream[gap.stream] ?? String(gap.stream);
+    const key = `${stream} ${gap.reason}`;
+    const known = this.gapNotices.get(key);
+    const notice: GapNotice = known ?? {
+      stream,
+      reason: gap.reason,
+      fromSeq: gap.fromSeq,
+      toSeq: 0n,
+      lost: 0n,
+      frames: 0,
+      at: 0,
+    };
+    notice.toSeq = gap.toSeq;
+    notice.lost += gap.lost;
+    notice.frames++;
+    notice.at = Date.now();
+    // Last added, last in the map's order.
+    if (known) this.gapNotices.delete(key);
+    this.gapNotices.set(key, notice);
+    if (this.gapNotices.size > REMEMBERED) this.gapNotices.delete(this.gapNotices.keys().next().value!);
+    this.gapsDue = true;
+  }
+
+  /** The gap notices and totals as of now: the NOTICES latest, newest on top. */
+  private renderGaps(): void {
+    this.gapsDue = false;
     this.node.dataset.gaps = String(this.gaps);
     this.node.dataset.lost = String(this.lost);
-    const stream = Stream[gap.stream] ?? String(gap.stream);
-    let el = [...this.notices.node.children].find(
-      (n): n is HTMLElement =>
-        n instanceof HTMLElement && n.dataset.reason === gap.reason && n.dataset.stream === stream,
-    );
-    const before = el ? BigInt(el.dataset.lost ?? 0) : 0n;
-    if (!el) {
-      el = document.createElement("div");
+    const latest = [...this.gapNotices.values()].slice(-NOTICES).reverse();
+    const els = latest.map((n) => {
+      const el = document.createElement("div");
       el.className = "mevlab-gap";
-      el.dataset.frames = "0";
-    }
-    Object.assign(el.dataset, {
-      stream,
-      fromSeq: el.dataset.fromSeq ?? String(gap.fromSeq),
-      toSeq: String(gap.toSeq),
-      lost: String(before + gap.lost),
-      reason: gap.reason,
-      at: new Date().toLocaleTimeString(),
-      frames: String(Number(el.dataset.frames) + 1),
+      Object.assign(el.dataset, {
+        stream: n.stream,
+        fromSeq: String(n.fromSeq),
+        toSeq: String(n.toSeq),
+        lost: String(n.lost),
+        reason: n.reason,
+        frames: String(n.frames),
+      });
+      el.textContent = gapText(n);
+      return el;
     });
-    el.textContent = gapText(el.dataset);
-    if (this.notices.node.firstElementChild !== el) this.notices.node.prepend(el);
-    while (this.notices.node.childElementCount > NOTICES) this.notices.node.lastElementChild?.remove();
-    const lines = Math.min(NOTICES, this.notices.node.childElementCount);
-    BoxLayout.setSizeBasis(this.notices, lines * 20);
-    this.fit();
+    this.notices.node.replaceChildren(...els);
+    if (els.length !== this.noticeLines) {
+      this.noticeLines = els.length;
+      BoxLayout.setSizeBasis(this.notices, els.length * 20);
+      this.fit();
+    }
   }
 
   private renderCounts(now: number): void {
     this.rangeAt = now;
     this._range = this.model.range();
     const d = this.node.dataset;
-    d.shown = String(this.model.size);
+    d.shown = String(this.model.kept);
     d.pending = String(this.model.pending);
     d.paused = String(this.model.paused);
     d.from = this._range ? String(this._range.from) : "";
@@ -220,9 +257,10 @@ export class LiveTab extends Widget {
   }
 }
 
-function gapText(d: DOMStringMap): string {
-  const times = d.frames === "1" ? "" : ` (${d.frames} gaps)`;
-  return d.lost !== "0"
-    ? `${d.at} · ${d.lost} events not received, seq ${d.fromSeq}–${d.toSeq}${times}: ${d.reason}`
-    : `${d.at} · events may be missing${times}: ${d.reason}`;
+function gapText(n: GapNotice): string {
+  const times = n.frames === 1 ? "" : ` (${n.frames} gaps)`;
+  const at = formatTime(n.at);
+  return n.lost !== 0n
+    ? `${at} · ${n.lost} events not received, seq ${n.fromSeq}–${n.toSeq}${times}: ${n.reason}`
+    : `${at} · events may be missing${times}: ${n.reason}`;
 }

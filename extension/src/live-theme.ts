@@ -1,5 +1,11 @@
 import { DataGrid, TextRenderer } from "@lumino/datagrid";
 
+/** Reads JupyterLab's CSS variables as they apply to `node` now: a variable's value, or `fallback` when unset. */
+export function themeColours(node: Element = document.body): (name: string, fallback: string) => string {
+  const css = getComputedStyle(node);
+  return (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+}
+
 /**
  * Paints a DataGrid (a canvas, which CSS does not reach) in JupyterLab's theme colours, read from its
  * CSS variables now and again at each theme change (the body's data-jp-theme-light). Returns the
@@ -7,8 +13,7 @@ import { DataGrid, TextRenderer } from "@lumino/datagrid";
  */
 export function followTheme(grid: DataGrid): () => void {
   const apply = (): void => {
-    const css = getComputedStyle(document.body);
-    const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+    const v = themeColours();
     const background = v("--jp-layout-color0", "#ffffff");
     const stripe = v("--jp-layout-color1", background);
     grid.style = {

@@ -89,6 +89,16 @@ export class OpportunityModel extends DataModel {
     return this.shownRows;
   }
 
+  /**
+   * Rows shown that the ring still holds: all of them but after a pause longer than the ring, which
+   * overwrote the oldest rows on screen (they read empty). The caption, data-shown, the time range and
+   * Open in notebook all speak of these.
+   */
+  get kept(): number {
+    const oldestKept = this.ring.pushed - this.ring.size;
+    return Math.max(0, Math.min(this.shownRows, this.topSerial - oldestKept + 1));
+  }
+
   /** Rows that arrived and are not shown yet (those of a pause). */
   get pending(): number {
     return this.ring.pushed - 1 - this.topSerial;
@@ -147,15 +157,17 @@ export class OpportunityModel extends DataModel {
   }
 
   /**
-   * The time range of the rows shown: `from` the oldest emit time (ms, inclusive), `to` the newest + 1
-   * (exclusive); undefined when none is shown. A scan of the shown rows' times (100,000: well under 1 ms).
+   * The time range of the rows shown and kept: `from` the oldest emit time (ms, inclusive), `to` the
+   * newest + 1 (exclusive); undefined when none is. A scan of their times, at most every 250 ms while
+   * rows arrive: measured (V8, this ring) about 0.5 ms for 100,000 rows and 2 ms for 500,000, under 1 %
+   * of the main thread.
    */
   range(): { from: number; to: number } | undefined {
     let min = Infinity;
     let max = -Infinity;
-    for (let s = this.topSerial; s > this.topSerial - this.shownRows; s--) {
+    const kept = this.kept;
+    for (let s = this.topSerial; s > this.topSerial - kept; s--) {
       const i = this.ring.indexOfSerial(s);
-      if (i < 0) break;
       const ts = this.ring.tsAt(i);
       if (ts < min) min = ts;
       if (ts > max) max = ts;
@@ -171,9 +183,9 @@ export class OpportunityModel extends DataModel {
   contents(): { minNetSol: number | null; dexes: string[]; dexSets: string[] } {
     let min = Infinity;
     const dexes = new Set<string>();
-    for (let s = this.topSerial; s > this.topSerial - this.shownRows; s--) {
+    const kept = this.kept;
+    for (let s = this.topSerial; s > this.topSerial - kept; s--) {
       const i = this.ring.indexOfSerial(s);
-      if (i < 0) break;
       min = Math.min(min, this.ring.netSolAt(i));
       dexes.add(this.ring.dexAt(i));
     }

@@ -2,6 +2,7 @@ import type { Message } from "@lumino/messaging";
 import { Widget } from "@lumino/widgets";
 import type * as PlotlyModule from "plotly.js-basic-dist-min";
 import { el } from "./dom";
+import { themeColours } from "./live-theme";
 import type { MetricsSeries } from "./metrics-series";
 
 type Plotly = typeof PlotlyModule;
@@ -41,12 +42,6 @@ const CHARTS: ChartSpec[] = [
     range: [0, 100],
   },
 ];
-
-/** The theme's colours, read from JupyterLab's CSS variables when a chart is drawn. */
-function themeColours(node: HTMLElement): (name: string, fallback: string) => string {
-  const css = getComputedStyle(node);
-  return (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-}
 
 function layoutOf(spec: ChartSpec, colour: ReturnType<typeof themeColours>, revision: number): Partial<Plotly.Layout> {
   const axis = {

@@ -5,7 +5,8 @@ import { logIn } from "./login";
 import { ModuleCard } from "./control";
 import { killAllConfirmed } from "./kill-all";
 import type { LiveFilters } from "./live-feed";
-import { LiveStream, type OpenInNotebookArgs } from "./live-stream";
+import { LiveStream } from "./live-stream";
+import type { OpenInNotebookArgs } from "./open-in-notebook-cell";
 import { MetricsCards } from "./metrics-cards";
 import type { IMevlabConnection } from "./tokens";
 
@@ -27,8 +28,10 @@ export class MevlabPanel extends Widget {
   private readonly metrics = new MetricsCards();
   private frame = 0;
   private cardsDirty = false;
-  /** The session the live stream was opened for ("" none). */
+  /** The session the live stream is open for ("" none: logged out or expired). */
   private liveSession = "";
+  /** The session (url and user) whose rows the live stream shows ("" none). */
+  private liveRows = "";
 
   constructor(
     private readonly conn: IMevlabConnection,
@@ -129,14 +132,29 @@ export class MevlabPanel extends Widget {
     this.openLive();
   }
 
-  /** The live stream's own socket follows the session: opened at login, closed at logout. */
+  /**
+   * The live stream's own socket follows the session: opened at login, closed at logout and while the
+   * session is expired. A new session (logout, another user or control plane) empties the stream: a
+   * viewer never sees an admin's rows; the same user's expired session carried on (no sessionChanged)
+   * keeps everything and resumes after the last event seen.
+   */
   private openLive(): void {
     const s = this.conn.session;
-    // An expired session closes it; the login that carries the session on opens it again.
+    if (!s && this.liveRows) {
+      this.liveRows = "";
+      this.live.reset();
+    }
     const key = s && this.conn.link !== "expired" ? `${s.url} ${s.user}` : "";
     if (key === this.liveSession) return;
     this.liveSession = key;
-    this.live.setSession(key ? this.conn.controlPlane() : null);
+    if (!key) {
+      this.live.setSession(null);
+      return;
+    }
+    const resume = key === this.liveRows;
+    this.liveRows = key;
+    const client = this.conn.controlPlane();
+    this.live.setSession({ url: client.url, token: () => client.freshToken() }, resume);
   }
 
   /** Kill all, after its confirmation; the outcome (each agent's ack) beside the button. */

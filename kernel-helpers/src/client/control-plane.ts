@@ -112,6 +112,11 @@ export class ControlPlaneClient {
     return this.auth.token;
   }
 
+  /** The access token, refreshed first when it is about to expire (for a socket opened by hand). */
+  freshToken(): Promise<string> {
+    return this.auth.fresh();
+  }
+
   get expiresAt(): number {
     return this.auth.expiresAt;
   }
