@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { DataSource } from "@mevlab/kernel-helpers";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
@@ -25,11 +25,14 @@ let stack: Stack;
 let browser: Browser;
 let page: Page;
 let store: DataSource;
-/** The lab serves the repository: the notebooks it creates land at its root and are removed after. */
-const untitledBefore = new Set(untitled());
+/**
+ * The lab serves the repository; the file browser is taken into this folder before any notebook is
+ * made, so they land here, not at the root, and go with it after.
+ */
+const NOTEBOOKS = join(RESULTS, `notebooks-${process.pid}`);
 
 before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
+  mkdirSync(NOTEBOOKS, { recursive: true });
   stack = await embeddedStack({ lab: true, rate: RATE });
   store = new DataSource({ dataDir: stack.dataDir, clickhouseUrl: "" });
   browser = await launchChromium();
@@ -40,11 +43,25 @@ after(async () => {
   await browser?.close();
   await store?.close();
   await stack?.stop();
-  for (const f of untitled()) if (!untitledBefore.has(f)) rmSync(join(ROOT, f), { force: true });
+  rmSync(NOTEBOOKS, { recursive: true, force: true });
 });
 
-function untitled(): string[] {
-  return readdirSync(ROOT).filter((f) => /^Untitled\d*\.ipynb$/.test(f));
+/** The notebooks in the test's folder. */
+const notebooksMade = () => readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb"));
+
+/** Takes JupyterLab's file browser into `dir` (under the lab's root), where new notebooks are created. */
+async function browseInto(dir: string): Promise<void> {
+  const browser = page.locator("#filebrowser");
+  const tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]');
+  const wasOpen = await browser.isVisible();
+  if (!wasOpen) await tab.click();
+  const names = relative(ROOT, dir).split(sep);
+  for (const name of names) {
+    const text = page.locator(".jp-DirListing-itemText", { hasText: new RegExp(`^${name}$`) });
+    await browser.locator(".jp-DirListing-item", { has: text }).dblclick();
+  }
+  await browser.locator(".jp-BreadCrumbs", { hasText: names.at(-1) }).waitFor();
+  if (!wasOpen) await tab.click();
 }
 
 interface Shown {
@@ -135,6 +152,7 @@ function check(out: string, s: Shown, ids: { oldest: string; newest: string }): 
 
 test("Open in notebook: a new tslab notebook with a cell that returns the rows the arbitrage tab shows", async () => {
   await openMevlabPanel(page, stack.labUrl!);
+  await browseInto(NOTEBOOKS);
   await logInMevlabPanel(page, stack.admin);
   await waitForRows("arbitrage", 1);
   await page.locator(".mevlab-filter-dex").fill(DEXES);
@@ -154,6 +172,7 @@ test("Open in notebook: a new tslab notebook with a cell that returns the rows t
   await cell.waitFor({ timeout: 60_000 });
   assert.equal(await notebook.count(), 1);
   assert.equal(await notebook.locator(".jp-CodeCell").count(), 1, "the new notebook's one cell holds the slice");
+  assert.equal(notebooksMade().length, 1, "created in the file browser's folder");
   const source = (await cell.locator(".jp-InputArea-editor").textContent()) ?? "";
   assert.match(source, /stream: "arb"/);
   assert.match(source, new RegExp(`from: ${arb.from},.*to: ${arb.to},`, "s"));
@@ -217,6 +236,7 @@ test("with a Python notebook current, the cell goes into a new tslab notebook, n
   assert.equal(await notebooks.count(), before + 2, "a new notebook");
   assert.notEqual(await created.getAttribute("id"), pythonId);
   await created.locator(".jp-Toolbar-kernelName", { hasText: "TypeScript" }).waitFor({ timeout: 60_000 });
+  assert.equal(notebooksMade().length, 3, `all three in the file browser's folder: ${notebooksMade().join(", ")}`);
   assert.equal(
     await page.locator(`#${pythonId} .jp-CodeCell`, { hasText: /shown(Arb|Mev)/ }).count(),
     0,
