@@ -3,15 +3,12 @@ import type { Message } from "@lumino/messaging";
 import { el } from "./dom";
 import { AuditFilters, AuditTable, VerificationView, type AuditList, type AuditVerification } from "./audit-view";
 import type { IMevlabConnection } from "./tokens";
+import { errorText } from "./errors";
 
 /** Records read at first and added by each "load more"; the API answers at most 10,000. */
 const PAGE = 500;
 const MAX_LIMIT = 10_000;
 const ADMINS_ONLY = "The audit log is for admins.";
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The API's 403: the session's role may not read the audit log. */
 function refused(err: unknown): boolean {

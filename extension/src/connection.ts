@@ -15,6 +15,7 @@ import {
   type WebSocketLike,
 } from "@mevlab/kernel-helpers/client";
 import type { CommandOutcome, IMevlabConnection, LinkState, SessionInfo } from "./tokens";
+import { errorText } from "./errors";
 
 const browserTransport: Transport = {
   fetch: (url, init) => window.fetch(url, init),
@@ -213,7 +214,7 @@ export class MevlabConnection implements IMevlabConnection {
       const r = await this.client.command(module, action, args);
       return { module, action, requestId: r.requestId, request: r.request, outcome: r.outcome, latencyMs: r.latencyMs };
     } catch (err) {
-      return { module, action, error: err instanceof Error ? err.message : String(err) };
+      return { module, action, error: errorText(err) };
     }
   }
 
@@ -274,8 +275,4 @@ export class MevlabConnection implements IMevlabConnection {
     }
     this.events.emit(events);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

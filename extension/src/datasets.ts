@@ -3,6 +3,7 @@ import type { Event, Job } from "@mevlab/proto";
 import type { JobView, ScrapeRequest } from "@mevlab/kernel-helpers/client";
 import { el } from "./dom";
 import type { IMevlabConnection } from "./tokens";
+import { errorText } from "./errors";
 
 /** One job as the list shows it, from the REST list or from a WS Job event. */
 interface JobRow {
@@ -191,8 +192,7 @@ export class DatasetsPanel extends Widget {
           for (const j of jobs) if (!this.jobs.has(j.id)) this.jobs.set(j.id, fromView(j));
           this.schedule();
         },
-        (err: unknown) =>
-          (this.message.textContent = `cannot list jobs: ${err instanceof Error ? err.message : String(err)}`),
+        (err: unknown) => (this.message.textContent = `cannot list jobs: ${errorText(err)}`),
       );
     }
     this.schedule();
@@ -231,7 +231,7 @@ export class DatasetsPanel extends Widget {
       this.message.textContent = `job ${job.id} started → ${job.output}`;
       this.schedule();
     } catch (err) {
-      this.message.textContent = err instanceof Error ? err.message : String(err);
+      this.message.textContent = errorText(err);
       this.message.classList.add("mevlab-error");
     }
   }

@@ -12,7 +12,7 @@ import { logIn } from "./login";
 import { DatasetsPanel } from "./datasets";
 import { metricsPlugin } from "./metrics-plugin";
 import { MevlabPanel } from "./panel";
-import { openInNotebookPlugin } from "./open-in-notebook";
+import { OPEN_IN_NOTEBOOK, openInNotebookPlugin } from "./open-in-notebook";
 import { PolicyPanel } from "./policy";
 import { SessionStatusItem } from "./status-item";
 import { TrainingPanel } from "./training";
@@ -104,9 +104,12 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         const panel = new MevlabPanel(conn, () => read(settings).controlPlaneUrl, maxRows, {
           filters: { dexes: defaultDexes, minNetSol: defaultMinNetSol },
           openInNotebook: (args) =>
-            void app.commands.execute("mevlab:open-in-notebook", args as unknown as ReadonlyPartialJSONObject),
+            void app.commands.execute(OPEN_IN_NOTEBOOK, args as unknown as ReadonlyPartialJSONObject),
         });
-        settings.changed.connect(() => panel.setMaxRows(read(settings).maxRows));
+        const rows = () => panel.setMaxRows(read(settings).maxRows);
+        settings.changed.connect(rows);
+        // A closed panel lets go of its rows (100,000 a tab): the settings no longer hold it.
+        panel.disposed.connect(() => settings.changed.disconnect(rows));
         return panel;
       }),
     });
@@ -115,7 +118,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(KILL_ALL, {
       label: "mevlab: Kill all agents",
       caption: "Asks first, naming every agent it will stop",
-      isEnabled: () => conn.session?.role === "admin",
+      isEnabled: () => conn.session?.role === "admin" && conn.link !== "expired",
       execute: async () => {
         const text = await killAllConfirmed(conn);
         if (text !== undefined) Notification.warning(text, { autoClose: 10_000 });

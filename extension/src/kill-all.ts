@@ -1,6 +1,7 @@
 import { ControlRequest_State } from "@mevlab/proto";
 import { agentNames, confirmStop } from "./control";
 import type { IMevlabConnection } from "./tokens";
+import { errorText } from "./errors";
 
 /**
  * Kill all, from the panel's button or the palette: asks first, naming every agent it will stop
@@ -18,6 +19,6 @@ export async function killAllConfirmed(conn: IMevlabConnection, onSent?: () => v
     const acks = r.request.outcomes.map((o) => o.agentId).join(", ") || "no agent";
     return `kill all: ${state} in ${r.latencyMs.toFixed(1)} ms by ${acks}`;
   } catch (err) {
-    return `kill all: ${err instanceof Error ? err.message : String(err)}`;
+    return `kill all: ${errorText(err)}`;
   }
 }

@@ -1,6 +1,7 @@
 import { Dialog, showDialog } from "@jupyterlab/apputils";
 import { Widget } from "@lumino/widgets";
 import type { IMevlabConnection } from "./tokens";
+import { errorText } from "./errors";
 
 class LoginBody extends Widget implements Dialog.IBodyWidget<{ username: string; password: string }> {
   private readonly user: HTMLInputElement;
@@ -76,7 +77,7 @@ export function logIn(conn: IMevlabConnection, url: string): Promise<boolean> {
         await conn.login(creds.username, creds.password);
         return true;
       } catch (err) {
-        message = err instanceof Error ? err.message : String(err);
+        message = errorText(err);
       }
     }
   })().finally(() => (asking = undefined));

@@ -6,6 +6,7 @@ import { el } from "./dom";
 import { setFormAccess, trainingBody, trainingForm } from "./training-form";
 import { cardView, compareView, modelLabel } from "./training-models";
 import type { IMevlabConnection } from "./tokens";
+import { errorText } from "./errors";
 
 /** One training job as the list shows it, from the REST list or from a WS Job event. */
 interface TrainingRow {
@@ -309,8 +310,4 @@ export class TrainingPanel extends Widget {
 
 function fmt(v: number | null | undefined): string {
   return typeof v === "number" && Number.isFinite(v) ? v.toFixed(4) : "";
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
