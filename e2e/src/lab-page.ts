@@ -1,5 +1,8 @@
 // Driving the extension in real JupyterLab with Debian's Chromium: shared by the UI test and bench:ui.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { ROOT } from "./stack";
 
 export const CHROMIUM = process.env.MEVLAB_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -67,4 +70,25 @@ export async function setTheme(page: Page, name: "JupyterLab Light" | "JupyterLa
   );
   // The lab shows its splash over everything while a theme loads.
   await page.locator("#jupyterlab-splash").waitFor({ state: "detached", timeout: 15_000 });
+}
+
+/**
+ * Screenshots of the page in the light theme (the lab's default) and the dark one, then light again:
+ * test-results/<name>-light.png and <name>-dark.png. `panel` (a selector) is what must be drawn in
+ * each theme before its picture; `height` makes the viewport that tall for the pictures (a long panel
+ * in one picture), then puts it back.
+ */
+export async function screenshotThemes(page: Page, panel: string, name: string, height?: number): Promise<void> {
+  const results = join(ROOT, "test-results");
+  mkdirSync(results, { recursive: true });
+  const viewport = page.viewportSize();
+  const shoot = async (theme: string) => {
+    if (height && viewport) await page.setViewportSize({ width: viewport.width, height });
+    await page.screenshot({ path: join(results, `${name}-${theme}.png`) });
+    if (height && viewport) await page.setViewportSize(viewport);
+  };
+  await shoot("light");
+  await setTheme(page, "JupyterLab Dark", panel);
+  await shoot("dark");
+  await setTheme(page, "JupyterLab Light", panel);
 }

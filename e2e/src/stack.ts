@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -135,6 +135,15 @@ export async function embeddedStack(
     dataDir,
     stop: () => stopProcess(child),
   };
+}
+
+/**
+ * The extension's settings in the lab `up` started (the file `up` wrote; the lab reads it when a page
+ * loads): the control plane's URL at least, e.g. a relay's, and the live stream's rows.
+ */
+export function writeLabSettings(stack: Stack, settings: { controlPlaneUrl: string; maxRows?: number }): void {
+  const file = join(stack.dataDir, "lab", "user-settings", "@mevlab", "extension", "plugin.jupyterlab-settings");
+  writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
 /**

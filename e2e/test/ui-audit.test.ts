@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -191,10 +191,7 @@ test("light and dark screenshots of the records and the verified chain", async (
   await shown("limit=500");
   await panel.locator(".mevlab-audit-verify").click();
   await panel.locator('.mevlab-audit-verification[data-state="ok"]').waitFor({ timeout: 15_000 });
-  await screenshot("ui-audit-light.png");
-  await setTheme(page, "JupyterLab Dark", ".mevlab-audit");
-  await screenshot("ui-audit-dark.png");
-  await setTheme(page, "JupyterLab Light", ".mevlab-audit");
+  await screenshotThemes(page, ".mevlab-audit", "ui-audit");
 });
 
 test("a viewer is told the audit log is for admins", async () => {

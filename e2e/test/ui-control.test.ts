@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
 import { ROOT, embeddedStack, login, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -96,10 +96,7 @@ test("admin: agent rows, throttle to 30 %, Kill and Kill all ask first and cance
     .waitFor({ timeout: 15_000 });
   for (const id of ["arbitrage-1", "mev-1"])
     await row(id).locator(".mevlab-agent-state", { hasText: "killed" }).waitFor();
-  await page.screenshot({ path: join(RESULTS, "ui-control-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
-  await page.screenshot({ path: join(RESULTS, "ui-control-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  await screenshotThemes(page, ".mevlab-panel", "ui-control");
 
   for (const m of ["arbitrage", "mev"]) {
     await page.locator(`button[data-action="start"][data-module="${m}"]`).click();

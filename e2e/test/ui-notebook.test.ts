@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { DataSource } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
 import { ROOT, embeddedStack, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -184,10 +184,7 @@ test("Open in notebook: a new tslab notebook with a cell that returns the rows t
   await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", { hasText: /Untitled\d*\.ipynb/ }).click();
   await waitForStore(arb);
   check(await runCell(notebook, "shownArb"), arb, arbIds);
-  await page.screenshot({ path: join(RESULTS, "ui-notebook-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".jp-NotebookPanel-notebook");
-  await page.screenshot({ path: join(RESULTS, "ui-notebook-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".jp-NotebookPanel-notebook");
+  await screenshotThemes(page, ".jp-NotebookPanel-notebook", "ui-notebook");
 });
 
 test("with a tslab notebook current, the MEV tab's cell goes into it", async () => {

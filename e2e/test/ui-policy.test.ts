@@ -15,7 +15,7 @@ import { arbHistory } from "@mevlab/agents";
 import { ControlPlaneClient, lineage, nodeTransport, validatePolicy } from "@mevlab/kernel-helpers";
 import { train, type ModelHandle } from "@mevlab/kernel-helpers/train";
 import { PolicySchema, fromWireJson, type JsonValue } from "@mevlab/proto";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -279,10 +279,7 @@ test("model B deployed in shadow: the comparison fills for 60 s and 600 s; light
     assert.match((await cell("both", "landed_rate").textContent()) ?? "", /^\d\.\d{4}$/);
   }
   assert.deepEqual([await shadow.getAttribute("data-live"), await shadow.getAttribute("data-shadow")], [a.id, b.id]);
-  await screenshot("ui-policy-light.png");
-  await setTheme(page, "JupyterLab Dark", ".mevlab-policy");
-  await screenshot("ui-policy-dark.png");
-  await setTheme(page, "JupyterLab Light", ".mevlab-policy");
+  await screenshotThemes(page, ".mevlab-policy", "ui-policy", 2200);
 });
 
 test("a viewer sees the policy, history and shadow, with no mutating button", async () => {

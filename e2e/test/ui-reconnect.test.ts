@@ -9,12 +9,12 @@
 // Screenshots go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette } from "../src/lab-page";
-import { ROOT, embeddedStack, mevlab, type Stack } from "../src/stack";
+import { ROOT, embeddedStack, mevlab, writeLabSettings, type Stack } from "../src/stack";
 import { TcpProxy } from "../src/tcp-proxy";
 
 const RESULTS = join(ROOT, "test-results");
@@ -28,11 +28,7 @@ before(async () => {
   mkdirSync(RESULTS, { recursive: true });
   stack = await embeddedStack({ lab: true, rate: 5 });
   proxy = await TcpProxy.start({ host: "127.0.0.1", port: Number(new URL(stack.url).port) });
-  // The lab reads its user settings when the page loads: the extension talks through the relay.
-  writeFileSync(
-    join(stack.dataDir, "lab", "user-settings", "@mevlab", "extension", "plugin.jupyterlab-settings"),
-    JSON.stringify({ controlPlaneUrl: proxy.url }),
-  );
+  writeLabSettings(stack, { controlPlaneUrl: proxy.url }); // the extension talks through the relay
   admin = await ControlPlaneClient.login({ url: stack.url, ...stack.admin, transport: nodeTransport });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, screenshotThemes } from "../src/lab-page";
 import { ROOT, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -136,10 +136,7 @@ test("a LightGBM job, then the two models compared side by side on the test spli
   assert.deepEqual(auc, [a.metrics.test.auc.toFixed(4), b.metrics.test.auc.toFixed(4)]);
   assert.equal(await view.locator("svg.mevlab-compare-chart rect").count(), 6, "three metrics, two bars each");
   await view.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: join(RESULTS, "ui-training-compare.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-training");
-  await page.screenshot({ path: join(RESULTS, "ui-training-compare-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-training");
+  await screenshotThemes(page, ".mevlab-training", "ui-training-compare");
 });
 
 test("a viewer sees the jobs and opens cards, but the form is disabled with a note", async () => {

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { verifyDataset } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, screenshotThemes } from "../src/lab-page";
 import { runNotebook } from "../src/notebook";
 import { ROOT, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
@@ -153,10 +153,7 @@ test("the Datasets panel starts an export, shows its progress and its manifest",
     verified.manifest.files.map((f) => f.sha256),
     shaText,
   );
-  await page.screenshot({ path: join(RESULTS, "ui-datasets.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-datasets");
-  await page.screenshot({ path: join(RESULTS, "ui-datasets-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-datasets");
+  await screenshotThemes(page, ".mevlab-datasets", "ui-datasets");
 });
 
 test("notebooks/01-explore.ipynb, executed, shows its two plotly charts in JupyterLab", async () => {

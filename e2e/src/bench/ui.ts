@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { CDPSession, Page } from "playwright-core";
 import { launchChromium, logInMevlabPanel, openMevlabPanel } from "../lab-page";
-import { embeddedStack, login, percentile, type Stack } from "../stack";
+import { embeddedStack, login, percentile, writeLabSettings, type Stack } from "../stack";
 import { byScript, topFunctions, type CpuProfile } from "./cpu-profile";
 import {
   collectProbe,
@@ -45,12 +45,6 @@ function stageExtension(dir: string): void {
   mkdirSync(target, { recursive: true });
   cpSync(resolve(dir), target, { recursive: true });
   process.env.JUPYTER_PATH = [root, process.env.JUPYTER_PATH].filter(Boolean).join(":");
-}
-
-/** The live table's size from the settings file `up` wrote (the lab reads it when the page loads). */
-function setMaxRows(stack: Stack, n: number): void {
-  const file = join(stack.dataDir, "lab", "user-settings", "@mevlab", "extension", "plugin.jupyterlab-settings");
-  writeFileSync(file, JSON.stringify({ controlPlaneUrl: stack.url, maxRows: n }, null, 2));
 }
 
 /** Opportunities published to realtime clients and dropped for slow ones, from /metrics. */
@@ -185,7 +179,7 @@ async function main(): Promise<void> {
   const stack = await embeddedStack({ lab: true, rate });
   const browser = await launchChromium();
   try {
-    if (maxRows) setMaxRows(stack, Number(maxRows));
+    if (maxRows) writeLabSettings(stack, { controlPlaneUrl: stack.url, maxRows: Number(maxRows) });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await openMevlabPanel(page, stack.labUrl!);
     const out = { rate_per_agent: rate, seconds, ...(await measure(page, stack)), hidden: await hiddenPhase(page) };
