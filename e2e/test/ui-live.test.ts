@@ -7,7 +7,8 @@
 // the rows, the pause and the detail kept, the stream resumed where it stopped; then a logout and a
 // viewer's login: a new session, none of the admin's rows, details or pause left on screen; filters
 // applied while the socket opens, and a handshake the control plane never answers (the live socket's
-// subscribe frame held by the test).
+// subscribe frame held by the test); an access token that expired unrefreshed (4001, the refresh
+// blocked for a while) reopening the stream with a fresh token.
 // Screenshots, light and dark, go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,6 +23,8 @@ import { TcpProxy } from "../src/tcp-proxy";
 const RESULTS = join(ROOT, "test-results");
 /** Events/s per agent: enough that an outage of a few seconds outruns the replay buffer (10,000 per stream). */
 const RATE = 1000;
+/** Access tokens of 30 s (refreshed 7.5 s before they expire): a token can expire unrefreshed within a test. */
+const ACCESS_TTL_S = 30;
 let stack: Stack;
 let proxy: TcpProxy;
 let browser: Browser;
@@ -29,7 +32,9 @@ let page: Page;
 
 before(async () => {
   mkdirSync(RESULTS, { recursive: true });
+  process.env.MEVLAB_ACCESS_TTL_S = String(ACCESS_TTL_S);
   stack = await embeddedStack({ lab: true, rate: RATE });
+  delete process.env.MEVLAB_ACCESS_TTL_S;
   proxy = await TcpProxy.start({ host: "127.0.0.1", port: Number(new URL(stack.url).port) });
   // The lab reads its user settings when the page loads: the extension talks through the relay.
   writeFileSync(
@@ -377,4 +382,19 @@ test("filters applied while the socket opens take effect; a handshake with no an
   await until("mev", "shown", "Number(v) > 0");
   await applyFilters("", "");
   await page.locator('.mevlab-live[data-dexes=""]').waitFor();
+});
+
+test("an access token that expired unrefreshed (4001) does not end the stream: it reopens with a fresh token", async () => {
+  await until("mev", "shown", "Number(v) > 0");
+  const reconnects = Number((await stream().getAttribute("data-reconnects")) ?? 0);
+  // No refresh reaches the control plane: the access token expires and the sockets are closed (4001).
+  await page.route("**/api/auth/refresh", (route) => route.abort());
+  await page
+    .locator(".mevlab-live-state", { hasText: /closed \(4001 token expired\); reconnecting in/ })
+    .waitFor({ timeout: (ACCESS_TTL_S + 15) * 1000 });
+  await page.unroute("**/api/auth/refresh");
+  await reconnected(reconnects);
+  await page.locator(".mevlab-live-state", { hasText: "live · reconnected" }).waitFor();
+  const to = await num("mev", "to");
+  await until("mev", "to", `Number(v) > ${to}`);
 });
