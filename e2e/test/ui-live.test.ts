@@ -15,8 +15,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { ClientFrameSchema, Stream, fromBinary } from "@mevlab/proto";
 import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { LiveSubscribeGate } from "../src/live-page";
 import { ROOT, embeddedStack, login, mevlab, waitFor, type Stack } from "../src/stack";
 import { TcpProxy } from "../src/tcp-proxy";
 
@@ -302,29 +302,7 @@ test("a viewer logging in after the admin's logout sees none of the admin's rows
   await setTheme(page, "JupyterLab Light", ".mevlab-panel");
 });
 
-/** While true, the live stream's subscribe frames are held (its handshake gets no answer); `held` releases them. */
-let hold = false;
-const held: (() => void)[] = [];
-
-/** Realtime sockets opened from now on go through the test, which can hold the live stream's subscribe. */
-async function routeRealtime(): Promise<void> {
-  await page.routeWebSocket(/\/api\/realtime\/ws/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((message) => {
-      if (hold && typeof message !== "string" && isLiveSubscribe(message)) held.push(() => server.send(message));
-      else server.send(message);
-    });
-  });
-}
-
-function isLiveSubscribe(data: Buffer): boolean {
-  try {
-    const frame = fromBinary(ClientFrameSchema, new Uint8Array(data)).frame;
-    return frame.case === "subscribe" && frame.value.streams.includes(Stream.arb_opportunity);
-  } catch {
-    return false;
-  }
-}
+const gate = new LiveSubscribeGate();
 
 /**
  * Cuts the relay until the live stream says it is reconnecting, then restores it and holds the live
@@ -332,11 +310,11 @@ function isLiveSubscribe(data: Buffer): boolean {
  */
 async function outage(): Promise<number> {
   const reconnects = Number((await stream().getAttribute("data-reconnects")) ?? 0);
-  held.length = 0;
+  gate.drop();
   await proxy.cut();
   await page.locator(".mevlab-live-state", { hasText: "reconnecting in" }).waitFor({ timeout: 15_000 });
   await proxy.restore();
-  hold = true;
+  gate.hold = true;
   return reconnects;
 }
 
@@ -349,20 +327,13 @@ async function reconnected(than: number): Promise<void> {
 }
 
 test("filters applied while the socket opens take effect; a handshake with no answer is given up and tried again", async () => {
-  await routeRealtime();
+  await gate.route(page);
   const reconnects = await outage();
-  await waitFor("the live stream's subscribe, held", () => (held.length > 0 ? true : undefined), 15_000);
+  await waitFor("the live stream's subscribe, held", () => (gate.waiting > 0 ? true : undefined), 15_000);
   // The socket is opening under no filters: Orca only, applied now, must still take effect.
   await applyFilters("orca", "");
   await page.locator('.mevlab-live[data-dexes="orca"]').waitFor();
-  hold = false;
-  for (const release of held.splice(0)) {
-    try {
-      release();
-    } catch {
-      // That socket has closed since.
-    }
-  }
+  gate.release();
   await reconnected(reconnects);
   await tabButton("MEV").click();
   await until("mev", "shown", "Number(v) > 20");
@@ -372,12 +343,11 @@ test("filters applied while the socket opens take effect; a handshake with no an
 
   // Now the subscribe is never answered: the stream gives up after 10 s, says so, and tries again.
   const again = await outage();
-  await waitFor("the live stream's subscribe, held", () => (held.length > 0 ? true : undefined), 15_000);
+  await waitFor("the live stream's subscribe, held", () => (gate.waiting > 0 ? true : undefined), 15_000);
   await page.locator(".mevlab-live-state", { hasText: "no answer from the control plane in 10 s" }).waitFor({
     timeout: 20_000,
   });
-  hold = false;
-  held.length = 0;
+  gate.drop();
   await reconnected(again);
   await until("mev", "shown", "Number(v) > 0");
   await applyFilters("", "");
