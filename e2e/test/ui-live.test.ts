@@ -12,15 +12,12 @@
 // Screenshots, light and dark, go to test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, setTheme } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, screenshotThemes } from "../src/lab-page";
 import { LiveSubscribeGate } from "../src/live-page";
-import { ROOT, embeddedStack, login, mevlab, waitFor, type Stack } from "../src/stack";
+import { embeddedStack, login, mevlab, waitFor, writeLabSettings, type Stack } from "../src/stack";
 import { TcpProxy } from "../src/tcp-proxy";
 
-const RESULTS = join(ROOT, "test-results");
 /** Events/s per agent: enough that an outage of a few seconds outruns the replay buffer (10,000 per stream). */
 const RATE = 1000;
 /** Access tokens of 30 s (refreshed 7.5 s before they expire): a token can expire unrefreshed within a test. */
@@ -31,16 +28,12 @@ let browser: Browser;
 let page: Page;
 
 before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
   process.env.MEVLAB_ACCESS_TTL_S = String(ACCESS_TTL_S);
   stack = await embeddedStack({ lab: true, rate: RATE });
   delete process.env.MEVLAB_ACCESS_TTL_S;
   proxy = await TcpProxy.start({ host: "127.0.0.1", port: Number(new URL(stack.url).port) });
   // The lab reads its user settings when the page loads: the extension talks through the relay.
-  writeFileSync(
-    join(stack.dataDir, "lab", "user-settings", "@mevlab", "extension", "plugin.jupyterlab-settings"),
-    JSON.stringify({ controlPlaneUrl: proxy.url }),
-  );
+  writeLabSettings(stack, { controlPlaneUrl: proxy.url });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
 });
@@ -137,10 +130,7 @@ test("a row's detail shows the whole event", async () => {
   for (const key of ["slot", "attacker", "victim_tx", "pool", "dex", "profit", "decision_meta", "features"]) {
     assert.ok(key in event, `${key} in ${JSON.stringify(event).slice(0, 200)}`);
   }
-  await page.screenshot({ path: join(RESULTS, "ui-live-detail-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
-  await page.screenshot({ path: join(RESULTS, "ui-live-detail-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  await screenshotThemes(page, ".mevlab-panel", "ui-live-detail");
   // Older than the newest 1,000 rows: what the ring keeps, and why the rest is not here.
   const box = (await tab("mev").locator(".mevlab-grid").boundingBox())!;
   await page.mouse.move(box.x + 300, box.y + 200);
@@ -185,10 +175,7 @@ test("a DEX filter and a min net SOL filter are applied by the control plane", a
     await tab(module).locator(".mevlab-detail-close").click();
     await resume();
   }
-  await page.screenshot({ path: join(RESULTS, "ui-live-filtered-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
-  await page.screenshot({ path: join(RESULTS, "ui-live-filtered-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  await screenshotThemes(page, ".mevlab-panel", "ui-live-filtered");
   await applyFilters("", "");
   await page.locator('.mevlab-live[data-dexes=""][data-min-net-sol=""]').waitFor();
 });
@@ -219,10 +206,7 @@ test("after an outage the stream resumes with since_seq and shows what it missed
     /[0-9]+ events not received, seq [0-9]+–[0-9]+: no longer in the replay buffer/,
   );
   assert.ok(Number(await gap.getAttribute("data-lost")) > 0);
-  await page.screenshot({ path: join(RESULTS, "ui-live-gap-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
-  await page.screenshot({ path: join(RESULTS, "ui-live-gap-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  await screenshotThemes(page, ".mevlab-panel", "ui-live-gap");
 });
 
 /** Where the stream last resumed, per stream: `[since, first]` seqs (data-resume, `stream:since:first,…`). */
@@ -296,10 +280,7 @@ test("a viewer logging in after the admin's logout sees none of the admin's rows
     );
     await resume();
   }
-  await page.screenshot({ path: join(RESULTS, "ui-live-viewer-light.png") });
-  await setTheme(page, "JupyterLab Dark", ".mevlab-panel");
-  await page.screenshot({ path: join(RESULTS, "ui-live-viewer-dark.png") });
-  await setTheme(page, "JupyterLab Light", ".mevlab-panel");
+  await screenshotThemes(page, ".mevlab-panel", "ui-live-viewer");
 });
 
 const gate = new LiveSubscribeGate();
