@@ -5,6 +5,7 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from "@mevlab/kernel-helpers/client";
+import { errorText } from "./errors";
 
 /** The server-side filters of the live stream. */
 export interface LiveFilters {
@@ -151,7 +152,7 @@ export class LiveFeed {
     try {
       rt = await this.open(creds, request);
     } catch (err) {
-      if (generation === this.generation) this.retry(generation, err instanceof Error ? err.message : String(err));
+      if (generation === this.generation) this.retry(generation, errorText(err));
       return;
     }
     if (generation !== this.generation) {
