@@ -45,6 +45,25 @@ export async function logInMevlabPanel(
   await page.locator(".mevlab-session", { hasText: `${user.username} (${role})` }).waitFor();
 }
 
+/**
+ * Logs out in the mevlab panel, logs `user` in there, then brings forward the tab labelled `tab`
+ * (the panel under test).
+ */
+export async function switchUser(
+  page: Page,
+  user: { username: string; password: string },
+  role: string,
+  tab: string,
+): Promise<void> {
+  await page
+    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
+    .first()
+    .click();
+  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
+  await logInMevlabPanel(page, user, role);
+  await page.locator(".lm-TabBar-tab", { hasText: tab }).first().click();
+}
+
 /** Runs a command through JupyterLab's palette (Ctrl+Shift+C), by its label. */
 export async function openPalette(page: Page, text: string): Promise<void> {
   await page.keyboard.press("Control+Shift+C");

@@ -9,7 +9,14 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { ControlPlaneClient, nodeTransport } from "@mevlab/kernel-helpers";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
+import {
+  launchChromium,
+  logInMevlabPanel,
+  openMevlabPanel,
+  openPalette,
+  screenshotThemes,
+  switchUser,
+} from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -195,13 +202,7 @@ test("light and dark screenshots of the records and the verified chain", async (
 });
 
 test("a viewer is told the audit log is for admins", async () => {
-  await page
-    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
-    .first()
-    .click();
-  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
-  await logInMevlabPanel(page, stack.viewer, "viewer");
-  await page.locator(".lm-TabBar-tab", { hasText: "mevlab audit" }).first().click();
+  await switchUser(page, stack.viewer, "viewer", "mevlab audit");
   await panel
     .locator(".mevlab-audit-message", { hasText: /the audit log is for admins/i })
     .waitFor({ timeout: 10_000 });

@@ -15,7 +15,14 @@ import { arbHistory } from "@mevlab/agents";
 import { ControlPlaneClient, lineage, nodeTransport, validatePolicy } from "@mevlab/kernel-helpers";
 import { train, type ModelHandle } from "@mevlab/kernel-helpers/train";
 import { PolicySchema, fromWireJson, type JsonValue } from "@mevlab/proto";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, openPalette, screenshotThemes } from "../src/lab-page";
+import {
+  launchChromium,
+  logInMevlabPanel,
+  openMevlabPanel,
+  openPalette,
+  screenshotThemes,
+  switchUser,
+} from "../src/lab-page";
 import { ROOT, embeddedStack, waitForAgents, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -283,13 +290,7 @@ test("model B deployed in shadow: the comparison fills for 60 s and 600 s; light
 });
 
 test("a viewer sees the policy, history and shadow, with no mutating button", async () => {
-  await page
-    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
-    .first()
-    .click();
-  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
-  await logInMevlabPanel(page, stack.viewer, "viewer");
-  await page.locator(".lm-TabBar-tab", { hasText: "mevlab policy" }).first().click();
+  await switchUser(page, stack.viewer, "viewer", "mevlab policy");
   await panel
     .locator(".mevlab-policy-message", { hasText: /changing them needs an admin/ })
     .waitFor({ timeout: 10_000 });
@@ -314,13 +315,7 @@ test("a viewer sees the policy, history and shadow, with no mutating button", as
 });
 
 test("back as admin, the shadow is made live on both agents", async () => {
-  await page
-    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
-    .first()
-    .click();
-  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
-  await logInMevlabPanel(page, stack.admin);
-  await page.locator(".lm-TabBar-tab", { hasText: "mevlab policy" }).first().click();
+  await switchUser(page, stack.admin, "admin", "mevlab policy");
   const live = panel.locator(".mevlab-policy-shadow-live");
   await live.waitFor({ timeout: 10_000 });
   await watchOutcome();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchChromium, logInMevlabPanel, openMevlabPanel, screenshotThemes } from "../src/lab-page";
+import { launchChromium, logInMevlabPanel, openMevlabPanel, screenshotThemes, switchUser } from "../src/lab-page";
 import { ROOT, embeddedStack, parquetParts, waitFor, type Stack } from "../src/stack";
 
 const RESULTS = join(ROOT, "test-results");
@@ -141,13 +141,7 @@ test("a LightGBM job, then the two models compared side by side on the test spli
 
 test("a viewer sees the jobs and opens cards, but the form is disabled with a note", async () => {
   assert.ok(modelIds.xgb, "the XGBoost model of the tests before");
-  await page
-    .locator(".lm-TabBar-tab", { hasText: /^mevlab$/ })
-    .first()
-    .click();
-  await page.locator(".mevlab-login-button", { hasText: "Log out" }).click();
-  await logInMevlabPanel(page, stack.viewer, "viewer");
-  await page.locator(".lm-TabBar-tab", { hasText: "mevlab training" }).first().click();
+  await switchUser(page, stack.viewer, "viewer", "mevlab training");
   await panel.locator(".mevlab-training-message", { hasText: /training needs an admin/ }).waitFor({ timeout: 10_000 });
   assert.equal(await panel.locator(".mevlab-train-button").isDisabled(), true);
   assert.equal(await panel.locator("select[name=model]").isDisabled(), true);
