@@ -10,6 +10,7 @@ import {
   type ModuleName,
   type ScrapeRequest,
   type TrainingRequest,
+  type SubscribeRequest,
   type RealtimeConnection,
   type Transport,
   type WebSocketLike,
@@ -51,9 +52,8 @@ export class MevlabConnection implements IMevlabConnection {
   private live: RealtimeConnection | null = null;
   private _session: SessionInfo | null = null;
   private _link: LinkState = "none";
-  /** Last seq seen per stream, and the epoch they belong to: where a reopened stream resumes. */
-  private readonly lastSeq: Record<string, bigint> = {};
-  private epoch = "";
+  /** Where an expired session's stream stopped: the new login's first stream resumes there. */
+  private resumeFrom: Pick<SubscribeRequest, "sinceSeq" | "epoch"> = {};
   private retry?: ReturnType<typeof setTimeout>;
   notice = "";
 
@@ -118,8 +118,7 @@ export class MevlabConnection implements IMevlabConnection {
     const client = this.client;
     this.client = null;
     this.closeStream();
-    for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
-    this.epoch = "";
+    this.resumeFrom = {};
     this.setLink("none");
     if (this._session) {
       this._session = null;
@@ -128,20 +127,18 @@ export class MevlabConnection implements IMevlabConnection {
     return client;
   }
 
-  /** Opens the shared stream, resuming after the last event seen when there was one. */
+  /**
+   * Opens the shared stream. Reopened, the client resumes it after the last event it received; a new
+   * client of an expired session's user resumes where the old one stopped.
+   */
   private async openStream(client: ControlPlaneClient): Promise<void> {
-    const live = await client.realtime({
-      streams: STREAMS,
-      sinceSeq: this.epoch ? { ...this.lastSeq } : undefined,
-      epoch: this.epoch || undefined,
-    });
+    const live = await client.realtime({ streams: STREAMS, ...this.resumeFrom });
     if (this.client !== client) {
       // Logged out or expired while it opened: this stream belongs to no session.
       live.close();
       throw new Error("the session ended while the stream opened");
     }
-    if (this.epoch !== live.hello.epoch) for (const key of Object.keys(this.lastSeq)) delete this.lastSeq[key];
-    this.epoch = live.hello.epoch;
+    this.resumeFrom = {};
     this.live = live;
     let told = false;
     live.listen({
@@ -195,6 +192,7 @@ export class MevlabConnection implements IMevlabConnection {
     if (!this.client || this._link === "expired") return;
     const client = this.client;
     this.client = null;
+    this.resumeFrom = client.resumePoint();
     this.closeStream();
     void client.close();
     this.notice = /log in again/i.test(reason) ? reason : `${reason}: log in again to carry on`;
@@ -257,7 +255,6 @@ export class MevlabConnection implements IMevlabConnection {
 
   private onEvents(events: Event[]): void {
     for (const ev of events) {
-      this.lastSeq[Stream[ev.stream]] = ev.seq;
       if (ev.payload.case === "agentStatus") this._agents.set(ev.payload.value.agentId, ev.payload.value);
       else if (ev.payload.case === "controlAck") {
         // The ack carries the agent's new state: show it without waiting for the next heartbeat.

@@ -320,6 +320,14 @@ export class ControlPlaneClient {
     return this.shared.open(request);
   }
 
+  /**
+   * Where the realtime connection would resume: pass it to another client's `realtime` (a new login
+   * of the same user) to carry on after the last event this one received.
+   */
+  resumePoint(): Pick<SubscribeRequest, "sinceSeq" | "epoch"> {
+    return this.shared.resumePoint;
+  }
+
   async close(): Promise<void> {
     this.auth.stop();
     await this.shared.close();

@@ -36,8 +36,8 @@ export class SharedRealtime {
       modules: this.streamsRequest.modules,
       format: request?.format ?? Format.protobuf,
       finalRequests: true,
-      sinceSeq: request?.sinceSeq ?? (this.epoch ? { ...this.lastSeq } : undefined),
-      epoch: request?.epoch ?? (this.epoch || undefined),
+      sinceSeq: request?.sinceSeq ?? this.resumePoint.sinceSeq,
+      epoch: request?.epoch ?? this.resumePoint.epoch,
     };
     const ready = (this.ready ??= this.token()
       .then((token) => RealtimeConnection.open(this.url, token, this.factory, subscribe))
@@ -60,6 +60,11 @@ export class SharedRealtime {
       if (this.ready === ready) this.ready = undefined;
     });
     return ready;
+  }
+
+  /** Where a reopened connection resumes: after the last event received, in its epoch (none yet: from now). */
+  get resumePoint(): Pick<SubscribeRequest, "sinceSeq" | "epoch"> {
+    return this.epoch ? { sinceSeq: { ...this.lastSeq }, epoch: this.epoch } : {};
   }
 
   async close(): Promise<void> {
